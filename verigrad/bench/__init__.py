@@ -1,0 +1,55 @@
+"""Benchmarks: verigrad side by side with the reference library (``verigrad bench``).
+
+Each entry names a module ``verigrad.bench.<module>`` with a ``run(quick=False)`` function
+returning :class:`~verigrad.bench.harness.Row` objects. Modules are imported only when their
+benchmark runs, so a missing reference library affects only that benchmark.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+from .harness import Row, compare, format_table, to_json, to_markdown
+
+__all__ = ["BENCHMARKS", "run_benchmarks", "Row", "compare", "format_table", "to_markdown", "to_json"]
+
+#: name -> (module, one-line description)
+BENCHMARKS = {
+    "softmax": ("softmax", "softmax regression on digits vs scikit-learn LogisticRegression"),
+    "mlp": ("mlp", "one MLP training step (batch 128, 64-256-256-10) vs torch"),
+    "conv": ("conv", "conv2d forward+backward vs torch"),
+    "pool": ("pool", "max_pool2d forward+backward vs torch"),
+    "adam": ("optim", "Adam step on 1M float32 parameters vs torch.optim"),
+    "topk": ("topk", "top-5 error on (100000, 1000) scores vs scikit-learn and torch.topk"),
+    "tsne": ("tsne", "t-SNE (fft) vs openTSNE and scikit-learn"),
+    "lasso": ("lasso", "Lasso to scikit-learn's objective vs scikit-learn coordinate descent"),
+    "train": ("train", "one epoch of the LeNet-style net on 10,000 28x28 images vs torch"),
+}
+
+
+def available() -> dict:
+    """The registered benchmarks whose module exists."""
+    found = {}
+    for name, (module, text) in BENCHMARKS.items():
+        if importlib.util.find_spec(f"{__name__}.{module}") is not None:
+            found[name] = text
+    return found
+
+
+def run_benchmarks(names=None, quick: bool = False, progress=None) -> list:
+    """Run the named benchmarks (all available ones by default) and return their rows."""
+    table = available()
+    names = list(table) if not names else list(names)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        raise ValueError(f"name: unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    rows = []
+    for name in names:
+        if name not in table:
+            raise ValueError(f"name: benchmark {name!r} is not available in this build")
+        if progress:
+            progress(name)
+        module = importlib.import_module(f"{__name__}.{BENCHMARKS[name][0]}")
+        rows.extend(module.run(quick=quick))
+    return rows

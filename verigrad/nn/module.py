@@ -1,0 +1,240 @@
+"""``Module`` and ``Parameter``: the bookkeeping that turns functions into layers.
+
+A Module registers the Parameters and sub-Modules assigned to its attributes (in assignment
+order), so ``named_parameters()`` yields dotted names such as ``"0.weight"`` and
+``state_dict()`` / ``load_state_dict()`` round-trip a model. It knows nothing of gradients:
+those come from the Tensors its ``forward`` builds.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from ..tensor import Tensor
+
+__all__ = ["Module", "Parameter", "Sequential", "save", "load"]
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module owns and an optimizer updates (``requires_grad=True``)."""
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad: bool = True, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        array = np.array(data, dtype=dtype, copy=True)
+        if array.dtype.kind != "f":
+            array = array.astype(np.float32)
+        super().__init__(array, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of every layer and model: subclasses set attributes and define ``forward``."""
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # -------------------------------------------------------------- registration
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() first")
+        for table in (self._parameters, self._modules, self._buffers):
+            table.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        for table in ("_parameters", "_modules", "_buffers"):
+            entries = self.__dict__.get(table)
+            if entries is not None and name in entries:
+                return entries[name]
+        raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r}")
+
+    def __delattr__(self, name):
+        for table in (self._parameters, self._modules, self._buffers):
+            if name in table:
+                del table[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, value: np.ndarray) -> None:
+        """State saved in ``state_dict`` that is not a parameter (e.g. running statistics)."""
+        self._buffers[name] = np.asarray(value)
+
+    # -------------------------------------------------------------- traversal
+    def named_modules(self, prefix: str = ""):
+        yield prefix, self
+        for name, module in self._modules.items():
+            yield from module.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self):
+        for _, module in self.named_modules():
+            yield module
+
+    def children(self):
+        yield from self._modules.values()
+
+    def named_parameters(self, prefix: str = ""):
+        seen = set()
+        for module_name, module in self.named_modules(prefix):
+            for name, param in module._parameters.items():
+                if id(param) in seen:
+                    continue
+                seen.add(id(param))
+                yield (f"{module_name}.{name}" if module_name else name), param
+
+    def parameters(self):
+        for _, param in self.named_parameters():
+            yield param
+
+    def n_parameters(self) -> int:
+        """How many scalar parameters the model has."""
+        return int(sum(p.size for p in self.parameters()))
+
+    # -------------------------------------------------------------- modes
+    def train(self, mode: bool = True):
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        for param in self.parameters():
+            param.grad = None
+
+    def to(self, dtype):
+        """Cast every parameter and buffer to ``dtype`` in place; returns self."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"dtype: parameters must be floating, got {dtype}")
+        for module in self.modules():
+            for param in module._parameters.values():
+                param.data = param.data.astype(dtype)
+                param.grad = None
+            for name, buf in module._buffers.items():
+                if buf.dtype.kind == "f":
+                    module._buffers[name] = buf.astype(dtype)
+        return self
+
+    def double(self):
+        return self.to(np.float64)
+
+    def float(self):
+        return self.to(np.float32)
+
+    # -------------------------------------------------------------- state
+    def state_dict(self) -> OrderedDict:
+        """Copies of every parameter and buffer, keyed by dotted name."""
+        state = OrderedDict()
+        for module_name, module in self.named_modules():
+            for table in (module._parameters, module._buffers):
+                for name, value in table.items():
+                    key = f"{module_name}.{name}" if module_name else name
+                    data = value.data if isinstance(value, Tensor) else value
+                    state[key] = np.array(data, copy=True)
+        return state
+
+    def load_state_dict(self, state_dict, strict: bool = True) -> None:
+        """Copy values into the existing parameters (shapes must match; dtype is kept)."""
+        own = {}
+        for module_name, module in self.named_modules():
+            for table_name in ("_parameters", "_buffers"):
+                for name in getattr(module, table_name):
+                    key = f"{module_name}.{name}" if module_name else name
+                    own[key] = (module, table_name, name)
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        if strict and (missing or unexpected):
+            raise KeyError(f"state_dict: missing keys {missing}, unexpected keys {unexpected}")
+        for key, (module, table_name, name) in own.items():
+            if key not in state_dict:
+                continue
+            value = np.asarray(state_dict[key])
+            table = getattr(module, table_name)
+            current = table[name]
+            current_data = current.data if isinstance(current, Tensor) else current
+            if value.shape != current_data.shape:
+                raise ValueError(
+                    f"state_dict: {key} has shape {value.shape}, the model expects {current_data.shape}"
+                )
+            if isinstance(current, Tensor):
+                current.data = value.astype(current_data.dtype, copy=True)
+            else:
+                table[name] = value.astype(current_data.dtype, copy=True)
+
+    # -------------------------------------------------------------- calling
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        for name, module in self._modules.items():
+            child = repr(module).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child}")
+        if len(lines) == 1:
+            return lines[0] + ")"
+        return "\n".join(lines) + "\n)"
+
+
+class Sequential(Module):
+    """Modules applied in order: ``Sequential(a, b, c)(x) == c(b(a(x)))``."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        for i, module in enumerate(modules):
+            if not isinstance(module, Module):
+                raise TypeError(f"modules: argument {i} is not a Module ({type(module).__name__})")
+            setattr(self, str(i), module)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, index):
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            return Sequential(*modules[index])
+        return modules[index]
+
+    def forward(self, x):
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+
+def save(module: Module, path) -> None:
+    """Write ``module.state_dict()`` to an ``.npz`` file atomically."""
+    from ..io import atomic_savez
+
+    atomic_savez(path, **module.state_dict())
+
+
+def load(module: Module, path, strict: bool = True) -> Module:
+    """Load an ``.npz`` written by :func:`save` into ``module``; returns it."""
+    from ..io import load_npz
+
+    module.load_state_dict(load_npz(path), strict=strict)
+    return module

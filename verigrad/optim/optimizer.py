@@ -1,0 +1,155 @@
+"""The optimizer base class, modelled on ``torch.optim.Optimizer``.
+
+An optimizer holds ``param_groups`` (a list of dicts: ``"params"`` plus that group's
+hyperparameters, defaults filled in) and ``state`` (a dict keyed by the parameter object,
+filled lazily on the first step). ``step()`` walks the groups and calls the subclass's
+``_update(param, grad, state, group)``, which applies the update maths kept in pure functions
+in each optimizer's module. Parameters whose ``.grad`` is None are skipped.
+
+Proximal step: a group's ``prox`` (any callable ``prox(v, t)`` returning
+``argmin_x g(x) + ||x - v||^2 / (2t)``, such as :func:`verigrad.prox.l1`) is applied to each
+updated parameter with ``t = lr``, turning any optimizer into a proximal-gradient method.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from ..tensor import Tensor
+
+__all__ = ["Optimizer"]
+
+
+class Optimizer:
+    """Base class: ``Optimizer(params, defaults)``.
+
+    Parameters
+    ----------
+    params : iterable of Tensors, or of dicts with a ``"params"`` key and per-group options
+    defaults : dict
+        Hyperparameters that groups inherit unless they set their own.
+    """
+
+    def __init__(self, params, defaults: dict):
+        self.defaults = dict(defaults)
+        self.defaults.setdefault("prox", None)
+        self.state: dict = {}
+        self.param_groups: list = []
+        if isinstance(params, Tensor):
+            raise TypeError("params: expected an iterable of Tensors or dicts, got a single Tensor")
+        params = list(params)
+        if not params:
+            raise ValueError("params: the optimizer got an empty parameter list")
+        if not isinstance(params[0], dict):
+            params = [{"params": params}]
+        for group in params:
+            self.add_param_group(group)
+
+    def _validate_group(self, group: dict) -> None:
+        """Subclasses check their hyperparameters here (raise ValueError naming them)."""
+
+    def add_param_group(self, group: dict) -> None:
+        if not isinstance(group, dict) or "params" not in group:
+            raise TypeError("params: each parameter group must be a dict with a 'params' key")
+        group = dict(group)
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"params: expected Tensors, got {type(p).__name__}")
+            if not p.requires_grad:
+                raise ValueError("params: an optimizer can only update tensors with requires_grad=True")
+        existing = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in existing for p in params) or len({id(p) for p in params}) != len(params):
+            raise ValueError("params: a parameter appears in more than one place")
+        group["params"] = params
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        prox = group.get("prox")
+        if prox is not None and not callable(prox):
+            raise TypeError(f"prox: expected a callable prox(v, t), got {prox!r}")
+        self._validate_group(group)
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad[...] = 0
+
+    def _update(self, param: Tensor, grad: np.ndarray, state: dict, group: dict) -> None:
+        raise NotImplementedError
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns ``closure()`` if given."""
+        loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            prox = group.get("prox")
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state.setdefault(p, {})
+                self._update(p, p.grad, state, group)
+                if prox is not None:
+                    p.data[...] = prox(p.data, group["lr"])
+        return loss
+
+    # ------------------------------------------------------------------ state dicts
+    def state_dict(self) -> dict:
+        """``{"state": {index: {...}}, "param_groups": [{..., "params": [index, ...]}]}``.
+
+        Parameters are referred to by their position across the groups, as in torch; arrays
+        are copied, so the result is a snapshot.
+        """
+        index, groups = {}, []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k not in ("params", "prox")}
+            packed["params"] = []
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+                packed["params"].append(index[id(p)])
+            groups.append(packed)
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p in self.state:
+                    state[index[id(p)]] = copy.deepcopy(self.state[p])
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore hyperparameters and per-parameter state saved by :meth:`state_dict`."""
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(
+                f"state_dict: has {len(groups)} parameter groups, the optimizer has {len(self.param_groups)}"
+            )
+        for saved, group in zip(groups, self.param_groups, strict=True):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError("state_dict: a parameter group has a different number of parameters")
+        params = [p for g in self.param_groups for p in g["params"]]
+        self.state = {}
+        for key, value in state_dict["state"].items():
+            p = params[int(key)]
+            entry = {}
+            for name, v in copy.deepcopy(value).items():
+                if isinstance(v, np.ndarray) and v.shape == p.shape and v.dtype.kind == "f":
+                    v = v.astype(p.dtype, copy=False)
+                entry[name] = v
+            self.state[p] = entry
+        for saved, group in zip(groups, self.param_groups, strict=True):
+            for k, v in saved.items():
+                if k != "params":
+                    group[k] = v
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for k in sorted(group):
+                if k != "params":
+                    lines.append(f"    {k}: {group[k]}")
+        return "\n".join(lines) + "\n)"

@@ -1,0 +1,107 @@
+"""Figures a person looks at: training curves, confusion matrices, embeddings.
+
+All functions draw with matplotlib's non-interactive Agg backend and write a PNG; they take
+plain arrays, so any part of verigrad (train, tsne, optimize, answers) can use them.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+__all__ = ["plot_curves", "plot_confusion", "plot_embedding", "new_figure", "save_figure"]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def new_figure(ncols: int = 1, nrows: int = 1, size=(6.0, 4.5)):
+    plt = _pyplot()
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False)
+    return fig, axes
+
+
+def save_figure(fig, path, dpi: int = 110) -> str:
+    """Save ``fig`` to ``path`` (PNG) atomically and close it."""
+    from .io import _atomic_write
+
+    path = os.fspath(path)
+    _atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=dpi, bbox_inches="tight"))
+    _pyplot().close(fig)
+    return path
+
+
+def plot_curves(epochs, series: dict, path, title: str = "") -> str:
+    """Line plots per epoch. ``series`` maps a panel title to ``{label: values}``."""
+    fig, axes = new_figure(ncols=len(series), size=(5.2, 4.0))
+    for ax, (panel, lines) in zip(axes[0], series.items(), strict=True):
+        for label, values in lines.items():
+            values = np.asarray(values, dtype=float)
+            ax.plot(epochs[: len(values)], values, marker="o", markersize=3, label=label)
+        ax.set_xlabel("epoch")
+        ax.set_title(panel)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def plot_confusion(matrix, path, class_names=None, title: str = "Confusion matrix") -> str:
+    """A confusion matrix (rows: true class, columns: predicted), counts written in the cells."""
+    matrix = np.asarray(matrix)
+    n = matrix.shape[0]
+    names = [str(c) for c in (class_names if class_names is not None else range(n))]
+    fig, axes = new_figure(size=(0.55 * n + 2.5, 0.5 * n + 2.0))
+    ax = axes[0, 0]
+    image = ax.imshow(matrix, cmap="Blues")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    ax.set_xticks(range(n), names)
+    ax.set_yticks(range(n), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for i in range(n):
+        for j in range(n):
+            if matrix[i, j]:
+                ax.text(j, i, f"{matrix[i, j]:g}", ha="center", va="center", fontsize=8,
+                        color="white" if matrix[i, j] > threshold else "black")
+    return save_figure(fig, path)
+
+
+def plot_embedding(Y, path, labels=None, title: str = "", legend_title: str = "class") -> str:
+    """A 2-D (or 1-D, drawn against a jitter) scatter of an embedding, coloured by ``labels``."""
+    Y = np.asarray(Y, dtype=float)
+    if Y.ndim != 2 or Y.shape[1] not in (1, 2):
+        raise ValueError(f"Y: expected an embedding of shape (N, 1) or (N, 2), got {Y.shape}")
+    if Y.shape[1] == 1:
+        rng = np.random.default_rng(0)
+        Y = np.column_stack([Y[:, 0], rng.uniform(-1, 1, len(Y))])
+    fig, axes = new_figure(size=(6.5, 6.0))
+    ax = axes[0, 0]
+    size = max(2.0, min(20.0, 4000.0 / max(len(Y), 1)))
+    if labels is None:
+        ax.scatter(Y[:, 0], Y[:, 1], s=size, alpha=0.7, linewidths=0)
+    else:
+        labels = np.asarray(labels)
+        classes = np.unique(labels)
+        cmap = _pyplot().get_cmap("tab10" if len(classes) <= 10 else "tab20")
+        for i, c in enumerate(classes):
+            members = labels == c
+            ax.scatter(Y[members, 0], Y[members, 1], s=size, alpha=0.8, linewidths=0,
+                       color=cmap(i % cmap.N), label=str(c))
+        if len(classes) <= 20:
+            ax.legend(title=legend_title, markerscale=max(1.0, 12 / size), fontsize=8,
+                      loc="center left", bbox_to_anchor=(1.0, 0.5))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title)
+    return save_figure(fig, path)
