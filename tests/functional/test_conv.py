@@ -1,0 +1,289 @@
+"""conv2d and conv_transpose2d: textbook values, torch parity, finite differences, errors."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import verigrad.functional as F
+from tests.helpers import assert_close, to_torch, torch
+from verigrad import Tensor, gradcheck
+from verigrad.functional.conv import conv2d_forward, conv2d_reference
+
+TEXTBOOK_X = np.array(
+    [[4, 5, 2, 2, 1], [3, 3, 2, 2, 4], [4, 3, 4, 1, 1], [5, 1, 4, 1, 2], [5, 1, 3, 1, 4]],
+    dtype=np.float64,
+)
+TEXTBOOK_K = np.array([[4, 3, 3], [5, 5, 5], [2, 4, 3]], dtype=np.float64)
+
+
+def test_textbook_example_forward_and_input_gradient():
+    x = Tensor(TEXTBOOK_X[None, None], requires_grad=True)
+    y = F.conv2d(x, TEXTBOOK_K[None, None])
+    np.testing.assert_array_equal(y.data[0, 0], [[109, 92, 72], [108, 85, 74], [110, 74, 79]])
+    y.backward(np.ones_like(y.data))
+    np.testing.assert_array_equal(
+        x.grad[0, 0],
+        [
+            [4, 7, 10, 6, 3],
+            [9, 17, 25, 16, 8],
+            [11, 23, 34, 23, 11],
+            [7, 16, 24, 17, 8],
+            [2, 6, 9, 7, 3],
+        ],
+    )
+
+
+@st.composite
+def conv_configs(draw, transpose=False):
+    groups = draw(st.integers(1, 2))
+    cfg = dict(
+        n=draw(st.integers(1, 2)),
+        groups=groups,
+        c=groups * draw(st.integers(1, 2)),
+        o=groups * draw(st.integers(1, 3)),
+        h=draw(st.integers(1, 7)),
+        w=draw(st.integers(1, 7)),
+        kh=draw(st.integers(1, 3)),
+        kw=draw(st.integers(1, 3)),
+        stride=(draw(st.integers(1, 3)), draw(st.integers(1, 2))),
+        dilation=(draw(st.integers(1, 2)), draw(st.integers(1, 2))),
+        bias=draw(st.booleans()),
+    )
+    if transpose:
+        cfg["padding"] = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+        cfg["output_padding"] = tuple(
+            draw(st.integers(0, max(s, d) - 1))
+            for s, d in zip(cfg["stride"], cfg["dilation"], strict=True)
+        )
+    else:
+        cfg["padding"] = draw(
+            st.one_of(
+                st.integers(0, 2),
+                st.tuples(st.integers(0, 2), st.integers(0, 2)),
+                st.sampled_from(["valid", "same"]),
+            )
+        )
+        if cfg["padding"] == "same":
+            cfg["stride"] = (1, 1)
+    return cfg
+
+
+def _padding_pairs(padding, kernel, dilation):
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    if padding == "same":
+        total = [d * (k - 1) for d, k in zip(dilation, kernel, strict=True)]
+        return (total[0] // 2, total[0] - total[0] // 2, total[1] // 2, total[1] - total[1] // 2)
+    p = (padding, padding) if isinstance(padding, int) else padding
+    return (p[0], p[0], p[1], p[1])
+
+
+def _fits(cfg):
+    pads = _padding_pairs(cfg["padding"], (cfg["kh"], cfg["kw"]), cfg["dilation"])
+    return (
+        cfg["h"] + pads[0] + pads[1] >= cfg["dilation"][0] * (cfg["kh"] - 1) + 1
+        and cfg["w"] + pads[2] + pads[3] >= cfg["dilation"][1] * (cfg["kw"] - 1) + 1
+    )
+
+
+def _run_pair(ours_fn, torch_fn, arrays, dtype):
+    """Forward and every gradient of ours vs torch under a random upstream gradient."""
+    ours_in = [Tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+    ref_in = [to_torch(a.astype(dtype), requires_grad=True) for a in arrays]
+    y = ours_fn(*ours_in)
+    ref = torch_fn(*ref_in)
+    assert y.dtype == dtype
+    assert_close(y.data, ref, dtype)
+    g = np.random.default_rng(1).normal(size=y.shape).astype(dtype)
+    y.backward(g)
+    ref.backward(to_torch(g))
+    for ours_t, ref_t in zip(ours_in, ref_in, strict=True):
+        assert ours_t.grad.dtype == dtype
+        assert_close(ours_t.grad, ref_t.grad, dtype)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@settings(max_examples=25)
+@given(cfg=conv_configs())
+def test_conv2d_matches_torch(cfg, dtype):
+    assume(_fits(cfg))
+    rng = np.random.default_rng(0)
+    arrays = [
+        rng.normal(size=(cfg["n"], cfg["c"], cfg["h"], cfg["w"])),
+        rng.normal(size=(cfg["o"], cfg["c"] // cfg["groups"], cfg["kh"], cfg["kw"])),
+    ]
+    if cfg["bias"]:
+        arrays.append(rng.normal(size=cfg["o"]))
+    kw = dict(
+        stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"], groups=cfg["groups"]
+    )
+    tnn = torch().nn.functional
+
+    def ours(x, w, b=None):
+        return F.conv2d(x, w, b, **kw)
+
+    def ref(x, w, b=None):
+        return tnn.conv2d(x, w, b, **kw)
+
+    _run_pair(ours, ref, arrays, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@settings(max_examples=25)
+@given(cfg=conv_configs(transpose=True))
+def test_conv_transpose2d_matches_torch(cfg, dtype):
+    ho = (
+        (cfg["h"] - 1) * cfg["stride"][0]
+        - 2 * cfg["padding"][0]
+        + cfg["dilation"][0] * (cfg["kh"] - 1)
+        + cfg["output_padding"][0]
+        + 1
+    )
+    wo = (
+        (cfg["w"] - 1) * cfg["stride"][1]
+        - 2 * cfg["padding"][1]
+        + cfg["dilation"][1] * (cfg["kw"] - 1)
+        + cfg["output_padding"][1]
+        + 1
+    )
+    assume(ho > 0 and wo > 0)
+    rng = np.random.default_rng(0)
+    arrays = [
+        rng.normal(size=(cfg["n"], cfg["c"], cfg["h"], cfg["w"])),
+        rng.normal(size=(cfg["c"], cfg["o"] // cfg["groups"], cfg["kh"], cfg["kw"])),
+    ]
+    if cfg["bias"]:
+        arrays.append(rng.normal(size=cfg["o"]))
+    kw = dict(
+        stride=cfg["stride"],
+        padding=cfg["padding"],
+        output_padding=cfg["output_padding"],
+        groups=cfg["groups"],
+        dilation=cfg["dilation"],
+    )
+    tnn = torch().nn.functional
+
+    def ours(x, w, b=None):
+        return F.conv_transpose2d(x, w, b, **kw)
+
+    def ref(x, w, b=None):
+        return tnn.conv_transpose2d(x, w, b, **kw)
+
+    _run_pair(ours, ref, arrays, dtype)
+
+
+@settings(max_examples=15)
+@given(cfg=conv_configs())
+def test_fast_kernel_matches_loop_reference(cfg):
+    assume(_fits(cfg))
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(cfg["n"], cfg["c"], cfg["h"], cfg["w"]))
+    w = rng.normal(size=(cfg["o"], cfg["c"] // cfg["groups"], cfg["kh"], cfg["kw"]))
+    pads = _padding_pairs(cfg["padding"], (cfg["kh"], cfg["kw"]), cfg["dilation"])
+    fast, _ = conv2d_forward(x, w, cfg["stride"], pads, cfg["dilation"], cfg["groups"])
+    slow = conv2d_reference(x, w, cfg["stride"], pads, cfg["dilation"], cfg["groups"])
+    np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_gradcheck():
+    rng = np.random.default_rng(3)
+    x = Tensor(rng.normal(size=(2, 4, 5, 4)), requires_grad=True)
+    w = Tensor(rng.normal(size=(4, 2, 3, 2)), requires_grad=True)
+    b = Tensor(rng.normal(size=4), requires_grad=True)
+    weights = rng.normal(size=(2, 4, 3, 2))
+    assert gradcheck(
+        lambda x, w, b: (
+            F.conv2d(x, w, b, stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2) * weights
+        ).sum(),
+        x,
+        w,
+        b,
+    )
+
+
+def test_conv_transpose2d_gradcheck():
+    rng = np.random.default_rng(4)
+    x = Tensor(rng.normal(size=(2, 2, 3, 3)), requires_grad=True)
+    w = Tensor(rng.normal(size=(2, 3, 2, 3)), requires_grad=True)
+    b = Tensor(rng.normal(size=3), requires_grad=True)
+    y_shape = F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1).shape
+    weights = rng.normal(size=y_shape)
+    assert gradcheck(
+        lambda x, w, b: (
+            F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1) * weights
+        ).sum(),
+        x,
+        w,
+        b,
+    )
+
+
+def test_unbatched_input_and_float32():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, 6, 6)).astype(np.float32)
+    w = rng.normal(size=(2, 3, 3, 3)).astype(np.float32)
+    y = F.conv2d(x, w, padding="same")
+    assert y.shape == (2, 6, 6) and y.dtype == np.float32
+    np.testing.assert_allclose(y.data, F.conv2d(x[None], w, padding=1).data[0], rtol=1e-6)
+
+
+def test_same_padding_even_kernel_puts_extra_on_bottom_right():
+    x = np.zeros((1, 1, 4, 4))
+    x[0, 0, 3, 3] = 1.0  # bottom-right pixel
+    w = np.ones((1, 1, 2, 2))
+    y = F.conv2d(x, w, padding="same").data[0, 0]
+    # the extra zero row/column is at the bottom/right, so the last output sees only x[3, 3]
+    assert y.shape == (4, 4)
+    assert y[3, 3] == 1.0 and y[2, 2] == 1.0 and y[0, 0] == 0.0
+    ref = torch().nn.functional.conv2d(to_torch(x), to_torch(w), padding="same")
+    assert_close(y, ref[0, 0])
+
+
+def test_second_backward_through_same_graph_gives_same_gradient():
+    rng = np.random.default_rng(6)
+    x = Tensor(rng.normal(size=(2, 2, 5, 5)), requires_grad=True)
+    w = Tensor(rng.normal(size=(3, 2, 3, 3)), requires_grad=True)
+    y = F.conv2d(x, w, padding=1).sum()
+    y.backward()
+    first_x, first_w = x.grad.copy(), w.grad.copy()
+    y.backward()
+    np.testing.assert_allclose(x.grad, 2 * first_x)
+    np.testing.assert_allclose(w.grad, 2 * first_w)
+
+
+def test_errors():
+    x = np.zeros((1, 4, 5, 5))
+    with pytest.raises(ValueError, match=r"7x7.*5x5"):
+        F.conv2d(x, np.zeros((2, 4, 7, 7)))
+    with pytest.raises(ValueError, match=r"9x9.*7x7"):
+        F.conv2d(x, np.zeros((2, 4, 5, 5)), padding=1, dilation=2)
+    with pytest.raises(ValueError, match="groups"):
+        F.conv2d(np.zeros((1, 3, 5, 5)), np.zeros((2, 1, 3, 3)), groups=2)
+    with pytest.raises(ValueError, match="groups"):
+        F.conv2d(x, np.zeros((3, 2, 3, 3)), groups=2)  # out channels not divisible
+    with pytest.raises(ValueError, match=r"weight.*groups=2"):
+        F.conv2d(x, np.zeros((2, 4, 3, 3)), groups=2)
+    with pytest.raises(ValueError, match="bias"):
+        F.conv2d(x, np.zeros((2, 4, 3, 3)), np.zeros(3))
+    with pytest.raises(ValueError, match="padding"):
+        F.conv2d(x, np.zeros((2, 4, 3, 3)), padding="full")
+    with pytest.raises(ValueError, match="padding"):
+        F.conv2d(x, np.zeros((2, 4, 3, 3)), padding="same", stride=2)
+    with pytest.raises(ValueError, match="padding"):
+        F.conv2d(x, np.zeros((2, 4, 3, 3)), padding=-1)
+    with pytest.raises(ValueError, match="stride"):
+        F.conv2d(x, np.zeros((2, 4, 3, 3)), stride=0)
+    with pytest.raises(ValueError, match="x"):
+        F.conv2d(np.zeros((5, 5)), np.zeros((2, 4, 3, 3)))
+    with pytest.raises(ValueError, match="weight"):
+        F.conv2d(x, np.zeros((2, 4, 3)))
+    with pytest.raises(ValueError, match="output size"):
+        F.conv_transpose2d(np.zeros((1, 1, 1, 1)), np.zeros((1, 1, 1, 1)), padding=1)
+    with pytest.raises(ValueError, match="output_padding"):
+        F.conv_transpose2d(
+            np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 3, 3)), stride=2, output_padding=2
+        )
+    with pytest.raises(ValueError, match="in_channels"):
+        F.conv_transpose2d(np.zeros((1, 2, 3, 3)), np.zeros((3, 1, 3, 3)))
