@@ -34,7 +34,9 @@ def to_torch(a, requires_grad=False):
 def assert_close(actual, expected, dtype=np.float64, scale=None, **kwargs):
     """``assert_allclose`` with the dtype's parity tolerance (atol scaled by ``scale``)."""
     expected = expected.detach().numpy() if hasattr(expected, "detach") else np.asarray(expected)
-    actual = actual.data if hasattr(actual, "data") and not isinstance(actual, np.ndarray) else actual
+    actual = (
+        actual.data if hasattr(actual, "data") and not isinstance(actual, np.ndarray) else actual
+    )
     t = dict(tol(dtype))
     if scale is None:
         scale = max(1.0, float(np.max(np.abs(expected))) if np.size(expected) else 1.0)
@@ -44,17 +46,26 @@ def assert_close(actual, expected, dtype=np.float64, scale=None, **kwargs):
 
 
 def shapes(min_dims=1, max_dims=4, min_side=1, max_side=5):
-    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+    return hnp.array_shapes(
+        min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side
+    )
 
 
 def arrays(shape, dtype=np.float64, low=-3.0, high=3.0):
     """Finite arrays of ``shape`` (values bounded so finite differences stay accurate)."""
-    return hnp.arrays(dtype, shape, elements=st.floats(low, high, allow_nan=False, width=64 if dtype == np.float64 else 32))
+    return hnp.arrays(
+        dtype,
+        shape,
+        elements=st.floats(low, high, allow_nan=False, width=64 if dtype == np.float64 else 32),
+    )
 
 
 @st.composite
 def broadcastable_pair(draw, max_dims=3, max_side=4):
     """Two shapes that broadcast together, including size-1 axes and differing ranks."""
-    a, b = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=max_dims,
-                                                  max_side=max_side)).input_shapes
+    a, b = draw(
+        hnp.mutually_broadcastable_shapes(
+            num_shapes=2, min_dims=0, max_dims=max_dims, max_side=max_side
+        )
+    ).input_shapes
     return a, b

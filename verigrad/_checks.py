@@ -82,9 +82,8 @@ def check_number(value, name: str, low=None, high=None, low_open=False, high_ope
     value = float(value)
     if np.isnan(value):
         raise ValueError(f"{name}: must be a number, got nan")
-    bad = (
-        (low is not None and (value < low or (low_open and value == low)))
-        or (high is not None and (value > high or (high_open and value == high)))
+    bad = (low is not None and (value < low or (low_open and value == low))) or (
+        high is not None and (value > high or (high_open and value == high))
     )
     if bad:
         lo = "" if low is None else ("(" if low_open else "[") + f"{low}"

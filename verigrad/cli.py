@@ -50,8 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name != f"verigrad.commands.{module_name}":
                 raise
             continue
-        p = sub.add_parser(name, help=module.HELP, description=getattr(module, "DESCRIPTION", module.HELP),
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            name,
+            help=module.HELP,
+            description=getattr(module, "DESCRIPTION", module.HELP),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
@@ -60,8 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     if isinstance(exc, (FileNotFoundError, KeyError)) and exc.args:
-        text = str(exc.args[-1]) if not isinstance(exc, FileNotFoundError) or not exc.filename else \
-            f"{exc.filename}: {exc.strerror or 'no such file'}"
+        text = (
+            str(exc.args[-1])
+            if not isinstance(exc, FileNotFoundError) or not exc.filename
+            else f"{exc.filename}: {exc.strerror or 'no such file'}"
+        )
     return " ".join(text.split())
 
 

@@ -27,7 +27,11 @@ def numerical_gradient(fn, *inputs, eps: float = 1e-6, wrt=None) -> list:
     """
     values = [np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64) for x in inputs]
     if wrt is None:
-        wrt = [i for i, x in enumerate(inputs) if np.asarray(x.data if isinstance(x, Tensor) else x).dtype.kind == "f"]
+        wrt = [
+            i
+            for i, x in enumerate(inputs)
+            if np.asarray(x.data if isinstance(x, Tensor) else x).dtype.kind == "f"
+        ]
 
     def evaluate():
         with no_grad():
@@ -78,13 +82,19 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
     both values.
     """
     flags = [isinstance(x, Tensor) and x.requires_grad for x in inputs]
-    floating = [np.asarray(x.data if isinstance(x, Tensor) else x).dtype.kind == "f" for x in inputs]
+    floating = [
+        np.asarray(x.data if isinstance(x, Tensor) else x).dtype.kind == "f" for x in inputs
+    ]
     wrt = [i for i, f in enumerate(flags) if f] or [i for i, f in enumerate(floating) if f]
     if not wrt:
         raise ValueError("inputs: none is floating, nothing to check")
     copies = [
-        Tensor(np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64 if floating[i] else None),
-               requires_grad=i in wrt)
+        Tensor(
+            np.array(
+                x.data if isinstance(x, Tensor) else x, dtype=np.float64 if floating[i] else None
+            ),
+            requires_grad=i in wrt,
+        )
         for i, x in enumerate(inputs)
     ]
     out = fn(*copies)

@@ -13,7 +13,14 @@ import tempfile
 
 import numpy as np
 
-__all__ = ["atomic_savez", "atomic_write_text", "load_npz"]
+__all__ = [
+    "atomic_savez",
+    "atomic_write_text",
+    "atomic_write_json",
+    "load_npz",
+    "pack_tree",
+    "unpack_tree",
+]
 
 
 def _atomic_write(path, write) -> None:
@@ -51,3 +58,50 @@ def load_npz(path) -> dict:
     """Every array of an ``.npz`` file as a dict (the file is closed on return)."""
     with np.load(os.fspath(path), allow_pickle=False) as f:
         return {k: f[k] for k in f.files}
+
+
+def pack_tree(tree, prefix: str) -> dict:
+    """Flatten nested dicts/lists holding arrays and JSON values into ``.npz``-ready arrays.
+
+    Arrays become entries ``"{prefix}/{i}"``; everything else goes into one JSON string under
+    ``prefix`` with ``{"__array__": i}`` markers, so :func:`unpack_tree` restores the tree
+    exactly (array dtypes included) without pickling.
+    """
+    arrays = {}
+
+    def encode(obj):
+        if isinstance(obj, np.ndarray):
+            key = f"{prefix}/{len(arrays)}"
+            arrays[key] = obj
+            return {"__array__": key}
+        if isinstance(obj, np.generic):
+            return obj.item()
+        if isinstance(obj, dict):
+            return {"__dict__": [[encode(k), encode(v)] for k, v in obj.items()]}
+        if isinstance(obj, (list, tuple)):
+            return {"__list__": [encode(v) for v in obj], "tuple": isinstance(obj, tuple)}
+        return obj
+
+    arrays[prefix] = np.array(json.dumps(encode(tree)))
+    return arrays
+
+
+def unpack_tree(arrays: dict, prefix: str):
+    """Inverse of :func:`pack_tree`."""
+
+    def decode(obj):
+        if isinstance(obj, dict):
+            if "__array__" in obj:
+                return np.array(arrays[obj["__array__"]], copy=True)
+            if "__dict__" in obj:
+                return {_hashable(decode(k)): decode(v) for k, v in obj["__dict__"]}
+            if "__list__" in obj:
+                items = [decode(v) for v in obj["__list__"]]
+                return tuple(items) if obj.get("tuple") else items
+        return obj
+
+    return decode(json.loads(str(arrays[prefix])))
+
+
+def _hashable(key):
+    return tuple(key) if isinstance(key, list) else key

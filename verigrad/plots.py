@@ -24,7 +24,9 @@ def _pyplot():
 
 def new_figure(ncols: int = 1, nrows: int = 1, size=(6.0, 4.5)):
     plt = _pyplot()
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False
+    )
     return fig, axes
 
 
@@ -72,8 +74,15 @@ def plot_confusion(matrix, path, class_names=None, title: str = "Confusion matri
     for i in range(n):
         for j in range(n):
             if matrix[i, j]:
-                ax.text(j, i, f"{matrix[i, j]:g}", ha="center", va="center", fontsize=8,
-                        color="white" if matrix[i, j] > threshold else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{matrix[i, j]:g}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if matrix[i, j] > threshold else "black",
+                )
     return save_figure(fig, path)
 
 
@@ -96,11 +105,23 @@ def plot_embedding(Y, path, labels=None, title: str = "", legend_title: str = "c
         cmap = _pyplot().get_cmap("tab10" if len(classes) <= 10 else "tab20")
         for i, c in enumerate(classes):
             members = labels == c
-            ax.scatter(Y[members, 0], Y[members, 1], s=size, alpha=0.8, linewidths=0,
-                       color=cmap(i % cmap.N), label=str(c))
+            ax.scatter(
+                Y[members, 0],
+                Y[members, 1],
+                s=size,
+                alpha=0.8,
+                linewidths=0,
+                color=cmap(i % cmap.N),
+                label=str(c),
+            )
         if len(classes) <= 20:
-            ax.legend(title=legend_title, markerscale=max(1.0, 12 / size), fontsize=8,
-                      loc="center left", bbox_to_anchor=(1.0, 0.5))
+            ax.legend(
+                title=legend_title,
+                markerscale=max(1.0, 12 / size),
+                fontsize=8,
+                loc="center left",
+                bbox_to_anchor=(1.0, 0.5),
+            )
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title)

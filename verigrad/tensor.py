@@ -139,8 +139,16 @@ class Tensor:
         Convert ``data`` to this dtype.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "_retain",
-                 "__weakref__")
+    __slots__ = (
+        "data",
+        "grad",
+        "requires_grad",
+        "_parents",
+        "_backward",
+        "_op",
+        "_retain",
+        "__weakref__",
+    )
     __array_ufunc__ = None  # ``ndarray + Tensor`` defers to Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
@@ -149,9 +157,13 @@ class Tensor:
         try:
             array = np.array(data, dtype=dtype, copy=None)
         except (TypeError, ValueError) as exc:
-            raise TypeError(f"data: cannot make a Tensor from {type(data).__name__}: {exc}") from None
+            raise TypeError(
+                f"data: cannot make a Tensor from {type(data).__name__}: {exc}"
+            ) from None
         if array.dtype.kind not in "biuf":
-            raise TypeError(f"data: Tensor holds numbers (bool, int or float); got dtype {array.dtype}")
+            raise TypeError(
+                f"data: Tensor holds numbers (bool, int or float); got dtype {array.dtype}"
+            )
         if requires_grad and array.dtype.kind != "f":
             raise TypeError(
                 f"requires_grad: only floating tensors can require gradients; data has dtype "
@@ -217,7 +229,9 @@ class Tensor:
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
+            raise ValueError(
+                f"item() needs a tensor with one element, this one has shape {self.shape}"
+            )
         return self.data.item()
 
     def detach(self) -> Tensor:
@@ -266,7 +280,9 @@ class Tensor:
         else:
             grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
             if grad.shape != self.shape:
-                raise ValueError(f"grad: shape {grad.shape} does not match the tensor's {self.shape}")
+                raise ValueError(
+                    f"grad: shape {grad.shape} does not match the tensor's {self.shape}"
+                )
 
         grads = {id(self): grad}
         for node in reversed(_topological_order(self)):
@@ -373,7 +389,11 @@ class Tensor:
         out = a.data**b.data
 
         def backward(g):
-            ga = _unbroadcast(g * b.data * a.data ** (b.data - 1), a.shape) if a.requires_grad else None
+            ga = (
+                _unbroadcast(g * b.data * a.data ** (b.data - 1), a.shape)
+                if a.requires_grad
+                else None
+            )
             gb = None
             if b.requires_grad:
                 # d(a^b)/db = a^b log a; torch defines it as 0 where a = 0 and b >= 0
@@ -391,35 +411,31 @@ class Tensor:
         other = self._lift(other)
         a, b = self, other
         if a.ndim == 0 or b.ndim == 0:
-            raise ValueError("matmul: both operands need at least one dimension (use * for scalars)")
+            raise ValueError(
+                "matmul: both operands need at least one dimension (use * for scalars)"
+            )
 
         def backward(g):
             ad, bd = a.data, b.data
-            # Promote 1-D operands to matrices, as matmul does, then undo it.
+            # Promote 1-D operands to matrices as matmul does, then fold the gradient back.
             a2 = ad[None, :] if ad.ndim == 1 else ad
             b2 = bd[:, None] if bd.ndim == 1 else bd
-            g2 = g
-            if ad.ndim == 1:
-                g2 = np.expand_dims(g2, -2)
-            if bd.ndim == 1:
-                g2 = np.expand_dims(g2, -1)
+            g2 = np.reshape(
+                g, np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1])
+            )
             ga = gb = None
             if a.requires_grad:
-                ga = g2 @ np.swapaxes(b2, -1, -2)
-                if ad.ndim == 1:
-                    ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])
-                ga = _unbroadcast(ga, ad.shape)
+                ga = _unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(ad.shape)
             if b.requires_grad:
-                gb = np.swapaxes(a2, -1, -2) @ g2
-                if bd.ndim == 1:
-                    gb = gb[..., 0]
-                gb = _unbroadcast(gb, bd.shape)
+                gb = _unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(bd.shape)
             return ga, gb
 
         try:
             out = a.data @ b.data
         except ValueError as exc:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align ({exc})") from None
+            raise ValueError(
+                f"matmul: shapes {a.shape} and {b.shape} do not align ({exc})"
+            ) from None
         return make_node(out, (a, b), backward, "matmul")
 
     def __rmatmul__(self, other):
@@ -523,10 +539,13 @@ class Tensor:
         if not axes:
             axes = tuple(range(self.ndim))[::-1]
         if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
-            raise ValueError(f"transpose: axes {axes} are not a permutation of {self.ndim} dimensions")
+            raise ValueError(
+                f"transpose: axes {axes} are not a permutation of {self.ndim} dimensions"
+            )
         inverse = tuple(np.argsort([a % self.ndim for a in axes]))
-        return make_node(self.data.transpose(axes), (self,), lambda g: (g.transpose(inverse),),
-                         "transpose")
+        return make_node(
+            self.data.transpose(axes), (self,), lambda g: (g.transpose(inverse),), "transpose"
+        )
 
     def __getitem__(self, index) -> Tensor:
         index = _index_data(index)
@@ -554,7 +573,12 @@ class Tensor:
 
     def sqrt(self) -> Tensor:
         out = np.sqrt(self.data)
-        return make_node(out, (self,), lambda g: (g / (2 * out),), "sqrt")
+
+        def backward(g):
+            with np.errstate(divide="ignore", invalid="ignore"):  # inf at 0, as torch
+                return (g / (2 * out),)
+
+        return make_node(out, (self,), backward, "sqrt")
 
     def abs(self) -> Tensor:
         data = self.data
@@ -571,8 +595,9 @@ class Tensor:
         def backward(g):
             return (g * ((data >= lo_v) & (data <= hi_v)),)
 
-        return make_node(np.clip(data, lo_v, hi_v).astype(data.dtype, copy=False), (self,),
-                         backward, "clip")
+        return make_node(
+            np.clip(data, lo_v, hi_v).astype(data.dtype, copy=False), (self,), backward, "clip"
+        )
 
     def relu(self) -> Tensor:
         from .functional import relu

@@ -12,7 +12,15 @@ import importlib.util
 
 from .harness import Row, compare, format_table, to_json, to_markdown
 
-__all__ = ["BENCHMARKS", "run_benchmarks", "Row", "compare", "format_table", "to_markdown", "to_json"]
+__all__ = [
+    "BENCHMARKS",
+    "run_benchmarks",
+    "Row",
+    "compare",
+    "format_table",
+    "to_markdown",
+    "to_json",
+]
 
 #: name -> (module, one-line description)
 BENCHMARKS = {
@@ -43,7 +51,9 @@ def run_benchmarks(names=None, quick: bool = False, progress=None) -> list:
     names = list(table) if not names else list(names)
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
-        raise ValueError(f"name: unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+        raise ValueError(
+            f"name: unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}"
+        )
     rows = []
     for name in names:
         if name not in table:

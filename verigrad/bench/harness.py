@@ -60,9 +60,18 @@ def time_call(fn) -> float:
     return time.perf_counter() - start
 
 
-def compare(benchmark: str, case: str, ours, reference, reference_name: str, *,
-            repeats: int = 5, warmup: int = 1, target: float | None = None,
-            extra: dict | None = None) -> Row:
+def compare(
+    benchmark: str,
+    case: str,
+    ours,
+    reference,
+    reference_name: str,
+    *,
+    repeats: int = 5,
+    warmup: int = 1,
+    target: float | None = None,
+    extra: dict | None = None,
+) -> Row:
     """Time ``ours()`` and ``reference()`` interleaved ``repeats`` times after ``warmup`` each."""
     for _ in range(warmup):
         ours()
@@ -76,8 +85,16 @@ def compare(benchmark: str, case: str, ours, reference, reference_name: str, *,
         else:
             ref_t.append(time_call(reference))
             ours_t.append(time_call(ours))
-    return Row(benchmark, case, reference_name, _median(ours_t), _median(ref_t), target, repeats,
-               dict(extra or {}))
+    return Row(
+        benchmark,
+        case,
+        reference_name,
+        _median(ours_t),
+        _median(ref_t),
+        target,
+        repeats,
+        dict(extra or {}),
+    )
 
 
 def _fmt_time(s: float) -> str:
@@ -89,14 +106,35 @@ def _fmt_time(s: float) -> str:
 
 
 def _cells(row: Row):
-    extra = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.extra.items())
+    extra = ", ".join(
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.extra.items()
+    )
     target = "" if row.target is None else f"<= {row.target:g}x"
     verdict = "" if row.met is None else ("ok" if row.met else "MISSED")
-    return [row.benchmark, row.case, row.reference, _fmt_time(row.ours_s), _fmt_time(row.reference_s),
-            f"{row.ratio:.2f}x", target, verdict, extra]
+    return [
+        row.benchmark,
+        row.case,
+        row.reference,
+        _fmt_time(row.ours_s),
+        _fmt_time(row.reference_s),
+        f"{row.ratio:.2f}x",
+        target,
+        verdict,
+        extra,
+    ]
 
 
-_HEAD = ["benchmark", "case", "reference", "verigrad", "reference time", "ratio", "target", "", "notes"]
+_HEAD = [
+    "benchmark",
+    "case",
+    "reference",
+    "verigrad",
+    "reference time",
+    "ratio",
+    "target",
+    "",
+    "notes",
+]
 
 
 def format_table(rows) -> str:

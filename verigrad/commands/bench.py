@@ -13,9 +13,13 @@ Run it alone on the machine: parallel jobs distort every ratio."""
 
 
 def add_arguments(p):
-    p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all); see --list")
+    p.add_argument(
+        "names", nargs="*", metavar="NAME", help="benchmarks to run (default: all); see --list"
+    )
     p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
-    p.add_argument("--quick", action="store_true", help="smaller problems and fewer repeats (a smoke test)")
+    p.add_argument(
+        "--quick", action="store_true", help="smaller problems and fewer repeats (a smoke test)"
+    )
     p.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
     p.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
 
@@ -28,8 +32,11 @@ def run(args) -> int:
         for name, (_, text) in BENCHMARKS.items():
             print(f"{name:10s} {text}{'' if name in have else '  (not available)'}")
         return 0
-    rows = run_benchmarks(args.names, quick=args.quick,
-                          progress=lambda n: print(f"running {n} ...", file=sys.stderr, flush=True))
+    rows = run_benchmarks(
+        args.names,
+        quick=args.quick,
+        progress=lambda n: print(f"running {n} ...", file=sys.stderr, flush=True),
+    )
     print(format_table(rows))
     if args.markdown:
         with open(args.markdown, "w") as fh:

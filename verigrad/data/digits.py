@@ -20,6 +20,10 @@ def load_digits(dtype=np.float32):
     y : ndarray (1797,) int64, labels 0..9
     """
     with np.load(_PATH) as f:
-        X = f["X"].astype(dtype) / dtype(16) if np.dtype(dtype).kind == "f" else f["X"].astype(dtype)
+        X = (
+            f["X"].astype(dtype) / dtype(16)
+            if np.dtype(dtype).kind == "f"
+            else f["X"].astype(dtype)
+        )
         y = f["y"].astype(np.int64)
     return X.reshape(-1, 1, 8, 8), y

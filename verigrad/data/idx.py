@@ -96,7 +96,12 @@ _SPLITS = {
 
 
 def _find(directory: str, stem: str) -> str:
-    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+    for name in (
+        stem,
+        stem + ".gz",
+        stem.replace("-idx", ".idx"),
+        stem.replace("-idx", ".idx") + ".gz",
+    ):
         candidate = os.path.join(directory, name)
         if os.path.isfile(candidate):
             return candidate
@@ -120,7 +125,9 @@ def load_mnist(directory, dtype=np.float32):
         label_path = _find(directory, _SPLITS[split][1])
         images, labels = load_idx(image_path), load_idx(label_path)
         if images.ndim != 3:
-            raise ValueError(f"{image_path}: expected images of shape (N, H, W), got {images.shape}")
+            raise ValueError(
+                f"{image_path}: expected images of shape (N, H, W), got {images.shape}"
+            )
         if labels.ndim != 1:
             raise ValueError(f"{label_path}: expected labels of shape (N,), got {labels.shape}")
         if len(images) != len(labels):

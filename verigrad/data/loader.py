@@ -13,7 +13,9 @@ def _check_xy(X, y):
     X = np.asarray(X)
     y = np.asarray(y)
     if X.ndim == 0 or y.ndim != 1:
-        raise ValueError(f"y: expected X with a leading sample axis and 1-D y, got {X.shape} and {y.shape}")
+        raise ValueError(
+            f"y: expected X with a leading sample axis and 1-D y, got {X.shape} and {y.shape}"
+        )
     if len(X) != len(y):
         raise ValueError(f"y: {len(y)} labels for {len(X)} samples")
     return X, y
@@ -60,7 +62,9 @@ class DataLoader:
     part of a training checkpoint.
     """
 
-    def __init__(self, X, y, batch_size: int, shuffle: bool = True, rng=None, drop_last: bool = False):
+    def __init__(
+        self, X, y, batch_size: int, shuffle: bool = True, rng=None, drop_last: bool = False
+    ):
         self.X, self.y = _check_xy(X, y)
         self.batch_size = check_int(batch_size, "batch_size", 1)
         self.shuffle = bool(shuffle)

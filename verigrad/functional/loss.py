@@ -108,9 +108,7 @@ def _class_targets(target, n: int, n_classes: int, ignore_index: int) -> np.ndar
     kept = t != ignore_index
     bad = kept & ((t < 0) | (t >= n_classes))
     if bad.any():
-        raise ValueError(
-            f"target: class indices must be in [0, {n_classes}), got {t[bad][0]}"
-        )
+        raise ValueError(f"target: class indices must be in [0, {n_classes}), got {t[bad][0]}")
     return t
 
 
@@ -119,7 +117,9 @@ def _weight_vector(weight, n_classes: int, dtype) -> np.ndarray | None:
         return None
     w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=dtype)
     if w.shape != (n_classes,):
-        raise ValueError(f"weight: expected one weight per class, shape ({n_classes},), got {w.shape}")
+        raise ValueError(
+            f"weight: expected one weight per class, shape ({n_classes},), got {w.shape}"
+        )
     if not np.all(np.isfinite(w)):
         raise ValueError("weight: contains NaN or infinite values")
     return w
@@ -163,8 +163,14 @@ def _coefficients(target, n, c, dtype, weight, label_smoothing, ignore_index):
     return a, t, denominator
 
 
-def cross_entropy(logits, target, weight=None, reduction: str = "mean",
-                  label_smoothing: float = 0.0, ignore_index: int = -100) -> Tensor:
+def cross_entropy(
+    logits,
+    target,
+    weight=None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    ignore_index: int = -100,
+) -> Tensor:
     """Cross-entropy between ``softmax(logits)`` and ``target``, as torch's.
 
     Parameters
@@ -225,8 +231,9 @@ def cross_entropy(logits, target, weight=None, reduction: str = "mean",
     return make_node(np.asarray(out, dtype=z.dtype), (logits,), backward, "cross_entropy")
 
 
-def nll_loss(log_probs, target, weight=None, reduction: str = "mean",
-             ignore_index: int = -100) -> Tensor:
+def nll_loss(
+    log_probs, target, weight=None, reduction: str = "mean", ignore_index: int = -100
+) -> Tensor:
     """Negative log-likelihood ``-w_y log_probs[n, y_n]`` of class-index targets, as torch's."""
     log_probs = as_tensor(log_probs, "log_probs")
     single = _as_2d(log_probs, "log_probs")
@@ -289,7 +296,9 @@ def cross_entropy_from_probs(probs, target, reduction: str = "mean") -> Tensor:
     off = np.abs(sums - 1) > tol
     if off.any():
         row = int(np.flatnonzero(off)[0])
-        raise ValueError(f"probs: row {row} sums to {sums[row]:.9g}, not 1 (rows are not renormalised)")
+        raise ValueError(
+            f"probs: row {row} sums to {sums[row]:.9g}, not 1 (rows are not renormalised)"
+        )
     t_arr = np.asarray(target.data if isinstance(target, Tensor) else target)
     if t_arr.dtype.kind == "f":
         y = t_arr[None, :] if single else t_arr

@@ -10,8 +10,16 @@ from ..tensor import Tensor
 from .init import uniform_fan_in
 from .module import Module, Parameter
 
-__all__ = ["Linear", "ReLU", "Sigmoid", "Tanh", "Flatten", "Dropout", "Identity",
-           "SoftmaxRegression"]
+__all__ = [
+    "Linear",
+    "ReLU",
+    "Sigmoid",
+    "Tanh",
+    "Flatten",
+    "Dropout",
+    "Identity",
+    "SoftmaxRegression",
+]
 
 
 class Linear(Module):
@@ -21,14 +29,19 @@ class Linear(Module):
     ``dtype`` defaults to float32 as in torch.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None,
-                 dtype=np.float32):
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, rng=None, dtype=np.float32
+    ):
         super().__init__()
         self.in_features = check_int(in_features, "in_features", 1)
         self.out_features = check_int(out_features, "out_features", 1)
         rng = check_rng(rng)
-        self.weight = Parameter(uniform_fan_in((out_features, in_features), in_features, rng, dtype))
-        self.bias = Parameter(uniform_fan_in((out_features,), in_features, rng, dtype)) if bias else None
+        self.weight = Parameter(
+            uniform_fan_in((out_features, in_features), in_features, rng, dtype)
+        )
+        self.bias = (
+            Parameter(uniform_fan_in((out_features,), in_features, rng, dtype)) if bias else None
+        )
 
     def forward(self, x):
         return F.linear(x, self.weight, self.bias)

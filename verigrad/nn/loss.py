@@ -12,8 +12,13 @@ __all__ = ["CrossEntropyLoss", "MSELoss"]
 class CrossEntropyLoss(Module):
     """:func:`verigrad.functional.cross_entropy` as a module (takes logits)."""
 
-    def __init__(self, weight=None, reduction: str = "mean", label_smoothing: float = 0.0,
-                 ignore_index: int = -100):
+    def __init__(
+        self,
+        weight=None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+        ignore_index: int = -100,
+    ):
         super().__init__()
         self.weight = weight
         self.reduction = check_choice(reduction, "reduction", ("mean", "sum", "none"))
@@ -21,8 +26,9 @@ class CrossEntropyLoss(Module):
         self.ignore_index = ignore_index
 
     def forward(self, logits, target):
-        return F.cross_entropy(logits, target, self.weight, self.reduction,
-                               self.label_smoothing, self.ignore_index)
+        return F.cross_entropy(
+            logits, target, self.weight, self.reduction, self.label_smoothing, self.ignore_index
+        )
 
 
 class MSELoss(Module):

@@ -9,17 +9,28 @@ in each optimizer's module. Parameters whose ``.grad`` is None are skipped.
 Proximal step: a group's ``prox`` (any callable ``prox(v, t)`` returning
 ``argmin_x g(x) + ||x - v||^2 / (2t)``, such as :func:`verigrad.prox.l1`) is applied to each
 updated parameter with ``t = lr``, turning any optimizer into a proximal-gradient method.
+
+Scratch memory: the update functions need a few temporaries the size of a parameter. The
+optimizer keeps them in a workspace (:meth:`Optimizer._scratch`) shared by all its parameters
+and reused across steps, so a step allocates no large arrays; the workspace is not part of
+``state`` and never enters a state dict.
+
+Serialising: :meth:`Optimizer.state_dict` holds only numpy arrays, numbers, booleans, tuples and
+None. :func:`optimizer_state_to_arrays` flattens it into ``{name: ndarray}`` for ``np.savez``
+(hyperparameters as one JSON string array) and :func:`optimizer_state_from_arrays` inverts it.
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import numbers
 
 import numpy as np
 
 from ..tensor import Tensor
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "optimizer_state_to_arrays", "optimizer_state_from_arrays"]
 
 
 class Optimizer:
@@ -37,6 +48,7 @@ class Optimizer:
         self.defaults.setdefault("prox", None)
         self.state: dict = {}
         self.param_groups: list = []
+        self._workspace: dict = {}
         if isinstance(params, Tensor):
             raise TypeError("params: expected an iterable of Tensors or dicts, got a single Tensor")
         params = list(params)
@@ -60,7 +72,9 @@ class Optimizer:
             if not isinstance(p, Tensor):
                 raise TypeError(f"params: expected Tensors, got {type(p).__name__}")
             if not p.requires_grad:
-                raise ValueError("params: an optimizer can only update tensors with requires_grad=True")
+                raise ValueError(
+                    "params: an optimizer can only update tensors with requires_grad=True"
+                )
         existing = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in existing for p in params) or len({id(p) for p in params}) != len(params):
             raise ValueError("params: a parameter appears in more than one place")
@@ -83,6 +97,21 @@ class Optimizer:
 
     def _update(self, param: Tensor, grad: np.ndarray, state: dict, group: dict) -> None:
         raise NotImplementedError
+
+    def _scratch(self, like: np.ndarray, count: int, slot: int = 0) -> list:
+        """``count`` scratch arrays of ``like``'s shape and dtype (C order), reused across calls.
+
+        They are views into flat buffers that grow to the largest size requested, so
+        consecutive parameters and steps share the same memory. ``slot`` separates the
+        buffers of concurrent callers (one slot per worker thread).
+        """
+        key = (slot, like.dtype)
+        buffers = self._workspace.get(key, [])
+        if len(buffers) < count or buffers[0].size < like.size:
+            size = max(like.size, buffers[0].size if buffers else 0)
+            buffers = [np.empty(size, like.dtype) for _ in range(max(count, len(buffers)))]
+            self._workspace[key] = buffers
+        return [b[: like.size].reshape(like.shape) for b in buffers[:count]]
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
@@ -129,7 +158,9 @@ class Optimizer:
             )
         for saved, group in zip(groups, self.param_groups, strict=True):
             if len(saved["params"]) != len(group["params"]):
-                raise ValueError("state_dict: a parameter group has a different number of parameters")
+                raise ValueError(
+                    "state_dict: a parameter group has a different number of parameters"
+                )
         params = [p for g in self.param_groups for p in g["params"]]
         self.state = {}
         for key, value in state_dict["state"].items():
@@ -145,6 +176,11 @@ class Optimizer:
                 if k != "params":
                     group[k] = v
 
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_workspace"] = {}
+        return state
+
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
@@ -153,3 +189,87 @@ class Optimizer:
                 if k != "params":
                     lines.append(f"    {k}: {group[k]}")
         return "\n".join(lines) + "\n)"
+
+
+def effective_gradient(
+    grad: np.ndarray, param: np.ndarray, weight_decay: float, maximize: bool, out: np.ndarray
+) -> np.ndarray:
+    """torch's ``g = -grad if maximize else grad; g = g + weight_decay * param`` (L2 decay).
+
+    Returns ``grad`` itself when there is nothing to do, else ``out`` (same shape) holding the
+    result; ``grad`` and ``param`` are never modified.
+    """
+    if weight_decay:
+        np.multiply(param, weight_decay, out=out)
+        if maximize:
+            out -= grad  # -g + wd*p, the same rounding as torch's (-g).add(p, alpha=wd)
+        else:
+            out += grad
+        return out
+    if maximize:
+        return np.negative(grad, out=out)
+    return grad
+
+
+# ---------------------------------------------------------------------- npz-friendly state
+_META = "meta"
+
+
+def _jsonable(value):
+    if isinstance(value, tuple):
+        return {"__tuple__": [_jsonable(v) for v in value]}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.generic,)):
+        return value.item()
+    if value is None or isinstance(value, (bool, numbers.Real, str)):
+        return value
+    raise TypeError(f"state_dict: cannot serialise a hyperparameter of type {type(value).__name__}")
+
+
+def _from_jsonable(value):
+    if isinstance(value, dict) and "__tuple__" in value:
+        return tuple(_from_jsonable(v) for v in value["__tuple__"])
+    if isinstance(value, list):
+        return [_from_jsonable(v) for v in value]
+    return value
+
+
+def optimizer_state_to_arrays(state_dict: dict, prefix: str = "optimizer/") -> dict:
+    """Flatten an optimizer ``state_dict`` into ``{name: ndarray}`` for ``np.savez``.
+
+    ``{prefix}meta`` is a 0-d string array with the JSON of the parameter groups and of the
+    per-parameter scalar entries (``step``, None buffers); each array entry ``name`` of
+    parameter ``i`` becomes ``{prefix}state/{i}/{name}``. Nothing needs ``allow_pickle``.
+    """
+    meta = {"param_groups": [_jsonable(g) for g in state_dict["param_groups"]], "scalars": {}}
+    arrays = {}
+    for index, entry in state_dict["state"].items():
+        scalars = {}
+        for name, value in entry.items():
+            if isinstance(value, np.ndarray):
+                arrays[f"{prefix}state/{int(index)}/{name}"] = value
+            else:
+                scalars[name] = _jsonable(value)
+        meta["scalars"][str(int(index))] = scalars
+    arrays[prefix + _META] = np.array(json.dumps(meta))
+    return arrays
+
+
+def optimizer_state_from_arrays(arrays, prefix: str = "optimizer/") -> dict:
+    """Invert :func:`optimizer_state_to_arrays` (``arrays``: a dict or an ``np.load`` result)."""
+    key = prefix + _META
+    if key not in arrays:
+        raise KeyError(f"arrays: no optimizer state under prefix {prefix!r} (missing {key!r})")
+    meta = json.loads(str(np.asarray(arrays[key])[()]))
+    state = {
+        int(i): {k: _from_jsonable(v) for k, v in scalars.items()}
+        for i, scalars in meta["scalars"].items()
+    }
+    head = prefix + "state/"
+    for name in arrays.keys() if hasattr(arrays, "keys") else arrays:
+        if name.startswith(head):
+            index, entry = name[len(head) :].split("/", 1)
+            state.setdefault(int(index), {})[entry] = np.array(arrays[name])
+    groups = [{k: _from_jsonable(v) for k, v in g.items()} for g in meta["param_groups"]]
+    return {"state": state, "param_groups": groups}

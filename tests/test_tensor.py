@@ -1,0 +1,359 @@
+"""The chain rule: every Tensor op checked by finite differences and against torch."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import verigrad as vg
+from tests.helpers import arrays, assert_close, broadcastable_pair, shapes, to_torch, torch
+from verigrad import Tensor, gradcheck
+
+BINARY = {
+    "add": (lambda a, b: a + b),
+    "sub": (lambda a, b: a - b),
+    "mul": (lambda a, b: a * b),
+    "div": (lambda a, b: a / b),
+}
+
+
+def _positive(x):
+    return np.abs(x) + 0.5
+
+
+@given(pair=broadcastable_pair(), op=st.sampled_from(sorted(BINARY)), data=st.data())
+def test_binary_ops_broadcast_gradcheck_and_torch(pair, op, data):
+    sa, sb = pair
+    a = data.draw(arrays(sa))
+    b = data.draw(arrays(sb))
+    if op == "div":
+        b = _positive(b)
+    fn = BINARY[op]
+    ta, tb = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+    w = np.random.default_rng(0).standard_normal(np.broadcast_shapes(sa, sb))
+    assert gradcheck(lambda x, y: (fn(x, y) * w).sum(), ta, tb)
+    out = (fn(ta, tb) * w).sum()
+    out.backward()
+    xa, xb = to_torch(a, True), to_torch(b, True)
+    ref = (fn(xa, xb) * to_torch(w)).sum()
+    ref.backward()
+    assert_close(out.data, ref)
+    assert_close(ta.grad, xa.grad)
+    assert_close(tb.grad, xb.grad)
+    assert ta.grad.shape == sa and tb.grad.shape == sb
+
+
+@given(shape=shapes(max_dims=3), data=st.data())
+def test_numbers_and_arrays_on_either_side(shape, data):
+    a = data.draw(arrays(shape))
+    t = Tensor(a, requires_grad=True)
+    out = (2.0 * t + 1 - t / 4.0 + (3 - t) * np.float64(0.5) + np.ones(shape) * t).sum()
+    out.backward()
+    np.testing.assert_allclose(t.grad, np.full(shape, 2 - 0.25 - 0.5 + 1))
+    r = (1.0 / (_positive(a) + t * 0)).sum()
+    assert isinstance(r, Tensor)
+    arr_left = np.ones(shape) - t
+    assert isinstance(arr_left, Tensor) and arr_left.requires_grad
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_python_scalars_keep_dtype(dtype):
+    t = Tensor(np.ones(3, dtype=dtype), requires_grad=True)
+    for out in (t + 1.0, 2.0 * t, t / 3, 1 - t, t**2, 2.0**t):
+        assert out.dtype == dtype
+
+
+@given(shape=shapes(max_dims=3), p=st.sampled_from([2, 3, 0.5, -1.5]), data=st.data())
+def test_pow_scalar_exponent(shape, p, data):
+    a = _positive(data.draw(arrays(shape)))
+    t = Tensor(a, requires_grad=True)
+    assert gradcheck(lambda x: (x**p).sum(), t)
+    (t**p).sum().backward()
+    x = to_torch(a, True)
+    (x**p).sum().backward()
+    assert_close(t.grad, x.grad)
+
+
+def test_pow_tensor_exponent_and_rpow():
+    a, b = np.array([0.5, 1.5, 2.0]), np.array([1.5, -0.5, 2.0])
+    ta, tb = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+    assert gradcheck(lambda x, y: (x**y).sum() + (2.0**y).sum(), ta, tb)
+    (ta**tb + 2.0**tb).sum().backward()
+    xa, xb = to_torch(a, True), to_torch(b, True)
+    (xa**xb + 2.0**xb).sum().backward()
+    assert_close(ta.grad, xa.grad)
+    assert_close(tb.grad, xb.grad)
+
+
+MATMUL_SHAPES = [
+    ((3,), (3,)),
+    ((3,), (3, 4)),
+    ((2, 3), (3,)),
+    ((2, 3), (3, 4)),
+    ((5, 2, 3), (3, 4)),
+    ((2, 3), (5, 3, 4)),
+    ((5, 1, 2, 3), (4, 3, 2)),
+    ((3,), (5, 3, 2)),
+    ((5, 2, 3), (3,)),
+]
+
+
+@pytest.mark.parametrize("sa,sb", MATMUL_SHAPES)
+def test_matmul_1d_2d_batched(sa, sb):
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal(sa), rng.standard_normal(sb)
+    ta, tb = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+    w = rng.standard_normal(np.shape(a @ b))
+    assert gradcheck(lambda x, y: ((x @ y) * w).sum(), ta, tb)
+    ((ta @ tb) * w).sum().backward()
+    xa, xb = to_torch(a, True), to_torch(b, True)
+    ((xa @ xb) * to_torch(w)).sum().backward()
+    assert_close(ta.grad, xa.grad)
+    assert_close(tb.grad, xb.grad)
+
+
+def test_matmul_shape_error_names_shapes():
+    with pytest.raises(ValueError, match=r"\(2, 3\) and \(4, 5\)"):
+        Tensor(np.ones((2, 3))) @ Tensor(np.ones((4, 5)))
+
+
+@st.composite
+def shape_and_axis(draw):
+    shape = draw(shapes(max_dims=4))
+    ndim = len(shape)
+    kind = draw(st.sampled_from(["none", "int", "tuple"]))
+    if kind == "none":
+        axis = None
+    elif kind == "int":
+        axis = draw(st.integers(-ndim, ndim - 1))
+    else:
+        axis = tuple(draw(st.sets(st.integers(0, ndim - 1), min_size=1)))
+    return shape, axis
+
+
+@given(
+    sa=shape_and_axis(),
+    keepdims=st.booleans(),
+    op=st.sampled_from(["sum", "mean", "max", "min"]),
+    data=st.data(),
+)
+def test_reductions(sa, keepdims, op, data):
+    shape, axis = sa
+    a = data.draw(arrays(shape))
+    t = Tensor(a, requires_grad=True)
+    out = getattr(t, op)(axis=axis, keepdims=keepdims)
+    np.testing.assert_allclose(
+        out.data,
+        getattr(np, {"max": "amax", "min": "amin"}.get(op, op))(a, axis=axis, keepdims=keepdims),
+    )
+    w = np.random.default_rng(2).standard_normal(out.shape)
+    (out * w).sum().backward()
+    if op in ("sum", "mean"):
+        assert gradcheck(
+            lambda x: (getattr(x, op)(axis=axis, keepdims=keepdims) * w).sum(), Tensor(a)
+        )
+        x = to_torch(a, True)
+        dims = tuple(range(a.ndim)) if axis is None else axis
+        ref = getattr(x, op)(dim=dims, keepdim=keepdims) if a.ndim else getattr(x, op)()
+        (ref * to_torch(w)).sum().backward()
+        assert_close(t.grad, x.grad)
+    else:
+        # the gradient goes to the first extreme entry of each reduced block
+        axes = (
+            tuple(range(a.ndim)) if axis is None else ((axis,) if isinstance(axis, int) else axis)
+        )
+        axes = tuple(ax % a.ndim for ax in axes) if a.ndim else ()
+        kept = [i for i in range(a.ndim) if i not in axes]
+        moved = np.transpose(a, kept + list(axes)).reshape([a.shape[i] for i in kept] + [-1])
+        first = (np.argmax if op == "max" else np.argmin)(moved, axis=-1)
+        expected = np.zeros_like(moved)
+        wk = w.reshape([a.shape[i] for i in kept]) if w.ndim else w
+        np.put_along_axis(expected, first[..., None], np.asarray(wk)[..., None], axis=-1)
+        expected = np.transpose(
+            expected.reshape([a.shape[i] for i in kept] + [a.shape[i] for i in axes]),
+            np.argsort(kept + list(axes)),
+        )
+        np.testing.assert_array_equal(t.grad, expected)
+
+
+def test_max_ties_go_to_first_and_match_torch_with_dim():
+    a = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
+    t = Tensor(a, requires_grad=True)
+    t.max(axis=1).sum().backward()
+    np.testing.assert_array_equal(t.grad, [[0, 1, 0], [1, 0, 0]])
+    x = to_torch(a, True)
+    x.max(dim=1).values.sum().backward()
+    np.testing.assert_array_equal(t.grad, x.grad.numpy())
+    t2 = Tensor(a, requires_grad=True)
+    t2.min(axis=None).backward()
+    np.testing.assert_array_equal(t2.grad, [[0, 0, 0], [0, 0, 1]])
+
+
+@given(shape=shapes(max_dims=4), data=st.data())
+def test_reshape_transpose(shape, data):
+    a = data.draw(arrays(shape))
+    perm = data.draw(st.permutations(range(len(shape))))
+    t = Tensor(a, requires_grad=True)
+    w = np.random.default_rng(3).standard_normal(a.size)
+    assert gradcheck(lambda x: (x.transpose(*perm).reshape(-1) * w).sum(), t)
+    (t.transpose(*perm).reshape(-1) * w).sum().backward()
+    x = to_torch(a, True)
+    (x.permute(*perm).reshape(-1) * to_torch(w)).sum().backward()
+    assert_close(t.grad, x.grad)
+    assert t.T.shape == a.T.shape
+
+
+UNARY = {
+    "exp": (lambda x: x.exp(), lambda x: x.exp(), False),
+    "log": (lambda x: x.log(), lambda x: x.log(), True),
+    "sqrt": (lambda x: x.sqrt(), lambda x: x.sqrt(), True),
+    "abs": (lambda x: x.abs(), lambda x: x.abs(), False),
+    "clip": (lambda x: x.clip(-1.0, 0.5), lambda x: x.clamp(-1.0, 0.5), False),
+    "neg": (lambda x: -x, lambda x: -x, False),
+}
+
+
+@given(shape=shapes(max_dims=3), name=st.sampled_from(sorted(UNARY)), data=st.data())
+def test_unary(shape, name, data):
+    ours, theirs, positive = UNARY[name]
+    a = data.draw(arrays(shape))
+    a = _positive(a) if positive else a
+    if name in ("abs", "clip"):  # keep away from the kinks for finite differences
+        a = np.where(np.abs(a) < 1e-3, 0.1, a)
+        a = np.where(np.abs(a - 0.5) < 1e-3, 0.6, a)
+        a = np.where(np.abs(a + 1.0) < 1e-3, -1.1, a)
+    t = Tensor(a, requires_grad=True)
+    w = np.random.default_rng(4).standard_normal(shape)
+    assert gradcheck(lambda x: (ours(x) * w).sum(), t)
+    (ours(t) * w).sum().backward()
+    x = to_torch(a, True)
+    (theirs(x) * to_torch(w)).sum().backward()
+    assert_close(ours(Tensor(a)).data, theirs(to_torch(a)))
+    assert_close(t.grad, x.grad)
+
+
+def test_clip_gradient_at_the_bounds_is_torchs():
+    a = np.array([-1.0, 0.5, 0.0, 2.0, -3.0])
+    t = Tensor(a, requires_grad=True)
+    t.clip(-1.0, 0.5).sum().backward()
+    x = to_torch(a, True)
+    x.clamp(-1.0, 0.5).sum().backward()
+    np.testing.assert_array_equal(t.grad, x.grad.numpy())
+
+
+def test_getitem_basic_and_repeated_integer_indices():
+    a = np.arange(12.0).reshape(3, 4)
+    t = Tensor(a, requires_grad=True)
+    (t[1:, ::2].sum() + t[np.array([0, 0, 2]), np.array([1, 1, 3])].sum() + t[0][3] * 2).backward()
+    expected = np.zeros((3, 4))
+    expected[1:, ::2] += 1
+    expected[0, 1] += 2
+    expected[2, 3] += 1
+    expected[0, 3] += 2
+    np.testing.assert_array_equal(t.grad, expected)
+    x = to_torch(a, True)
+    (x[1:, ::2].sum() + x[[0, 0, 2], [1, 1, 3]].sum() + x[0][3] * 2).backward()
+    np.testing.assert_array_equal(t.grad, x.grad.numpy())
+    mask = a > 5
+    t2 = Tensor(a, requires_grad=True)
+    t2[Tensor(mask)].sum().backward()
+    np.testing.assert_array_equal(t2.grad, mask.astype(float))
+
+
+def test_reused_node_deep_chain_and_accumulation():
+    a = Tensor(3.0, requires_grad=True)
+    b = a + a
+    c = b + b
+    c.backward()
+    assert a.grad == 4.0
+    c.backward()  # gradients accumulate across backward calls
+    assert a.grad == 8.0
+    x = Tensor(np.array([1.5, -2.0]), requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0 + 0.0
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 1.0])
+    z = Tensor(2.0, requires_grad=True)
+    (z * z * z).backward()  # one node used as both operands
+    assert z.grad == 12.0
+
+
+def test_backward_on_non_scalar_needs_grad():
+    t = Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"shape \(2, 3\)"):
+        (t * 2).backward()
+    (t * 2).backward(np.ones((2, 3)))
+    np.testing.assert_array_equal(t.grad, 2 * np.ones((2, 3)))
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        Tensor(1.0).backward()
+
+
+def test_comparisons_give_no_gradient():
+    t = Tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+    m = t > 0
+    assert not m.requires_grad and m.dtype == bool
+    out = (t * (t > 0)).sum() + (t == 3.0).sum() * 0
+    out.backward()
+    np.testing.assert_array_equal(t.grad, [1, 0, 1])
+    assert (t <= 1.0).data.tolist() == [True, True, False]
+    assert hash(t)  # tensors stay usable as dict keys
+
+
+def test_no_grad_and_detach():
+    t = Tensor(np.ones(3), requires_grad=True)
+    with vg.no_grad():
+        u = t * 2
+        with vg.enable_grad():
+            v = t * 2
+    assert not u.requires_grad and v.requires_grad
+    d = (t * 2).detach()
+    assert not d.requires_grad and d.is_leaf
+
+    @vg.no_grad()
+    def f(x):
+        return x * 3
+
+    assert not f(t).requires_grad
+    assert vg.is_grad_enabled()
+
+
+def test_constructor_errors():
+    with pytest.raises(TypeError, match="requires_grad"):
+        Tensor([1, 2], requires_grad=True)
+    with pytest.raises(TypeError, match="data"):
+        Tensor("abc")
+    with pytest.raises(ValueError, match="item"):
+        Tensor(np.ones(2)).item()
+    assert Tensor([1.0, 2.0]).shape == (2,) and Tensor(3.0).item() == 3.0
+    assert vg.tensor([1.0], requires_grad=True).requires_grad
+
+
+@settings(max_examples=15)
+@given(shape=shapes(min_dims=1, max_dims=3), data=st.data())
+def test_float32_parity(shape, data):
+    a = data.draw(arrays(shape, dtype=np.float32))
+    a = np.where(np.abs(a) < 1e-3, np.float32(0.1), a)
+    b = np.abs(data.draw(arrays(shape, dtype=np.float32))) + np.float32(0.5)
+    ta, tb = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+    out = ((ta * tb).exp() / tb - ta.abs().sqrt() * tb.log()).sum()
+    out.backward()
+    xa, xb = to_torch(a, True), to_torch(b, True)
+    ref = ((xa * xb).exp() / xb - xa.abs().sqrt() * xb.log()).sum()
+    ref.backward()
+    assert out.dtype == np.float32 and ta.grad.dtype == np.float32
+    assert_close(out.data, ref, np.float32)
+    mask = np.abs(a) > 1e-3  # d|x|^0.5 blows up at 0
+    assert_close(ta.grad[mask], xa.grad.numpy()[mask], np.float32, rtol=1e-4)
+    assert_close(tb.grad, xb.grad, np.float32, rtol=1e-4)
+
+
+def test_gradcheck_catches_a_wrong_backward():
+    from verigrad.tensor import make_node
+
+    def bad_square(x):
+        return make_node(x.data**2, (x,), lambda g: (g * x.data,))  # should be 2 x
+
+    with pytest.raises(vg.GradcheckError, match=r"input 0 .*worst entry"):
+        gradcheck(lambda x: bad_square(x).sum(), Tensor(np.array([1.0, 2.0]), requires_grad=True))
+    assert torch() is not None

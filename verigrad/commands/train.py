@@ -1,0 +1,171 @@
+"""``verigrad train``: the main job (see :mod:`verigrad.training`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+HELP = "train a model on the embedded digits, MNIST IDX files or an .npz (the main job)"
+DESCRIPTION = """Train a model and write into --out: metrics.json, model.npz (checkpoint, rewritten
+atomically every epoch), curves.png, confusion.png, tsne.png and report.html.
+
+  verigrad train                                   # CNN on the embedded digits
+  verigrad train --model mlp --optimizer momentum --epochs 10
+  verigrad train --data mnist:~/data/fashion --epochs 5
+  verigrad train --l1 1e-4                          # proximal sparse training
+  verigrad train --resume runs/20261126-101500 --epochs 40"""
+
+_FIELDS = (
+    "lr",
+    "weight-decay",
+    "epochs",
+    "batch-size",
+    "l1",
+    "seed",
+    "test-size",
+    "data",
+    "model",
+    "pool",
+    "optimizer",
+    "schedule",
+)
+
+
+def add_arguments(p):
+    from ..nn.models import MODELS, POOLS
+    from ..training import OPTIMIZERS, SCHEDULES, TrainConfig
+
+    d = TrainConfig()
+    p.add_argument(
+        "--data",
+        default=d.data,
+        help="digits (default), mnist:DIR (IDX files) or FILE.npz with X, y",
+    )
+    p.add_argument("--model", choices=MODELS, default=d.model, help="default: %(default)s")
+    p.add_argument(
+        "--pool",
+        choices=POOLS,
+        default=d.pool,
+        help="pooling layer of the cnn (default: %(default)s)",
+    )
+    p.add_argument(
+        "--optimizer", choices=OPTIMIZERS, default=d.optimizer, help="default: %(default)s"
+    )
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: per optimizer)")
+    p.add_argument(
+        "--weight-decay", type=float, default=d.weight_decay, help="default: %(default)s"
+    )
+    p.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default=d.schedule,
+        help="learning-rate schedule (step: x0.1 every 10 epochs; cosine over --epochs)",
+    )
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help=f"total epochs (default: {d.epochs}; with --resume: the saved run's)",
+    )
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="default: %(default)s")
+    p.add_argument(
+        "--l1",
+        type=float,
+        default=d.l1,
+        metavar="LAMBDA",
+        help="proximal L1 (soft thresholding) on the weights after each step",
+    )
+    p.add_argument("--seed", type=int, default=d.seed, help="default: %(default)s")
+    p.add_argument(
+        "--out", default=None, metavar="DIR", help="run directory (default: runs/<timestamp>)"
+    )
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="DIR",
+        help="continue the run saved in DIR up to --epochs in total (its other options are kept)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-tsne", action="store_true", help="skip the t-SNE figure")
+    p.add_argument("--quiet", action="store_true", help="print only the final summary")
+
+
+def _named(exc: Exception) -> Exception:
+    text = str(exc)
+    if text.split(":")[0] in _FIELDS:
+        return type(exc)("--" + text)
+    return exc
+
+
+def run(args) -> int:
+    from ..io import atomic_write_json
+    from ..report import write_run_outputs
+    from ..training import CHECKPOINT, TrainConfig, Trainer
+
+    log = (lambda *a, **k: None) if args.quiet else print
+    try:
+        if args.resume:
+            if not os.path.isfile(os.path.join(args.resume, CHECKPOINT)):
+                raise FileNotFoundError(f"--resume: {args.resume} holds no {CHECKPOINT}")
+            trainer = Trainer.resume(args.resume, epochs=args.epochs)
+            out_dir = args.resume
+            log(f"resuming {out_dir} at epoch {trainer.epoch} of {trainer.config.epochs}")
+        else:
+            config = TrainConfig(
+                data=args.data,
+                model=args.model,
+                pool=args.pool,
+                optimizer=args.optimizer,
+                lr=args.lr,
+                weight_decay=args.weight_decay,
+                schedule=args.schedule,
+                epochs=args.epochs if args.epochs is not None else TrainConfig.epochs,
+                batch_size=args.batch_size,
+                l1=args.l1,
+                seed=args.seed,
+            )
+            config.validate()
+            out_dir = args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
+            if os.path.exists(os.path.join(out_dir, CHECKPOINT)):
+                raise ValueError(
+                    f"--out: {out_dir} already holds a run; use --resume {out_dir} or another --out"
+                )
+            trainer = Trainer(config, out_dir)
+            os.makedirs(out_dir, exist_ok=True)
+    except (ValueError, TypeError) as exc:
+        raise _named(exc) from None
+    c = trainer.config
+    log(
+        f"data {c.data}: {len(trainer.ytr)} train / {len(trainer.yte)} test images of shape "
+        f"{trainer.Xtr.shape[1:]}, {trainer.n_classes} classes"
+    )
+    log(
+        f"model {c.model} (pool {c.pool}), {trainer.model.n_parameters():,} parameters; optimizer {c.optimizer} "
+        f"lr {c.learning_rate:g}, schedule {c.schedule}, batch {c.batch_size}, seed {c.seed}"
+        + (f", l1 {c.l1:g}" if c.l1 else "")
+    )
+    try:
+        final = trainer.run(progress=not args.no_progress and not args.quiet, log=log)
+    except KeyboardInterrupt:
+        final = trainer.final_metrics()
+        atomic_write_json(os.path.join(out_dir, "metrics.json"), trainer.metrics(final))
+        print(
+            f"interrupted: {trainer.epoch} complete epoch(s) saved in {trainer.checkpoint_path}; "
+            f"continue with: verigrad train --resume {out_dir} --epochs {c.epochs}",
+            file=sys.stderr,
+        )
+        return 130
+    paths = write_run_outputs(trainer, final, out_dir, tsne=not args.no_tsne)
+    atomic_write_json(os.path.join(out_dir, "metrics.json"), trainer.metrics(final))
+    print(
+        f"test accuracy {final['test_accuracy']:.4f}  top-1 error {final['test_top1_error']:.4f}  "
+        f"top-3 error {final['test_top3_error']:.4f}  ({final['wall_time_s']:.1f} s training"
+        + (f", sparsity {final['sparsity']:.3f}" if "sparsity" in final else "")
+        + ")"
+    )
+    print(
+        f"wrote {out_dir}/: metrics.json {CHECKPOINT} "
+        + " ".join(os.path.basename(p) for p in paths.values())
+    )
+    return 0

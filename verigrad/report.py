@@ -1,0 +1,185 @@
+"""What a training run shows a person: curves, confusion matrix, t-SNE of features, report.html.
+
+``report.html`` is one self-contained static page (the figures are embedded as base64 PNGs),
+so it reads offline and survives being copied or mailed.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+
+import numpy as np
+
+from .io import atomic_write_text
+from .plots import plot_confusion, plot_curves, plot_embedding
+from .tensor import Tensor, no_grad
+
+__all__ = ["write_run_outputs", "penultimate_features", "write_html_report"]
+
+TSNE_MAX_POINTS = 2000
+
+
+def penultimate_features(model, X: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """The inputs of the model's last layer (flattened); the raw inputs for a one-layer model."""
+    from .nn import Sequential
+
+    body = model[:-1] if isinstance(model, Sequential) and len(model) > 1 else None
+    if body is None:
+        return X.reshape(len(X), -1).astype(np.float64)
+    was_training = model.training
+    model.eval()
+    out = []
+    with no_grad():
+        for start in range(0, len(X), batch_size):
+            out.append(
+                body(Tensor(X[start : start + batch_size])).data.reshape(
+                    min(batch_size, len(X) - start), -1
+                )
+            )
+    model.train(was_training)
+    return np.concatenate(out).astype(np.float64)
+
+
+def _tsne_figure(model, X, y, path, seed: int) -> dict:
+    from .manifold import TSNE
+
+    rng = np.random.default_rng(seed)
+    if len(X) > TSNE_MAX_POINTS:
+        keep = np.sort(rng.choice(len(X), TSNE_MAX_POINTS, replace=False))
+        X, y = X[keep], y[keep]
+    features = penultimate_features(model, X)
+    n = len(features)
+    if n <= 4:
+        return {}
+    perplexity = float(min(30.0, (n - 1) / 3))
+    tsne = TSNE(perplexity=perplexity, method="exact" if n <= 1000 else "fft", random_state=seed)
+    embedding = tsne.fit_transform(features)
+    plot_embedding(
+        embedding, path, labels=y, title=f"t-SNE of the penultimate features ({n} test images)"
+    )
+    return {"tsne_kl_divergence": float(tsne.kl_divergence_)}
+
+
+def write_run_outputs(trainer, final: dict, out_dir: str, tsne: bool = True) -> dict:
+    """Write curves.png, confusion.png, tsne.png and report.html; returns their paths."""
+    from .metrics import confusion_matrix
+    from .training import evaluate_model
+
+    history = trainer.history
+    epochs = [h["epoch"] for h in history]
+    paths = {}
+    paths["curves"] = plot_curves(
+        epochs,
+        {
+            "loss (cross-entropy)": {
+                "train": [h["train_loss"] for h in history],
+                "test": [h["test_loss"] for h in history],
+            },
+            "top-1 error": {
+                "train": [h["train_top1_error"] for h in history],
+                "test": [h["test_top1_error"] for h in history],
+                "test top-3": [h["test_top3_error"] for h in history],
+            },
+        },
+        os.path.join(out_dir, "curves.png"),
+        title=f"{trainer.config.model} on {trainer.config.data}",
+    )
+    test = evaluate_model(trainer.model, trainer.Xte, trainer.yte)
+    matrix = confusion_matrix(trainer.yte, test["predictions"], n_classes=trainer.n_classes)
+    paths["confusion"] = plot_confusion(
+        matrix,
+        os.path.join(out_dir, "confusion.png"),
+        title=f"Confusion matrix (test accuracy {test['accuracy']:.4f})",
+    )
+    if tsne:
+        extra = _tsne_figure(
+            trainer.model,
+            trainer.Xte,
+            trainer.yte,
+            os.path.join(out_dir, "tsne.png"),
+            trainer.config.seed,
+        )
+        if extra:
+            paths["tsne"] = os.path.join(out_dir, "tsne.png")
+            final.update(extra)
+    paths["report"] = write_html_report(trainer.metrics(final), paths, out_dir)
+    return paths
+
+
+def _image(path: str, alt: str) -> str:
+    with open(path, "rb") as fh:
+        data = base64.b64encode(fh.read()).decode("ascii")
+    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"><figcaption>{html.escape(alt)}</figcaption></figure>'
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return html.escape(str(value))
+
+
+def write_html_report(metrics: dict, paths: dict, out_dir: str) -> str:
+    """One static, self-contained page with the figures and the metrics tables."""
+    config, final, epochs = metrics["config"], metrics["final"], metrics["epochs"]
+    rows = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in final.items()
+    )
+    conf = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in config.items()
+    )
+    columns = [
+        c
+        for c in (
+            "epoch",
+            "lr",
+            "train_loss",
+            "train_top1_error",
+            "test_loss",
+            "test_top1_error",
+            "test_top3_error",
+            "sparsity",
+            "time_s",
+        )
+        if epochs and c in epochs[0]
+    ]
+    head = "".join(f"<th>{c}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_fmt(e.get(c, ''))}</td>" for c in columns) + "</tr>"
+        for e in epochs
+    )
+    figures = "".join(
+        _image(paths[key], caption)
+        for key, caption in (
+            ("curves", "Loss and error per epoch"),
+            ("confusion", "Confusion matrix (test set)"),
+            ("tsne", "t-SNE of the learned features (test set)"),
+        )
+        if key in paths
+    )
+    title = f"verigrad train: {config['model']} on {config['data']}"
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }}
+table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; }}
+th, td {{ border: 1px solid #ccc; padding: 3px 10px; text-align: right; }}
+th {{ background: #f3f3f3; text-align: left; }}
+figure {{ display: inline-block; margin: 0.5em; vertical-align: top; }}
+img {{ max-width: 100%; }} figcaption {{ text-align: center; color: #555; }}
+.summary {{ font-size: 1.3em; }}
+</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p class="summary">Test accuracy <b>{final["test_accuracy"]:.4f}</b> (top-1 error {final["test_top1_error"]:.4f},
+top-3 error {final["test_top3_error"]:.4f}) after {len(epochs)} epochs in {final["wall_time_s"]:.1f} s,
+{final["n_parameters"]:,} parameters.</p>
+{figures}
+<h2>Final metrics</h2><table>{rows}</table>
+<h2>Per epoch</h2><table><tr>{head}</tr>{body}</table>
+<h2>Configuration</h2><table>{conf}</table>
+</body></html>
+"""
+    path = os.path.join(out_dir, "report.html")
+    atomic_write_text(path, page)
+    return path

@@ -1,0 +1,399 @@
+"""The training job behind ``verigrad train``: data, model, optimizer, loop, checkpoints.
+
+A run is fully described by its :class:`TrainConfig`. All randomness (the split, the
+initialisation, the shuffling, dropout and stochastic pooling) comes from one
+``numpy.random.Generator`` seeded by ``config.seed``, whose state is saved in every checkpoint
+together with the weights, the optimizer and scheduler state and the history. Resuming restores
+all of it, so ``4 epochs`` and ``2 epochs + resume to 4`` give bit-identical weights.
+
+The checkpoint ``model.npz`` is rewritten atomically after every epoch (temporary file, fsync,
+rename): a run killed at any moment leaves the last complete checkpoint readable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+
+import numpy as np
+
+from . import functional as F
+from ._checks import check_choice, check_int, check_number
+from .io import atomic_savez, load_npz, pack_tree, unpack_tree
+from .nn.models import MODELS, POOLS, build_model
+from .tensor import Tensor, no_grad
+
+__all__ = [
+    "TrainConfig",
+    "Trainer",
+    "load_dataset",
+    "evaluate_model",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "DEFAULT_LR",
+    "load_checkpoint",
+]
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
+SCHEDULES = ("none", "step", "cosine")
+DEFAULT_LR = {
+    "sgd": 0.1,
+    "momentum": 0.03,
+    "nesterov": 0.03,
+    "adagrad": 0.03,
+    "rmsprop": 1e-3,
+    "adam": 3e-3,
+    "adamw": 3e-3,
+}
+CHECKPOINT = "model.npz"
+STEP_SIZE = 10  # epochs between StepLR decays (fixed, so resuming a run never re-plans it)
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Every option of a training run (what ``metrics.json`` records as ``config``)."""
+
+    data: str = "digits"
+    model: str = "cnn"
+    pool: str = "max"
+    optimizer: str = "adam"
+    lr: float | None = None
+    weight_decay: float = 0.0
+    schedule: str = "none"
+    epochs: int = 20
+    batch_size: int = 32
+    l1: float = 0.0
+    seed: int = 0
+    test_size: float = 0.2
+
+    def validate(self) -> TrainConfig:
+        check_choice(self.model, "model", MODELS)
+        check_choice(self.pool, "pool", POOLS)
+        check_choice(self.optimizer, "optimizer", OPTIMIZERS)
+        check_choice(self.schedule, "schedule", SCHEDULES)
+        if self.lr is not None:
+            check_number(self.lr, "lr", 0.0, low_open=True)
+        check_number(self.weight_decay, "weight-decay", 0.0)
+        check_int(self.epochs, "epochs", 1, 100_000)
+        check_int(self.batch_size, "batch-size", 1)
+        check_number(self.l1, "l1", 0.0)
+        check_int(self.seed, "seed", 0, 2**63 - 1)
+        check_number(self.test_size, "test-size", 0.0, 1.0, low_open=True, high_open=True)
+        if not isinstance(self.data, str) or not self.data:
+            raise ValueError(f"data: expected 'digits', 'mnist:DIR' or FILE.npz, got {self.data!r}")
+        return self
+
+    @property
+    def learning_rate(self) -> float:
+        return DEFAULT_LR[self.optimizer] if self.lr is None else float(self.lr)
+
+    def as_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["lr"] = self.learning_rate
+        return d
+
+
+# ---------------------------------------------------------------------------------- data
+def _as_images(X: np.ndarray, name: str) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim == 2:
+        side = int(round(np.sqrt(X.shape[1])))
+        if side * side == X.shape[1]:
+            return X.reshape(len(X), 1, side, side)
+        return X
+    if X.ndim == 3:
+        return X[:, None]
+    if X.ndim == 4:
+        return X
+    raise ValueError(
+        f"{name}: expected X of shape (N, D), (N, H, W) or (N, C, H, W), got {X.shape}"
+    )
+
+
+def load_dataset(spec: str, seed: int = 0, test_size: float = 0.2, dtype=np.float32):
+    """``(X_train, y_train, X_test, y_test, n_classes)`` for ``digits``, ``mnist:DIR`` or ``FILE.npz``.
+
+    Digits and ``.npz`` data are split (stratified, seeded); MNIST comes with its own test set.
+    """
+    from .data import load_digits, load_mnist, train_test_split
+
+    rng = np.random.default_rng([seed, 1])  # the split has its own stream: same split on resume
+    if spec == "digits":
+        X, y = load_digits(dtype=dtype)
+    elif spec.startswith("mnist:"):
+        directory = spec[len("mnist:") :]
+        if not directory:
+            raise ValueError("data: give the directory as mnist:DIR")
+        (Xtr, ytr), (Xte, yte) = load_mnist(directory, dtype=dtype)
+        n_classes = int(max(ytr.max(), yte.max())) + 1
+        return Xtr, ytr, Xte, yte, n_classes
+    elif spec.endswith(".npz"):
+        if not os.path.isfile(spec):
+            raise FileNotFoundError(f"data: {spec}: no such file")
+        arrays = load_npz(spec)
+        if "X" not in arrays or "y" not in arrays:
+            raise ValueError(f"data: {spec} must hold arrays 'X' and 'y', it has {sorted(arrays)}")
+        X = _as_images(arrays["X"], "data").astype(dtype)
+        y = np.asarray(arrays["y"])
+        if y.dtype.kind not in "iu" or y.ndim != 1 or len(y) != len(X) or y.min() < 0:
+            raise ValueError(
+                f"data: {spec}: y must be non-negative int labels, one per sample of X"
+            )
+        if not np.all(np.isfinite(X)):
+            raise ValueError(f"data: {spec}: X contains NaN or infinite values")
+        y = y.astype(np.int64)
+    else:
+        raise ValueError(f"data: expected 'digits', 'mnist:DIR' or a FILE.npz, got {spec!r}")
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=test_size, rng=rng, stratify=True)
+    return Xtr, ytr, Xte, yte, int(y.max()) + 1
+
+
+# ---------------------------------------------------------------------------------- parts
+def _make_optimizer(config: TrainConfig, model):
+    from . import optim
+
+    lr, wd = config.learning_rate, config.weight_decay
+    params = list(model.parameters())
+    if config.l1 > 0:
+        from .prox import l1
+
+        weights = [p for p in params if p.ndim > 1]
+        others = [p for p in params if p.ndim <= 1]
+        groups = [{"params": weights, "prox": l1(config.l1)}]
+        if others:
+            groups.append({"params": others})
+        params = groups
+    kind = config.optimizer
+    if kind == "sgd":
+        return optim.SGD(params, lr=lr, weight_decay=wd)
+    if kind in ("momentum", "nesterov"):
+        return optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd, nesterov=kind == "nesterov")
+    if kind == "adagrad":
+        return optim.Adagrad(params, lr=lr, weight_decay=wd)
+    if kind == "rmsprop":
+        return optim.RMSprop(params, lr=lr, weight_decay=wd)
+    if kind == "adam":
+        return optim.Adam(params, lr=lr, weight_decay=wd)
+    return optim.AdamW(params, lr=lr, weight_decay=wd if wd else 1e-2)
+
+
+def _make_scheduler(config: TrainConfig, optimizer):
+    from .optim import lr_scheduler
+
+    if config.schedule == "step":
+        return lr_scheduler.StepLR(optimizer, step_size=STEP_SIZE, gamma=0.1)
+    if config.schedule == "cosine":
+        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    return None
+
+
+def evaluate_model(model, X: np.ndarray, y: np.ndarray, batch_size: int = 512) -> dict:
+    """Loss, top-1/top-3 errors, predictions and logits of ``model`` on ``(X, y)`` (eval mode)."""
+    from .metrics import top_k_error
+
+    was_training = model.training
+    model.eval()
+    logits = []
+    with no_grad():
+        for start in range(0, len(X), batch_size):
+            logits.append(model(Tensor(X[start : start + batch_size])).data)
+    model.train(was_training)
+    scores = np.concatenate(logits).astype(np.float64)
+    n_classes = scores.shape[1]
+    loss = float(F.cross_entropy(scores, y).item())
+    result = {
+        "loss": loss,
+        "top1_error": float(top_k_error(scores, y, k=1)),
+        "top3_error": float(top_k_error(scores, y, k=min(3, n_classes))) if n_classes > 3 else 0.0,
+        "predictions": scores.argmax(axis=1),
+        "scores": scores,
+    }
+    result["accuracy"] = 1.0 - result["top1_error"]
+    return result
+
+
+def sparsity(model) -> float:
+    """Fraction of exactly-zero entries among the weight matrices/kernels (ndim > 1)."""
+    weights = [p.data for p in model.parameters() if p.ndim > 1]
+    total = sum(w.size for w in weights)
+    return float(sum(np.count_nonzero(w == 0) for w in weights) / total) if total else 0.0
+
+
+# ---------------------------------------------------------------------------------- trainer
+class Trainer:
+    """Holds a run's state and advances it epoch by epoch (see the module docstring)."""
+
+    def __init__(self, config: TrainConfig, out_dir: str):
+        self.config = config.validate()
+        self.out_dir = out_dir
+        self.Xtr, self.ytr, self.Xte, self.yte, self.n_classes = load_dataset(
+            config.data, config.seed, config.test_size
+        )
+        if len(np.unique(self.ytr)) < 2:
+            raise ValueError("data: the training set needs at least two classes")
+        self.rng = np.random.default_rng(config.seed)
+        self.model = build_model(
+            config.model, self.Xtr.shape[1:], self.n_classes, config.pool, rng=self.rng
+        )
+        self.optimizer = _make_optimizer(config, self.model)
+        self.scheduler = _make_scheduler(config, self.optimizer)
+        self.epoch = 0
+        self.history: list = []
+        self.elapsed = 0.0
+
+    @property
+    def checkpoint_path(self) -> str:
+        return os.path.join(self.out_dir, CHECKPOINT)
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_arrays(self) -> dict:
+        arrays = {f"model/{k}": v for k, v in self.model.state_dict().items()}
+        arrays.update(pack_tree(self.optimizer.state_dict(), "optimizer"))
+        if self.scheduler is not None:
+            arrays.update(pack_tree(self.scheduler.state_dict(), "scheduler"))
+        meta = {
+            "config": self.config.as_dict() | {"lr": self.config.lr},
+            "epoch": self.epoch,
+            "history": self.history,
+            "elapsed": self.elapsed,
+            "n_classes": self.n_classes,
+            "input_shape": list(self.Xtr.shape[1:]),
+            "rng": self.rng.bit_generator.state,
+        }
+        arrays["meta"] = np.array(json.dumps(meta))
+        return arrays
+
+    def save_checkpoint(self) -> None:
+        atomic_savez(self.checkpoint_path, **self.state_arrays())
+
+    @classmethod
+    def resume(cls, out_dir: str, epochs: int | None = None) -> Trainer:
+        """Rebuild a run from ``out_dir/model.npz``; ``epochs`` (total) may extend it."""
+        arrays, meta = load_checkpoint(os.path.join(out_dir, CHECKPOINT))
+        config = TrainConfig(**meta["config"])
+        if epochs is not None:
+            if epochs < meta["epoch"]:
+                raise ValueError(
+                    f"epochs: the run in {out_dir} already has {meta['epoch']} epochs, "
+                    f"got --epochs {epochs}"
+                )
+            config.epochs = epochs
+        trainer = cls(config, out_dir)
+        trainer.model.load_state_dict(
+            {k[len("model/") :]: v for k, v in arrays.items() if k.startswith("model/")}
+        )
+        trainer.optimizer.load_state_dict(unpack_tree(arrays, "optimizer"))
+        if trainer.scheduler is not None and "scheduler" in arrays:
+            state = unpack_tree(arrays, "scheduler")
+            if epochs is not None and "T_max" in state:
+                state["T_max"] = trainer.scheduler.T_max  # a longer run stretches the schedule
+            trainer.scheduler.load_state_dict(state)
+        trainer.rng.bit_generator.state = meta["rng"]
+        trainer.epoch = int(meta["epoch"])
+        trainer.history = list(meta["history"])
+        trainer.elapsed = float(meta["elapsed"])
+        return trainer
+
+    # ------------------------------------------------------------------ the loop
+    def train_epoch(self, progress: bool = True) -> dict:
+        from tqdm import tqdm
+
+        from .data import DataLoader
+
+        config = self.config
+        loader = DataLoader(self.Xtr, self.ytr, config.batch_size, shuffle=True, rng=self.rng)
+        self.model.train()
+        total_loss, correct, seen = 0.0, 0, 0
+        bar = tqdm(
+            loader,
+            desc=f"epoch {self.epoch + 1}/{config.epochs}",
+            unit="batch",
+            disable=not progress,
+            leave=False,
+            dynamic_ncols=True,
+        )
+        for xb, yb in bar:
+            logits = self.model(Tensor(xb))
+            loss = F.cross_entropy(logits, yb)
+            if not np.isfinite(loss.data):
+                raise FloatingPointError(
+                    f"lr: the training loss became {loss.item()} at epoch {self.epoch + 1}; "
+                    f"try a smaller --lr (now {config.learning_rate:g})"
+                )
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+            n = len(yb)
+            total_loss += float(loss.item()) * n
+            correct += int(np.count_nonzero(logits.data.argmax(axis=1) == yb))
+            seen += n
+            bar.set_postfix(
+                loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}", refresh=False
+            )
+        bar.close()
+        return {"train_loss": total_loss / seen, "train_top1_error": 1.0 - correct / seen}
+
+    def run(self, progress: bool = True, log=print) -> dict:
+        """Train up to ``config.epochs`` (saving after each), then return the final metrics."""
+        while self.epoch < self.config.epochs:
+            start = time.perf_counter()
+            lr = self.optimizer.param_groups[0]["lr"]
+            train = self.train_epoch(progress)
+            test = evaluate_model(self.model, self.Xte, self.yte)
+            if self.scheduler is not None:
+                self.scheduler.step()
+            self.epoch += 1
+            self.elapsed += time.perf_counter() - start
+            record = {
+                "epoch": self.epoch,
+                "lr": lr,
+                **train,
+                "test_loss": test["loss"],
+                "test_top1_error": test["top1_error"],
+                "test_top3_error": test["top3_error"],
+                "time_s": time.perf_counter() - start,
+            }
+            if self.config.l1 > 0:
+                record["sparsity"] = sparsity(self.model)
+            self.history.append(record)
+            self.save_checkpoint()
+            if log:
+                log(
+                    f"epoch {self.epoch:3d}/{self.config.epochs}  train loss {train['train_loss']:.4f}  "
+                    f"test loss {test['loss']:.4f}  test acc {test['accuracy']:.4f}  "
+                    f"top-3 err {test['top3_error']:.4f}  ({record['time_s']:.2f} s)"
+                )
+        return self.final_metrics()
+
+    def final_metrics(self) -> dict:
+        test = evaluate_model(self.model, self.Xte, self.yte)
+        final = {
+            "test_accuracy": test["accuracy"],
+            "test_top1_error": test["top1_error"],
+            "test_top3_error": test["top3_error"],
+            "test_loss": test["loss"],
+            "wall_time_s": self.elapsed,
+            "n_parameters": self.model.n_parameters(),
+            "n_train": int(len(self.ytr)),
+            "n_test": int(len(self.yte)),
+        }
+        if self.config.l1 > 0:
+            final["sparsity"] = sparsity(self.model)
+        return final
+
+    def metrics(self, final: dict) -> dict:
+        return {"config": self.config.as_dict(), "epochs": self.history, "final": final}
+
+
+def load_checkpoint(path: str):
+    """``(arrays, meta)`` of a checkpoint written by :class:`Trainer`; errors name the file."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint: {path}: no such file")
+    try:
+        arrays = load_npz(path)
+        meta = json.loads(str(arrays["meta"]))
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"checkpoint: {path} is not a verigrad checkpoint ({exc})") from None
+    return arrays, meta
