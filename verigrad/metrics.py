@@ -117,7 +117,7 @@ def _encode_labels(labels, n, n_classes, class_labels):
                             "class_labels") from None
         found = np.take(classes, np.minimum(index, n_classes - 1)) == y
         if not np.all(found):
-            bad = y[~found][0]
+            bad = y[~found][0].item()
             raise ValueError(f"labels: contains {bad!r}, which is not in class_labels")
         return index.astype(np.int64, copy=False)
     if y.dtype.kind == "b":
@@ -427,6 +427,17 @@ class TopKError:
         return f"TopKError(ks={self._ks}, n_samples={self.n_samples_})"
 
 
+def _as_index_vector(x, name):
+    a = _as_array(x, name)
+    if a.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D array, got shape {a.shape}")
+    if a.size == 0:  # np.asarray([]) is float64, but an empty list holds no bad value
+        return a.astype(np.int64)
+    if a.dtype.kind not in "biu":
+        raise TypeError(f"{name}: expected integer class indices, got dtype {a.dtype}")
+    return a
+
+
 def confusion_matrix(labels, predictions, n_classes=None):
     """Counts ``M[i, j]`` of samples with true class ``i`` predicted as class ``j``.
 
@@ -436,13 +447,8 @@ def confusion_matrix(labels, predictions, n_classes=None):
     ``sklearn.metrics.confusion_matrix(labels, predictions, labels=range(C))``. Empty input
     gives a zero matrix if ``n_classes`` is given and raises ``ValueError`` otherwise.
     """
-    y = _as_array(labels, "labels")
-    p = _as_array(predictions, "predictions")
-    for a, name in ((y, "labels"), (p, "predictions")):
-        if a.ndim != 1:
-            raise ValueError(f"{name}: expected a 1-D array, got shape {a.shape}")
-        if a.dtype.kind not in "biu":
-            raise TypeError(f"{name}: expected integer class indices, got dtype {a.dtype}")
+    y = _as_index_vector(labels, "labels")
+    p = _as_index_vector(predictions, "predictions")
     if len(y) != len(p):
         raise ValueError(f"predictions: has {len(p)} entries but labels have {len(y)}")
     if n_classes is None:
