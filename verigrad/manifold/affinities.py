@@ -1,0 +1,182 @@
+"""Input-space affinities for t-SNE: perplexity-calibrated Gaussian kernels, symmetrised.
+
+For every point ``i`` a precision ``beta_i`` is found by binary search so that the
+conditional distribution ``p_{j|i} = exp(-d_ij beta_i) / sum_k exp(-d_ik beta_i)`` (``d`` the
+squared euclidean distance) has entropy ``log(perplexity)`` (van der Maaten & Hinton 2008).
+The search runs for all points at once: each step updates the precision of every point still
+searching, so the cost is ``O(steps * N * K)`` in vectorised NumPy, with no Python loop over
+points.
+
+``method="exact"`` uses all ``N - 1`` other points and reproduces scikit-learn's exact
+``_joint_probabilities`` (squared distances cast to float32, tolerance 1e-5, at most 100
+steps, ``P = max((P + P^T) / sum, eps)``). ``method="fft"`` uses only the
+``k = min(N - 1, floor(3 * perplexity))`` exact nearest neighbours, found by chunked BLAS
+distances (memory ``O(N k)`` plus one bounded chunk), and returns a CSR matrix
+``P = (P_cond + P_cond^T) / sum`` as openTSNE does.
+
+Edge cases: duplicate points (zero distances) and isolated points end the search with finite
+values: the precision simply doubles or halves until the step budget runs out, and
+probabilities that underflow leave the row sum at a tiny floor instead of zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._checks import as_float_array, check_choice, check_finite, check_number
+
+__all__ = ["joint_probabilities", "conditional_probabilities", "nearest_neighbors",
+           "squared_distances", "check_perplexity"]
+
+MACHINE_EPSILON = np.finfo(np.float64).eps
+# scikit-learn stores these as C floats; the float32 values keep parity to the last bit.
+_PERPLEXITY_TOLERANCE = float(np.float32(1e-5))
+_SUM_FLOOR = float(np.float32(1e-8))
+_MAX_STEPS = 100
+#: bytes of distances held at once by the chunked nearest-neighbour search
+_CHUNK_BYTES = 32 * 2**20
+
+
+def check_perplexity(perplexity, n_samples: int) -> float:
+    """Validate ``perplexity`` against the number of samples (``n > 3``, ``perplexity < n``)."""
+    if n_samples <= 3:
+        raise ValueError(f"X: t-SNE needs more than 3 samples, got n_samples={n_samples}")
+    perplexity = check_number(perplexity, "perplexity", low=0, low_open=True)
+    if perplexity >= n_samples:
+        raise ValueError(f"perplexity: must be less than n_samples={n_samples}, got {perplexity:g}")
+    return perplexity
+
+
+def squared_distances(X: np.ndarray) -> np.ndarray:
+    """All pairwise squared euclidean distances ``(N, N)``, diagonal zero.
+
+    Computed as scikit-learn's ``euclidean_distances(squared=True)``:
+    ``-2 X X^T + ||x_i||^2 + ||x_j||^2``, clipped at zero.
+    """
+    norms = np.einsum("ij,ij->i", X, X)
+    distances = X @ X.T
+    distances *= -2
+    distances += norms[:, None]
+    distances += norms[None, :]
+    np.maximum(distances, 0, out=distances)
+    np.fill_diagonal(distances, 0)
+    return distances
+
+
+def conditional_probabilities(sq_distances: np.ndarray, perplexity: float,
+                              exclude_diagonal: bool = False) -> np.ndarray:
+    """Row-wise ``p_{j|i}`` of shape ``(N, K)`` by a binary search on each precision.
+
+    ``sq_distances`` is ``(N, K)``: squared distances to the ``K`` candidates of each row.
+    With ``exclude_diagonal`` (the dense case, ``K == N``) entry ``(i, i)`` is left at zero.
+    The search follows scikit-learn's ``_binary_search_perplexity`` step for step: start at
+    ``beta = 1``, double/halve until the entropy is bracketed, then bisect; stop a row when
+    ``|H - log(perplexity)| <= 1e-5`` or after 100 steps.
+    """
+    n, k = sq_distances.shape
+    desired_entropy = np.log(perplexity)
+    beta = np.ones(n)
+    beta_min = np.full(n, -np.inf)
+    beta_max = np.full(n, np.inf)
+    P = np.zeros((n, k))
+    active = np.arange(n)
+    diagonal = exclude_diagonal and k == n
+    for _ in range(_MAX_STEPS):
+        if active.size == 0:
+            break
+        d = sq_distances[active]
+        b = beta[active]
+        p = np.exp(-d * b[:, None])
+        if diagonal:
+            p[np.arange(active.size), active] = 0.0
+        sum_p = p.sum(axis=1)
+        sum_p[sum_p == 0.0] = _SUM_FLOOR
+        p /= sum_p[:, None]
+        entropy = np.log(sum_p) + b * np.einsum("ij,ij->i", d, p)
+        P[active] = p
+        diff = entropy - desired_entropy
+        searching = np.abs(diff) > _PERPLEXITY_TOLERANCE
+        active, diff, b = active[searching], diff[searching], b[searching]
+        up = diff > 0.0
+        # entropy too high -> sharper kernel (larger beta); too low -> wider
+        lo = np.where(up, b, beta_min[active])
+        hi = np.where(up, beta_max[active], b)
+        beta_min[active], beta_max[active] = lo, hi
+        new = np.where(up, np.where(np.isinf(hi), b * 2.0, (b + hi) / 2.0),
+                       np.where(np.isinf(lo), b / 2.0, (b + lo) / 2.0))
+        beta[active] = new
+    return P
+
+
+def nearest_neighbors(X: np.ndarray, k: int, chunk_bytes: int = _CHUNK_BYTES):
+    """Exact ``k`` nearest neighbours of every row of ``X`` (itself excluded).
+
+    Returns ``(indices, sq_distances)``, both ``(N, k)``, sorted by distance. Distances come
+    from ``||x||^2 - 2 x y^T + ||y||^2`` in row chunks (one BLAS call each), selection from
+    ``argpartition``; peak memory is ``O(N k)`` plus one chunk of ``chunk_bytes``. Duplicates of
+    a point count as neighbours at distance zero; the point itself never does.
+    """
+    n = X.shape[0]
+    norms = np.einsum("ij,ij->i", X, X)
+    indices = np.empty((n, k), dtype=np.int64)
+    distances = np.empty((n, k))
+    rows = max(1, min(n, chunk_bytes // (8 * n)))
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
+        block = X[start:stop] @ X.T
+        block *= -2
+        block += norms[None, :]
+        block += norms[start:stop, None]
+        local = np.arange(stop - start)
+        block[local, local + start] = np.inf
+        if k < n - 1:
+            part = np.argpartition(block, k - 1, axis=1)[:, :k]
+        else:
+            part = np.argsort(block, axis=1)[:, :k]
+        d = np.take_along_axis(block, part, axis=1)
+        order = np.argsort(d, axis=1)
+        indices[start:stop] = np.take_along_axis(part, order, axis=1)
+        distances[start:stop] = np.maximum(np.take_along_axis(d, order, axis=1), 0.0)
+    return indices, distances
+
+
+def joint_probabilities(X, perplexity, method: str = "exact"):
+    """Symmetric t-SNE input affinities ``P`` for data ``X`` of shape ``(N, D)``.
+
+    Parameters
+    ----------
+    X : array of shape (N, D), finite, N > 3.
+    perplexity : float in (0, N).
+    method : ``"exact"`` -> dense ``(N, N)`` ndarray, equal to scikit-learn's exact
+        ``_joint_probabilities`` (diagonal zero, off-diagonal ``>= eps``, sums to ~1);
+        ``"fft"`` -> ``scipy.sparse.csr_matrix`` over the ``k = min(N-1, 3 perplexity)``
+        nearest neighbours, ``P = (P_cond + P_cond^T) / sum`` (sums to 1, symmetric).
+    """
+    X = check_finite(as_float_array(X, "X", ndim=2, dtype=np.float64), "X")
+    method = check_choice(method, "method", ("exact", "fft"))
+    n = X.shape[0]
+    perplexity = check_perplexity(perplexity, n)
+    if method == "exact":
+        distances = squared_distances(X).astype(np.float32).astype(np.float64)
+        conditional = conditional_probabilities(distances, perplexity, exclude_diagonal=True)
+        P = conditional + conditional.T
+        P /= max(P.sum(), MACHINE_EPSILON)
+        np.maximum(P, MACHINE_EPSILON, out=P)
+        np.fill_diagonal(P, 0.0)
+        return P
+    k = min(n - 1, int(3 * perplexity))
+    k = max(k, 1)
+    indices, distances = nearest_neighbors(X, k)
+    # shifting each row by its nearest distance leaves p_{j|i} and the entropy unchanged but
+    # keeps far-away points from underflowing to an all-zero row
+    distances -= distances[:, :1]
+    conditional = conditional_probabilities(distances, perplexity)
+    indptr = np.arange(0, n * k + 1, k)
+    P = sp.csr_matrix((conditional.ravel(), indices.ravel(), indptr), shape=(n, n))
+    P = (P + P.T).tocsr()
+    P.sum_duplicates()
+    P.sort_indices()
+    P.eliminate_zeros()
+    P.data /= P.data.sum()
+    return P

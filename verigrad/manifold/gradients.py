@@ -1,0 +1,326 @@
+"""t-SNE objectives: the KL divergence and its gradient, exact and FFT-accelerated.
+
+With input affinities ``P`` (symmetric, summing to 1) and an embedding ``Y`` of shape
+``(N, d)``, t-SNE minimises ``KL(P || Q) = sum_{i != j} p_ij log(p_ij / q_ij)`` where
+``q_ij = w_ij / Z``, ``w_ij = (1 + |y_i - y_j|^2 / nu)^(-(nu + 1) / 2)`` (Student-t with
+``nu`` degrees of freedom, ``nu = 1`` the Cauchy kernel) and ``Z = sum_{k != l} w_kl``. Its
+gradient (van der Maaten & Hinton 2008) is
+
+    dKL/dy_i = (2 (nu + 1) / nu) sum_j (p_ij - q_ij) u_ij (y_i - y_j),
+    u_ij = (1 + |y_i - y_j|^2 / nu)^-1,
+
+the *attractive* part ``sum_j p_ij u_ij (y_i - y_j)`` and the *repulsive* part
+``sum_j w_ij u_ij (y_i - y_j) / Z``. Early exaggeration multiplies only the attractive
+part by ``alpha``. Every objective here returns ``(kl, grad)`` with ``grad`` the gradient
+above (the factor ``2 (nu + 1) / nu`` included, so 4 for the Cauchy kernel: the same scale as
+scikit-learn, four times openTSNE's).
+
+* :func:`kl_gradient_exact`: all pairs, ``O(N^2)`` time, rows processed in chunks so memory
+  stays ``O(chunk * N)``; distances and the two sums are BLAS products.
+* :func:`kl_gradient_fft`: ``P`` sparse (CSR), ``nu = 1``, ``d in {1, 2}``. The attractive part
+  runs over the nonzeros of ``P``; the repulsive part and ``Z`` come from FFT-accelerated
+  polynomial interpolation (Linderman et al. 2019, "Fast interpolation-based t-SNE", as in
+  FIt-SNE and openTSNE): the embedding's bounding box is cut into ``n_boxes`` equal boxes per
+  dimension (``max(min_num_intervals, span / ints_in_interval)``), each with
+  ``n_interpolation_points`` equispaced Lagrange nodes; every point spreads its charges
+  ``(1, y, |y|^2)`` to the nodes of its box, the squared kernel ``(1 + r^2)^-2`` between all
+  nodes is applied as a convolution by zero-padded real FFTs, and the potentials are
+  interpolated back. From ``phi_0 = sum_j w_ij^2``, ``phi_y = sum_j w_ij^2 y_j`` and
+  ``phi_|y|^2`` follow ``sum_j w_ij = (1 + |y_i|^2) phi_0 - 2 y_i . phi_y + phi_|y|^2`` and
+  ``sum_j w_ij^2 (y_i - y_j) = y_i phi_0 - phi_y``. The KL is openTSNE's estimate:
+  ``sum_nnz p_ij log(p_ij / (w_ij + eps) + eps) + (sum p) log(Z_fft + eps)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.fft
+import scipy.sparse as sp
+
+__all__ = ["kl_divergence", "kl_gradient_exact", "kl_gradient_fft", "attractive_forces",
+           "repulsive_forces_fft"]
+
+EPSILON = np.finfo(np.float64).eps
+#: elements of one (rows x N) block in the exact method (~16 MB of float64 per temporary)
+_BLOCK_ELEMENTS = 2**21
+
+
+def _row_blocks(n: int, block_elements: int = _BLOCK_ELEMENTS):
+    rows = max(1, min(n, block_elements // max(n, 1)))
+    for start in range(0, n, rows):
+        yield start, min(n, start + rows)
+
+
+def _block_distances(Y, norms, start, stop):
+    d = Y[start:stop] @ Y.T
+    d *= -2
+    d += norms[None, :]
+    d += norms[start:stop, None]
+    np.maximum(d, 0, out=d)
+    return d
+
+
+def _dense_rows(P, start, stop):
+    block = P[start:stop]
+    return block.toarray() if sp.issparse(block) else np.asarray(block, dtype=np.float64)
+
+
+def kl_gradient_exact(P, Y, exaggeration: float = 1.0, dof: float = 1.0,
+                      compute_kl: bool = True):
+    """Exact KL divergence and gradient over all ``N^2`` pairs.
+
+    Parameters
+    ----------
+    P : array (N, N) (or sparse), symmetric, zero diagonal, summing to 1.
+    Y : array (N, d), any ``d``.
+    exaggeration : multiplies the attractive term of the gradient only.
+    dof : Student-t degrees of freedom ``nu`` (scikit-learn uses ``max(d - 1, 1)``).
+    compute_kl : if False, ``kl`` is returned as ``nan`` (saves a log per pair).
+
+    Returns
+    -------
+    (kl, grad) : ``KL(P || Q)`` for the given (unexaggerated) ``P`` and ``grad`` of shape
+    ``(N, d)``. ``p log p`` uses ``max(p, eps)`` inside the log, as scikit-learn does.
+    """
+    Y = np.asarray(Y, dtype=np.float64)
+    n = Y.shape[0]
+    norms = np.einsum("ij,ij->i", Y, Y)
+    attractive = np.zeros_like(Y)
+    repulsive = np.zeros_like(Y)
+    z = 0.0
+    p_log_p = p_log_w = 0.0
+    power = (dof + 1.0) / 2.0
+    for start, stop in _row_blocks(n):
+        local = np.arange(stop - start)
+        u = _block_distances(Y, norms, start, stop)
+        if dof != 1.0:
+            u /= dof
+        u += 1.0
+        np.reciprocal(u, out=u)
+        u[local, local + start] = 0.0  # no self-interaction
+        w = u if dof == 1.0 else u**power
+        z += w.sum()
+        p = _dense_rows(P, start, stop)
+        if compute_kl:
+            positive = p > 0
+            p_log_p += float(np.sum(p[positive] * np.log(np.maximum(p[positive], EPSILON))))
+            p_log_w += float(power * np.sum(p[positive] * np.log(u[positive])))
+        attraction = p * u
+        attractive[start:stop] = Y[start:stop] * attraction.sum(axis=1)[:, None] - attraction @ Y
+        repulsion = w * u if dof != 1.0 else np.square(u, out=u)
+        repulsive[start:stop] = Y[start:stop] * repulsion.sum(axis=1)[:, None] - repulsion @ Y
+    scale = 2.0 * (dof + 1.0) / dof
+    grad = attractive
+    grad *= exaggeration * scale
+    grad -= (scale / z) * repulsive
+    kl = np.nan
+    if compute_kl:
+        sum_p = float(P.sum())
+        kl = p_log_p - p_log_w + sum_p * np.log(z)
+    return kl, grad
+
+
+def kl_divergence(P, Y, dof: float = 1.0) -> float:
+    """The exact ``KL(P || Q)`` of embedding ``Y`` ``(N, d)`` for affinities ``P`` (dense or
+    sparse), computed over all pairs in chunks (``O(N^2)`` time, bounded memory)."""
+    return float(kl_gradient_exact(P, Y, dof=dof, compute_kl=True)[0])
+
+
+def attractive_forces(P, Y, rows=None, compute_kl: bool = False):
+    """``sum_j p_ij w_ij (y_i - y_j)`` over the nonzeros of CSR ``P``, ``w_ij = 1/(1 + d_ij)``.
+
+    ``rows`` (optional) is the row index of every stored entry, ``(nnz,)``, to skip
+    recomputing it. Returns ``(forces (N, d), sum_p, sum p log(p / (w + eps) + eps))``, the
+    last two only when ``compute_kl`` (else ``nan``).
+    """
+    P = P if sp.isspmatrix_csr(P) or isinstance(P, sp.csr_array) else sp.csr_matrix(P)
+    n, dim = Y.shape
+    indptr, cols, p = P.indptr, P.indices, P.data
+    counts = np.diff(indptr)
+    if rows is None:
+        rows = np.repeat(np.arange(n), counts)
+    columns = [np.ascontiguousarray(Y[:, k]) for k in range(dim)]
+    diffs = []
+    d = None
+    for y in columns:
+        diff = y[rows]
+        diff -= y[cols]
+        diffs.append(diff)
+        d = diff * diff if d is None else np.add(d, diff * diff, out=d)
+    d += 1.0
+    weight = np.divide(p, d, out=d)  # p_ij w_ij; d is not needed afterwards
+    forces = np.empty_like(Y)
+    starts = indptr[:-1]
+    nonempty = counts > 0
+    for k, diff in enumerate(diffs):
+        diff *= weight
+        if nonempty.all():
+            forces[:, k] = np.add.reduceat(diff, starts)
+        else:
+            forces[:, k] = np.bincount(rows, weights=diff, minlength=n)
+    sum_p = kl_part = np.nan
+    if compute_kl:
+        w = weight / p if np.all(p > 0) else np.divide(weight, p, out=np.zeros_like(p), where=p > 0)
+        sum_p = float(p.sum())
+        kl_part = float(np.sum(p * np.log(p / (w + EPSILON) + EPSILON)))
+    return forces, sum_p, kl_part
+
+
+def _lagrange_weights(t: np.ndarray, n_points: int) -> np.ndarray:
+    """Lagrange basis values at positions ``t`` in [0, 1] for the equispaced nodes
+    ``(k + 1/2) / n_points``; shape ``t.shape + (n_points,)``."""
+    nodes = (np.arange(n_points) + 0.5) / n_points
+    out = np.empty(t.shape + (n_points,))
+    for k in range(n_points):
+        value = np.ones_like(t)
+        for m in range(n_points):
+            if m != k:
+                value *= (t - nodes[m]) / (nodes[k] - nodes[m])
+        out[..., k] = value
+    return out
+
+
+def _fft_friendly(n: int) -> bool:
+    """``n = 2^a 3^b 5^c 7^d 11^e 13^f`` with ``e + f <= 1`` (sizes FFT libraries like)."""
+    rare = 0
+    for factor in (11, 13):
+        while n % factor == 0:
+            n //= factor
+            rare += 1
+    for factor in (2, 3, 5, 7):
+        while n % factor == 0:
+            n //= factor
+    return n == 1 and rare <= 1
+
+
+#: box counts per dimension, as FIt-SNE/openTSNE round them (20 .. 1000, FFT friendly)
+_BOX_COUNTS = np.array([n for n in range(20, 1001) if _fft_friendly(n)])
+
+
+def _n_boxes(span: float, min_num_intervals: int, ints_in_interval: float) -> int:
+    """Boxes per dimension: ``max(min_num_intervals, span / ints_in_interval)`` rounded up to
+    the next FFT-friendly count, at most 1000 (openTSNE's rule, so the grids agree)."""
+    wanted = int(max(min_num_intervals, span / ints_in_interval))
+    if wanted >= _BOX_COUNTS[-1]:
+        return int(_BOX_COUNTS[-1])
+    return int(_BOX_COUNTS[np.searchsorted(_BOX_COUNTS, wanted)])
+
+
+def _fft_size(m: int) -> int:
+    """An even FFT length >= 2m that scipy.fft transforms fast (room for the zero padding
+    that keeps the circular convolution from wrapping)."""
+    size = 2 * m
+    while True:
+        size = scipy.fft.next_fast_len(size, real=True)
+        if size % 2 == 0:
+            return size
+        size += 1
+
+
+def _kernel_spectrum(size: int, spacing: float, dim: int) -> np.ndarray:
+    """DFT of the squared Cauchy kernel ``(1 + r^2)^-2`` sampled on the circulant grid of
+    length ``size`` per axis (offsets ``min(i, size - i) * spacing``).
+
+    The kernel is even along every axis, so its DFT is real and equals the type-I DCT of the
+    quarter ``[0, size/2]^dim``: a quarter of the work of a full FFT. Returned in the layout
+    of ``rfftn`` over ``dim`` axes (full first axis, half last axis).
+    """
+    offsets = np.arange(size // 2 + 1) * spacing
+    squared = offsets**2
+    if dim == 1:
+        kernel = 1.0 / np.square(1.0 + squared)
+    else:
+        kernel = 1.0 / np.square(1.0 + squared[:, None] + squared[None, :])
+    spectrum = scipy.fft.dctn(kernel, type=1, overwrite_x=True)
+    if dim == 2:
+        spectrum = np.concatenate([spectrum, spectrum[-2:0:-1]], axis=0)
+    return spectrum
+
+
+def _convolve(grid: np.ndarray, spacing: float, workers=None) -> np.ndarray:
+    """``potential[t, i] = sum_j K(|x_i - x_j|) grid[t, j]`` over the nodes of a regular grid
+    ``(T, m)`` or ``(T, m, m)``, by FFTs of length ``size >= 2m`` (zero padding, no wrap-around).
+
+    The 2-D transform is pruned: the row pass runs only over the ``m`` nonzero input rows and
+    the inverse row pass only over the ``m`` rows kept, 3/4 of the work of full 2-D FFTs.
+    """
+    dim = grid.ndim - 1
+    m = grid.shape[-1]
+    size = _fft_size(m)
+    spectrum = _kernel_spectrum(size, spacing, dim)
+    fft = scipy.fft
+    out = fft.rfft(grid, n=size, axis=-1, workers=workers)
+    if dim == 1:
+        out *= spectrum
+        return fft.irfft(out, n=size, axis=-1, workers=workers)[..., :m]
+    out = fft.fft(out, n=size, axis=-2, workers=workers, overwrite_x=True)
+    out *= spectrum
+    out = fft.ifft(out, axis=-2, workers=workers, overwrite_x=True)[:, :m, :]
+    return fft.irfft(out, n=size, axis=-1, workers=workers)[:, :, :m]
+
+
+def repulsive_forces_fft(Y, n_interpolation_points: int = 3, min_num_intervals: int = 50,
+                         ints_in_interval: float = 1.0, workers=None):
+    """FFT-interpolated ``sum_j w_ij^2 (y_i - y_j)`` ``(N, d)`` and ``Z = sum_{i != j} w_ij``
+    for the Cauchy kernel ``w = 1 / (1 + r^2)``, ``d in {1, 2}`` (see the module docstring)."""
+    n, dim = Y.shape
+    p = int(n_interpolation_points)
+    low, high = float(Y.min()), float(Y.max())
+    span = high - low
+    n_boxes = _n_boxes(span, min_num_intervals, ints_in_interval)
+    box_width = span / n_boxes if span > 0 else 1.0
+    m = n_boxes * p                      # interpolation nodes per dimension
+    spacing = box_width / p
+    scaled = (Y - low) / box_width
+    box = np.minimum(scaled.astype(np.intp), n_boxes - 1)
+    weights = _lagrange_weights(scaled - box, p)          # (n, dim, p)
+    node = box[:, :, None] * p + np.arange(p)             # (n, dim, p) grid index per dim
+    if dim == 1:
+        flat = node[:, 0, :]
+        weight = weights[:, 0, :]
+    else:
+        flat = node[:, 0, :, None] * m + node[:, 1, None, :]
+        weight = weights[:, 0, :, None] * weights[:, 1, None, :]
+        flat = flat.reshape(n, p * p)
+        weight = weight.reshape(n, p * p)
+    n_terms = dim + 2
+    charges = np.empty((n_terms, n))
+    charges[0] = 1.0
+    charges[1:1 + dim] = Y.T
+    charges[-1] = np.einsum("ij,ij->i", Y, Y)
+    grid_size = m**dim
+    index = flat[None, :, :] + (np.arange(n_terms) * grid_size)[:, None, None]
+    values = charges[:, :, None] * weight[None, :, :]
+    grid = np.bincount(index.ravel(), weights=values.ravel(), minlength=n_terms * grid_size)
+    grid = grid.reshape((n_terms,) + (m,) * dim)
+    potential = _convolve(grid, spacing, workers).reshape(n_terms, grid_size)
+    phi = np.einsum("nk,tnk->nt", weight, potential[:, flat])  # (n, n_terms)
+    sq_norm = charges[-1]
+    sum_w = (1.0 + sq_norm) * phi[:, 0] - 2.0 * np.einsum("nd,nd->n", Y, phi[:, 1:1 + dim])
+    sum_w += phi[:, -1]
+    z = float(sum_w.sum()) - n
+    forces = Y * phi[:, :1] - phi[:, 1:1 + dim]
+    return forces, z
+
+
+def kl_gradient_fft(P, Y, exaggeration: float = 1.0, compute_kl: bool = True,
+                    n_interpolation_points: int = 3, min_num_intervals: int = 50,
+                    ints_in_interval: float = 1.0, rows=None, workers=None):
+    """FFT-accelerated ``(kl, grad)`` for sparse ``P`` (CSR, symmetric, sums to 1) and
+    ``Y`` of shape ``(N, 1)`` or ``(N, 2)``, Cauchy kernel.
+
+    ``grad = 4 (exaggeration * attractive - repulsive / Z)``; ``kl`` is openTSNE's estimate
+    for the unexaggerated ``P`` (``nan`` unless ``compute_kl``). ``rows`` as in
+    :func:`attractive_forces`; ``workers`` is passed to ``scipy.fft``.
+    """
+    Y = np.asarray(Y, dtype=np.float64)
+    if Y.ndim != 2 or Y.shape[1] not in (1, 2):
+        raise ValueError(f"Y: the fft method supports 1-D or 2-D embeddings, got shape {Y.shape}")
+    repulsive, z = repulsive_forces_fft(Y, n_interpolation_points, min_num_intervals,
+                                        ints_in_interval, workers=workers)
+    attractive, sum_p, kl_part = attractive_forces(P, Y, rows=rows, compute_kl=compute_kl)
+    grad = attractive
+    grad *= 4.0 * exaggeration
+    grad -= (4.0 / (z + EPSILON)) * repulsive
+    kl = kl_part + sum_p * np.log(z + EPSILON) if compute_kl else np.nan
+    return kl, grad

@@ -1,0 +1,246 @@
+"""t-SNE: the optimiser and the ``TSNE`` estimator (a thin shell over the pure functions).
+
+The optimisation is the one scikit-learn and openTSNE use (van der Maaten & Hinton 2008;
+Belkina et al. 2019 for the learning rate): gradient descent with momentum and
+delta-bar-delta gains,
+
+    gains  <- gains + 0.2   where sign(grad) != sign(update)      (direction changed)
+              gains * 0.8   elsewhere,              then clipped to >= min_gain (0.01)
+    update <- momentum * update - learning_rate * gains * grad
+    Y      <- Y + update,   then centred (mean zero, as openTSNE)
+
+run in two phases: early exaggeration (``P`` multiplied by ``early_exaggeration`` in the
+attractive term, momentum 0.5) for the first 250 iterations, then the rest (momentum 0.8).
+``learning_rate="auto"`` is scikit-learn's ``max(N / early_exaggeration / 4, 50)`` (our
+gradients include the factor 4, so this equals openTSNE's ``N / early_exaggeration`` on its
+gradient scale). A non-finite embedding stops the run with ``FloatingPointError``.
+"""
+
+from __future__ import annotations
+
+import numbers
+import sys
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._checks import as_float_array, check_choice, check_finite, check_int, check_number, check_rng
+from .affinities import check_perplexity, joint_probabilities
+from .gradients import kl_gradient_exact, kl_gradient_fft
+
+__all__ = ["TSNE", "GradientDescent", "initial_embedding"]
+
+EXPLORATION_ITER = 250
+
+
+class GradientDescent:
+    """Momentum gradient descent with delta-bar-delta gains; state (``gains``, ``update``)
+    persists across calls, so phases (and interrupted runs) resume where they stopped.
+
+    ``objective(Y, exaggeration, compute_kl) -> (kl, grad)``.
+    """
+
+    def __init__(self, min_gain: float = 0.01):
+        self.min_gain = min_gain
+        self.gains = None
+        self.update = None
+
+    def __call__(self, Y, objective, n_iter, learning_rate, momentum, exaggeration=1.0,
+                 kl_every=0, callback=None, start_iter=0):
+        """Run ``n_iter`` steps on ``Y`` (modified in place). Returns the last KL computed
+        (``nan`` if none). ``kl_every > 0`` evaluates the KL every that many iterations and
+        passes it to ``callback(iteration, kl)``; ``callback`` is also called (with
+        ``kl=None``) on other iterations."""
+        if self.gains is None:
+            self.gains = np.ones_like(Y)
+            self.update = np.zeros_like(Y)
+        gains, update = self.gains, self.update
+        kl = np.nan
+        for it in range(n_iter):
+            iteration = start_iter + it + 1
+            evaluate = kl_every > 0 and (it + 1) % kl_every == 0
+            step_kl, grad = objective(Y, exaggeration, evaluate)
+            if evaluate:
+                kl = step_kl
+            flipped = (update * grad) < 0.0
+            gains += 0.2
+            gains[~flipped] -= 0.2
+            gains[~flipped] *= 0.8
+            np.maximum(gains, self.min_gain, out=gains)
+            update *= momentum
+            grad *= gains
+            grad *= learning_rate
+            update -= grad
+            Y += update
+            Y -= Y.mean(axis=0)
+            if not np.isfinite(Y).all():
+                raise FloatingPointError(
+                    f"t-SNE diverged: the embedding became non-finite at iteration {iteration} "
+                    f"(learning_rate={learning_rate:g}); try a smaller learning_rate")
+            if callback is not None:
+                callback(iteration, step_kl if evaluate else None)
+        return kl
+
+
+def _pca(X, n_components):
+    """Principal component scores ``(N, n_components)`` by an eigendecomposition of the
+    ``D x D`` covariance; signs fixed so the largest loading of each axis is positive."""
+    centred = X - X.mean(axis=0)
+    cov = centred.T @ centred
+    values, vectors = np.linalg.eigh(cov)
+    vectors = vectors[:, ::-1][:, :n_components]
+    biggest = np.argmax(np.abs(vectors), axis=0)
+    vectors *= np.sign(vectors[biggest, np.arange(n_components)])
+    return centred @ vectors
+
+
+def initial_embedding(X, n_components, init, rng):
+    """``"pca"`` (scaled so column 0 has std 1e-4, as scikit-learn), ``"random"``
+    (``N(0, 1e-4^2)``) or a copy of an array ``(N, n_components)``. PCA of data with no variance
+    (or fewer features than components) falls back to ``"random"``."""
+    n = X.shape[0]
+    if isinstance(init, str):
+        if init == "pca" and X.shape[1] >= n_components:
+            Y = _pca(X, n_components)
+            std = float(np.std(Y[:, 0]))
+            if std > 0 and np.isfinite(std):
+                return Y / std * 1e-4
+        return rng.normal(0.0, 1e-4, size=(n, n_components))
+    Y = np.array(init, dtype=np.float64)
+    if Y.shape != (n, n_components):
+        raise ValueError(f"init: expected an array of shape {(n, n_components)}, got {Y.shape}")
+    return check_finite(Y, "init")
+
+
+class TSNE:
+    """t-distributed Stochastic Neighbour Embedding.
+
+    Parameters
+    ----------
+    n_components : int, embedding dimension (1 or 2 for ``method="fft"``, any for exact).
+    perplexity : float in (0, n_samples).
+    early_exaggeration : float >= 1, multiplies P during the first 250 iterations.
+    learning_rate : ``"auto"`` (``max(N / early_exaggeration / 4, 50)``) or a float > 0.
+    max_iter : int >= 1, total iterations (exaggerated phase included).
+    init : ``"pca"``, ``"random"`` or an array ``(n_samples, n_components)``.
+    method : ``"fft"`` (sparse kNN affinities + FFT interpolation, ``O(N)`` per iteration) or
+        ``"exact"`` (dense P, ``O(N^2)``; same P and objective as scikit-learn's exact TSNE,
+        Student-t with ``max(n_components - 1, 1)`` degrees of freedom).
+    metric : ``"euclidean"``.
+    random_state : None, int or ``numpy.random.Generator`` (used by ``init="random"`` and the
+        PCA fallback); the run is otherwise deterministic.
+    verbose : print per-phase progress (KL every 50 iterations) and timings.
+
+    Attributes
+    ----------
+    embedding_ : (n_samples, n_components); kl_divergence_ : float (exact: the true KL;
+    fft: openTSNE's estimate); n_iter_ : int; learning_rate_ : float.
+    """
+
+    def __init__(self, n_components=2, perplexity=30.0, early_exaggeration=12.0,
+                 learning_rate="auto", max_iter=1000, init="pca", method="fft",
+                 metric="euclidean", random_state=None, verbose=False):
+        self.n_components = n_components
+        self.perplexity = perplexity
+        self.early_exaggeration = early_exaggeration
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.init = init
+        self.method = method
+        self.metric = metric
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _validate(self, X):
+        X = as_float_array(X, "X", ndim=2, dtype=np.float64)
+        check_finite(X, "X")
+        n = X.shape[0]
+        method = check_choice(self.method, "method", ("fft", "exact"))
+        check_choice(self.metric, "metric", ("euclidean",))
+        n_components = check_int(self.n_components, "n_components", low=1)
+        if method == "fft" and n_components not in (1, 2):
+            raise ValueError(f"n_components: must be 1 or 2 for method='fft', got {n_components}"
+                             " (use method='exact' for more)")
+        perplexity = check_perplexity(self.perplexity, n)
+        exaggeration = check_number(self.early_exaggeration, "early_exaggeration", low=1.0)
+        max_iter = check_int(self.max_iter, "max_iter", low=1)
+        if isinstance(self.learning_rate, str):
+            check_choice(self.learning_rate, "learning_rate", ("auto",))
+            learning_rate = max(n / exaggeration / 4.0, 50.0)
+        else:
+            learning_rate = check_number(self.learning_rate, "learning_rate", low=0, low_open=True)
+        if isinstance(self.init, str):
+            check_choice(self.init, "init", ("pca", "random"))
+        elif not isinstance(self.init, (np.ndarray, list, tuple)):
+            raise TypeError(f"init: expected 'pca', 'random' or an array, got {self.init!r}")
+        if not isinstance(self.verbose, (bool, numbers.Integral)):
+            raise TypeError(f"verbose: expected a bool, got {self.verbose!r}")
+        rng = check_rng(self.random_state, "random_state")
+        return X, method, n_components, perplexity, exaggeration, max_iter, learning_rate, rng
+
+    def _log(self, text):
+        if self.verbose:
+            print(f"[t-SNE] {text}", file=sys.stdout, flush=True)
+
+    def fit(self, X, y=None, *, progress=None):
+        """Embed ``X`` ``(n_samples, n_features)``; returns ``self``.
+
+        ``progress(iteration, max_iter)`` (optional) is called after every iteration.
+        """
+        X, method, n_components, perplexity, exaggeration, max_iter, lr, rng = self._validate(X)
+        n = X.shape[0]
+        start = time.perf_counter()
+        P = joint_probabilities(X, perplexity, method=method)
+        nnz = P.nnz if sp.issparse(P) else n * (n - 1)
+        self._log(f"affinities ({method}, perplexity={perplexity:g}, {nnz} nonzeros) in "
+                  f"{time.perf_counter() - start:.2f} s")
+        Y = initial_embedding(X, n_components, self.init, rng)
+        if method == "fft":
+            rows = np.repeat(np.arange(n), np.diff(P.indptr))
+
+            def objective(Y, alpha, compute_kl):
+                return kl_gradient_fft(P, Y, exaggeration=alpha, compute_kl=compute_kl, rows=rows)
+        else:
+            dof = max(n_components - 1, 1)
+
+            def objective(Y, alpha, compute_kl):
+                return kl_gradient_exact(P, Y, exaggeration=alpha, dof=dof, compute_kl=compute_kl)
+
+        optimizer = GradientDescent(min_gain=0.01)
+        last = [time.perf_counter()]
+
+        def callback(iteration, kl):
+            if progress is not None:
+                progress(iteration, max_iter)
+            if kl is not None:
+                now = time.perf_counter()
+                self._log(f"iteration {iteration:5d}, KL divergence {kl:.4f}, "
+                          f"50 iterations in {now - last[0]:.2f} s")
+                last[0] = now
+
+        kl_every = 50 if self.verbose else 0
+        phases = [(min(EXPLORATION_ITER, max_iter), 0.5, exaggeration),
+                  (max_iter - min(EXPLORATION_ITER, max_iter), 0.8, 1.0)]
+        done = 0
+        for n_iter, momentum, alpha in phases:
+            if n_iter == 0:
+                continue
+            phase_start = time.perf_counter()
+            self._log(f"optimising {n_iter} iterations: exaggeration={alpha:g}, "
+                      f"momentum={momentum:g}, learning_rate={lr:.4g}")
+            optimizer(Y, objective, n_iter, lr, momentum, exaggeration=alpha, kl_every=kl_every,
+                      callback=callback, start_iter=done)
+            done += n_iter
+            self._log(f"phase done in {time.perf_counter() - phase_start:.2f} s")
+        kl, _ = objective(Y, 1.0, True)
+        self.embedding_ = Y
+        self.kl_divergence_ = float(kl)
+        self.n_iter_ = done
+        self.learning_rate_ = lr
+        self._log(f"final KL divergence {kl:.4f}, total {time.perf_counter() - start:.2f} s")
+        return self
+
+    def fit_transform(self, X, y=None):
+        """``fit(X)`` and return ``embedding_``."""
+        return self.fit(X).embedding_
