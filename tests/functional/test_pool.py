@@ -1,0 +1,319 @@
+"""Pooling: torch parity (forward + gradient), finite differences, policies and errors."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import verigrad.functional as F
+from tests.helpers import assert_close, to_torch, torch
+from verigrad import Tensor, gradcheck, no_grad
+from verigrad.functional.pool import global_avg_pool2d, global_max_pool2d
+
+
+@st.composite
+def pool_configs(draw, dilation=True):
+    return dict(
+        shape=(
+            draw(st.integers(1, 2)),
+            draw(st.integers(1, 3)),
+            draw(st.integers(1, 8)),
+            draw(st.integers(1, 8)),
+        ),
+        kernel=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+        stride=draw(st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3)))),
+        padding=(draw(st.integers(0, 1)), draw(st.integers(0, 1))),
+        dilation=(draw(st.integers(1, 2)), draw(st.integers(1, 2))) if dilation else (1, 1),
+        ceil_mode=draw(st.booleans()),
+        ties=draw(st.booleans()),
+    )
+
+
+def _input(cfg, dtype, low=-3.0):
+    rng = np.random.default_rng(0)
+    if cfg["ties"]:  # few distinct values: exercises the first-maximum rule
+        return rng.integers(-2, 3, size=cfg["shape"]).astype(dtype)
+    return rng.uniform(low, 3.0, size=cfg["shape"]).astype(dtype)
+
+
+def _parity(ours_fn, torch_fn, x, dtype):
+    """Same error or same forward and input gradient as torch."""
+    try:
+        ref_x = to_torch(x, requires_grad=True)
+        ref = torch_fn(ref_x)
+    except RuntimeError:
+        with pytest.raises(ValueError):
+            ours_fn(Tensor(x, requires_grad=True))
+        return
+    ours_x = Tensor(x, requires_grad=True)
+    y = ours_fn(ours_x)
+    assert y.dtype == dtype and y.shape == tuple(ref.shape)
+    assert_close(y.data, ref, dtype)
+    g = np.random.default_rng(1).normal(size=y.shape).astype(dtype)
+    y.backward(g)
+    ref.backward(to_torch(g))
+    assert_close(ours_x.grad, ref_x.grad, dtype)
+
+
+DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32])
+
+
+@DTYPES
+@settings(max_examples=30)
+@given(cfg=pool_configs())
+def test_max_pool2d_matches_torch(cfg, dtype):
+    args = (cfg["kernel"], cfg["stride"], cfg["padding"], cfg["dilation"], cfg["ceil_mode"])
+    _parity(
+        lambda x: F.max_pool2d(x, *args),
+        lambda x: torch().nn.functional.max_pool2d(x, *args),
+        _input(cfg, dtype),
+        dtype,
+    )
+
+
+@DTYPES
+@settings(max_examples=30)
+@given(cfg=pool_configs(dilation=False), count_include_pad=st.booleans())
+def test_avg_pool2d_matches_torch(cfg, count_include_pad, dtype):
+    args = (cfg["kernel"], cfg["stride"], cfg["padding"], cfg["ceil_mode"], count_include_pad)
+    _parity(
+        lambda x: F.avg_pool2d(x, *args),
+        lambda x: torch().nn.functional.avg_pool2d(x, *args),
+        _input(cfg, dtype),
+        dtype,
+    )
+
+
+@DTYPES
+@settings(max_examples=30)
+@given(cfg=pool_configs(dilation=False), p=st.sampled_from([1.0, 2.0, 3.0, 1.5, 4.0, float("inf")]))
+def test_lp_pool2d_matches_torch_on_positive_input(cfg, p, dtype):
+    cfg["ties"] = False
+    x = _input(cfg, dtype, low=0.1)  # torch is defined (no NaN) for positive input
+    args = (p, cfg["kernel"], cfg["stride"], cfg["ceil_mode"])
+    _parity(
+        lambda x: F.lp_pool2d(x, *args),
+        lambda x: torch().nn.functional.lp_pool2d(x, *args),
+        x,
+        dtype,
+    )
+
+
+def test_lp_pool2d_even_p_matches_torch_on_signed_input():
+    x = np.random.default_rng(2).normal(size=(2, 2, 5, 6))
+    _parity(
+        lambda t: F.lp_pool2d(t, 2, 2, ceil_mode=True),
+        lambda t: torch().nn.functional.lp_pool2d(t, 2, 2, ceil_mode=True),
+        x,
+        np.float64,
+    )
+
+
+@DTYPES
+@settings(max_examples=25)
+@given(
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    oh=st.integers(1, 9),
+    ow=st.integers(1, 9),
+    ties=st.booleans(),
+)
+def test_adaptive_pooling_matches_torch(h, w, oh, ow, ties, dtype):
+    x = _input(dict(shape=(2, 2, h, w), ties=ties), dtype)
+    tnn = torch().nn.functional
+    _parity(
+        lambda t: F.adaptive_avg_pool2d(t, (oh, ow)),
+        lambda t: tnn.adaptive_avg_pool2d(t, (oh, ow)),
+        x,
+        dtype,
+    )
+    _parity(
+        lambda t: F.adaptive_max_pool2d(t, (oh, ow)),
+        lambda t: tnn.adaptive_max_pool2d(t, (oh, ow)),
+        x,
+        dtype,
+    )
+
+
+def _loop_max_pool(x, k, s, p):
+    """Plain loops over windows (reference for the offset-loop kernel)."""
+    n, c, h, w = x.shape
+    xp = np.full((n, c, h + 2 * p, w + 2 * p), -np.inf)
+    xp[:, :, p : p + h, p : p + w] = x
+    ho, wo = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    y = np.empty((n, c, ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            y[:, :, i, j] = xp[:, :, i * s : i * s + k, j * s : j * s + k].max(axis=(2, 3))
+    return y
+
+
+@pytest.mark.parametrize("k, s, p", [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 3, 0)])
+def test_max_pool_matches_loop_reference(k, s, p):
+    x = np.random.default_rng(3).normal(size=(2, 3, 9, 7))
+    np.testing.assert_array_equal(F.max_pool2d(x, k, s, p).data, _loop_max_pool(x, k, s, p))
+
+
+def test_gradcheck_every_pooling_op():
+    rng = np.random.default_rng(4)
+    x = Tensor(rng.uniform(0.2, 2.0, size=(2, 2, 5, 6)), requires_grad=True)
+    signed = Tensor(rng.normal(size=(1, 2, 5, 6)), requires_grad=True)
+    ops = [
+        lambda t: F.max_pool2d(t, 3, 2, 1, dilation=1, ceil_mode=True),
+        lambda t: F.max_pool2d(t, 2, 1, 0, dilation=2),
+        lambda t: F.avg_pool2d(t, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+        lambda t: F.lp_pool2d(t, 2, 2, ceil_mode=True),
+        lambda t: F.lp_pool2d(t, 1.5, (2, 3), 1),
+        lambda t: F.adaptive_avg_pool2d(t, (3, 4)),
+        lambda t: F.adaptive_max_pool2d(t, (4, 4)),
+        lambda t: global_avg_pool2d(t),
+        lambda t: global_max_pool2d(t),
+        lambda t: F.stochastic_pool2d(t, 2, training=False),
+        lambda t: F.mixed_pool2d(t, 3, 2, 1, alpha=0.3),
+    ]
+    for op in ops:
+        weights = rng.normal(size=op(x).shape)
+        assert gradcheck(lambda t, op=op, wt=weights: (op(t) * wt).sum(), x)
+    # |x|^p with an odd and a fractional p on signed input
+    for p in (3, 2.5):
+        weights = rng.normal(size=F.lp_pool2d(signed, p, 2).shape)
+        assert gradcheck(lambda t, p=p, wt=weights: (F.lp_pool2d(t, p, 2) * wt).sum(), signed)
+
+
+def test_mixed_pool_value_and_gradcheck_wrt_alpha():
+    rng = np.random.default_rng(5)
+    x = Tensor(rng.normal(size=(2, 2, 6, 6)), requires_grad=True)
+    alpha = Tensor(np.array(0.3), requires_grad=True)
+    tnn = torch().nn.functional
+    tx = to_torch(x.data)
+    expected = 0.3 * tnn.max_pool2d(tx, 3, 2, 1) + 0.7 * tnn.avg_pool2d(tx, 3, 2, 1)
+    assert_close(F.mixed_pool2d(x, 3, 2, 1, alpha=alpha).data, expected)
+    weights = rng.normal(size=expected.shape)
+    assert gradcheck(lambda t, a: (F.mixed_pool2d(t, 3, 2, 1, alpha=a) * weights).sum(), x, alpha)
+    y = (F.mixed_pool2d(x, 2, alpha=alpha) * 1.0).sum()
+    y.backward()
+    diff = F.max_pool2d(x.data, 2).data - F.avg_pool2d(x.data, 2).data
+    np.testing.assert_allclose(alpha.grad, diff.sum(), rtol=1e-12)
+
+
+def test_max_pool_nan_propagates_and_ties_go_to_first():
+    x = np.array([[[[1.0, np.nan, 0.0, 5.0], [2.0, 0.0, 5.0, 5.0]]]])
+    y = F.max_pool2d(x, 2)
+    assert np.isnan(y.data[0, 0, 0, 0]) and y.data[0, 0, 0, 1] == 5.0
+    t = Tensor(np.array([[[[3.0, 3.0], [3.0, 1.0]]]]), requires_grad=True)
+    F.max_pool2d(t, 2).sum().backward()
+    np.testing.assert_array_equal(t.grad[0, 0], [[1, 0], [0, 0]])
+
+
+def test_ceil_mode_drops_window_starting_in_right_padding():
+    x = np.arange(9.0).reshape(1, 1, 3, 3)
+    # windows would start at -1, 1, 3: the one at 3 starts in the right padding and is dropped
+    y = F.max_pool2d(x, 2, 2, padding=1, ceil_mode=True)
+    assert y.shape == (1, 1, 2, 2)
+    np.testing.assert_array_equal(y.data[0, 0], [[0, 2], [6, 8]])
+    # without padding the overhanging window starts inside the input and is kept
+    assert F.max_pool2d(x, 2, 2, ceil_mode=True).shape == (1, 1, 2, 2)
+    assert F.max_pool2d(x, 2, 2, ceil_mode=False).shape == (1, 1, 1, 1)
+
+
+def test_avg_pool_ceil_overhang_not_in_divisor():
+    x = np.ones((1, 1, 3, 3))
+    for include in (True, False):
+        np.testing.assert_array_equal(
+            F.avg_pool2d(x, 2, 2, ceil_mode=True, count_include_pad=include).data,
+            np.ones((1, 1, 2, 2)),
+        )
+    # with padding 1 and count_include_pad the corner window (1 real + 3 pad) averages to 1/4
+    y = F.avg_pool2d(x, 2, 2, padding=1, count_include_pad=True)
+    assert y.data[0, 0, 0, 0] == 0.25
+
+
+def test_lp_pool_zero_window_has_zero_gradient_and_inf_is_max():
+    x = Tensor(np.zeros((1, 1, 2, 4)), requires_grad=True)
+    with no_grad():
+        x.data[0, 0, :, 2:] = [[1.0, -2.0], [0.5, 0.0]]
+    y = F.lp_pool2d(x, 2, 2)
+    np.testing.assert_allclose(y.data[0, 0, 0], [0.0, np.sqrt(5.25)])
+    y.sum().backward()
+    assert np.all(np.isfinite(x.grad)) and np.all(x.grad[0, 0, :, :2] == 0)
+    np.testing.assert_array_equal(F.lp_pool2d(x.data, float("inf"), 2).data[0, 0, 0], [0.0, 2.0])
+    # odd p uses |x|
+    np.testing.assert_allclose(
+        F.lp_pool2d(x.data, 3, 2).data[0, 0, 0, 1], (1 + 8 + 0.125) ** (1 / 3)
+    )
+
+
+def test_stochastic_training_frequencies_match_probabilities():
+    # 10,000 identical windows [[0, 1], [3, 6]]: p = (0, 0.1, 0.3, 0.6)
+    window = np.array([[0.0, 1.0], [3.0, 6.0]])
+    x = Tensor(np.tile(window, (100, 100))[None, None], requires_grad=True)
+    y = F.stochastic_pool2d(x, 2, training=True, rng=np.random.default_rng(12345))
+    values, counts = np.unique(y.data, return_counts=True)
+    freq = dict(zip(values.tolist(), (counts / y.data.size).tolist(), strict=True))
+    assert 0.0 not in freq  # a zero activation is never picked
+    # binomial standard error <= sqrt(0.25 / 10000) = 0.005; tolerance 0.02 is 4 of them
+    for value, p in [(1.0, 0.1), (3.0, 0.3), (6.0, 0.6)]:
+        assert abs(freq[value] - p) < 0.02
+    y.sum().backward()  # the gradient goes to exactly the picked entry of each window
+    assert x.grad.sum() == y.data.size
+    np.testing.assert_array_equal((x.grad > 0), x.grad == 1)
+    np.testing.assert_array_equal(x.data[x.grad == 1].sum(), y.data.sum())
+
+
+def test_stochastic_eval_zero_window_and_negative_input():
+    x = Tensor(np.array([[[[1.0, 2.0, 0.0, 0.0], [3.0, 4.0, 0.0, 0.0]]]]), requires_grad=True)
+    y = F.stochastic_pool2d(x, 2, training=False)
+    np.testing.assert_allclose(y.data[0, 0, 0], [30.0 / 10.0, 0.0])
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad[0, 0, :, :2], (2 * x.data[0, 0, :, :2] - 3.0) / 10.0)
+    np.testing.assert_array_equal(x.grad[0, 0, :, 2:], 0.0)
+    t = F.stochastic_pool2d(np.zeros((1, 1, 2, 2)), 2, training=True, rng=0)
+    assert t.data.item() == 0.0
+    with pytest.raises(ValueError, match="non-negative"):
+        F.stochastic_pool2d(-np.ones((1, 1, 2, 2)), 2)
+    with pytest.raises(ValueError, match="non-negative"):
+        F.stochastic_pool2d(np.full((1, 1, 2, 2), np.nan), 2)
+
+
+def test_unbatched_and_dtype():
+    x = np.random.default_rng(6).normal(size=(3, 6, 6)).astype(np.float32)
+    for op in (
+        lambda t: F.max_pool2d(t, 2),
+        lambda t: F.avg_pool2d(t, 2),
+        lambda t: F.lp_pool2d(t, 2, 2),
+        lambda t: F.adaptive_avg_pool2d(t, 3),
+        lambda t: F.adaptive_max_pool2d(t, 3),
+        lambda t: F.mixed_pool2d(t, 2),
+    ):
+        y = op(x)
+        assert y.shape == (3, 3, 3) and y.dtype == np.float32
+        np.testing.assert_allclose(y.data, op(x[None]).data[0])
+    assert global_avg_pool2d(x).shape == (3, 1, 1)
+
+
+def test_errors():
+    x = np.zeros((1, 1, 4, 4))
+    with pytest.raises(ValueError, match="half"):
+        F.max_pool2d(x, 3, padding=2)
+    with pytest.raises(ValueError, match="half"):
+        F.avg_pool2d(x, 2, padding=2)
+    with pytest.raises(ValueError, match=r"5x5.*4x4"):
+        F.max_pool2d(x, 5)
+    with pytest.raises(ValueError, match=r"5x5.*4x4"):
+        F.max_pool2d(x, 3, dilation=2)
+    with pytest.raises(ValueError, match="output_size"):
+        F.adaptive_avg_pool2d(x, 0)
+    with pytest.raises(ValueError, match="output_size"):
+        F.adaptive_max_pool2d(x, (2, 0))
+    with pytest.raises(ValueError, match="x"):
+        F.max_pool2d(np.zeros((4, 4)), 2)
+    with pytest.raises(ValueError, match="norm_type"):
+        F.lp_pool2d(x, 0, 2)
+    with pytest.raises(ValueError, match="alpha"):
+        F.mixed_pool2d(x, 2, alpha=1.5)
+    with pytest.raises(TypeError, match="alpha"):
+        F.mixed_pool2d(x, 2, alpha="max")
+    with pytest.raises(ValueError, match="kernel_size"):
+        F.avg_pool2d(x, 0)
+    with pytest.raises(ValueError, match="stride"):
+        F.max_pool2d(x, 2, stride=0)

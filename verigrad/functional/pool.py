@@ -1,0 +1,488 @@
+"""2-D pooling, forward and backward: max, average, Lp, adaptive, global, stochastic, mixed.
+
+Inputs are ``(N, C, H, W)`` (or unbatched ``(C, H, W)``); every op pools each channel of each
+sample independently. Window geometry follows torch exactly::
+
+    Ho = floor((H + 2 p - d (k - 1) - 1 + (s - 1 if ceil_mode else 0)) / s) + 1
+    if ceil_mode and (Ho - 1) s >= H + p:  Ho -= 1    # a window may not start in the right padding
+
+``padding`` may be at most half the (effective) kernel, and an output size below 1 is an
+error naming the input and kernel sizes.
+
+Kernels work on strided views, one per kernel offset ``(u, v)``: the view holds, for every
+output pixel, the input at that offset of its window. A reduction over the window is then a
+loop over the ``kh kw`` offsets of vectorised NumPy operations on output-sized arrays, and the
+backward adds into the gradient through the same views (never ``np.add.at``, never a loop over
+pixels or windows).
+
+Policies (all as torch unless said otherwise):
+
+* **max**: padding acts as ``-inf``; the gradient of a tie goes to the first maximal entry
+  (row-major within the window); a NaN in a window makes the output NaN (and receives the
+  gradient; with several NaNs, the last one, as torch).
+* **avg**: with ``count_include_pad`` the divisor counts the padding but never the overhang
+  that ``ceil_mode`` adds past the padding; without it, only real input entries count.
+* **Lp**: torch computes ``(avg_pool(x^p) * kh kw)^(1/p)``, i.e. ``(sum x^p)^(1/p)`` except that
+  a window cut short by ``ceil_mode`` has its sum scaled by ``kh kw / count``; we do the same.
+  We use ``|x|^p`` for every ``p`` (torch gives NaN for negative input with odd or fractional
+  ``p``; both agree for non-negative input and for even ``p``). An all-zero window has output 0
+  and gradient 0 (not NaN). ``p = inf`` is ``max |x|`` (torch's ``max_pool2d(|x|)``).
+* **adaptive**: output bin ``i`` covers input ``[floor(i H / Ho), ceil((i + 1) H / Ho))``.
+* **stochastic** (Zeiler & Fergus 2013): activations must be non-negative (ValueError
+  otherwise). Training: one entry per window is drawn with probability ``p_i = a_i / sum a``
+  and passed through (its gradient goes to that entry); eval: ``sum p_i a_i``. An all-zero
+  window outputs 0 with zero gradient in both modes.
+* **mixed** (Lee, Gallagher & Tu 2016): ``alpha max + (1 - alpha) avg``; ``alpha`` a number
+  in [0, 1] or a Tensor, which then receives a gradient (the caller keeps it in [0, 1]; the
+  layer :class:`verigrad.nn.MixedPool2d` does so with a sigmoid).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from .._checks import as_tensor, check_number, check_pair, check_rng
+from ..tensor import Tensor, is_grad_enabled, make_node
+
+__all__ = [
+    "max_pool2d",
+    "avg_pool2d",
+    "lp_pool2d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+    "global_avg_pool2d",
+    "global_max_pool2d",
+    "stochastic_pool2d",
+    "mixed_pool2d",
+]
+
+
+# --------------------------------------------------------------------------- geometry
+def _out_size(size, kernel, stride, padding, dilation, ceil_mode) -> int:
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and out > 0 and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+class _Geometry:
+    """Window layout of one pooling call: kernel, stride, padding, dilation, sizes."""
+
+    def __init__(self, shape, kernel, stride, padding, dilation, ceil_mode, op):
+        self.in_hw = shape[-2:]
+        self.kernel, self.stride, self.padding, self.dilation = kernel, stride, padding, dilation
+        effective = [d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)]
+        for p, e in zip(padding, effective, strict=True):
+            if p > e // 2:
+                raise ValueError(
+                    f"padding: must be at most half the kernel size, got padding="
+                    f"{padding}, kernel_size={kernel}, dilation={dilation} ({op})"
+                )
+        out = tuple(
+            _out_size(n, k, s, p, d, ceil_mode)
+            for n, k, s, p, d in zip(self.in_hw, kernel, stride, padding, dilation, strict=True)
+        )
+        if min(out) < 1:
+            raise ValueError(
+                f"kernel_size: output size would be {out[0]}x{out[1]}: the kernel "
+                f"{effective[0]}x{effective[1]} is larger than the padded input "
+                f"{self.in_hw[0] + 2 * padding[0]}x{self.in_hw[1] + 2 * padding[1]} ({op})"
+            )
+        self.out_hw = out
+        # rows/columns the last window needs past the input (padding plus ceil overhang)
+        self.after = tuple(
+            max(0, (o - 1) * s + e - n - p)
+            for o, s, e, n, p in zip(out, stride, effective, self.in_hw, padding, strict=True)
+        )
+        self.disjoint = all(s >= e for s, e in zip(stride, effective, strict=True))
+
+    def padded(self, x: np.ndarray, fill) -> np.ndarray:
+        (ph, pw), (ah, aw) = self.padding, self.after
+        if not (ph or pw or ah or aw):
+            return x
+        n, c, h, w = x.shape
+        out = np.full((n, c, ph + h + ah, pw + w + aw), fill, dtype=x.dtype)
+        out[:, :, ph : ph + h, pw : pw + w] = x
+        return out
+
+    def zeros_padded(self, shape, dtype) -> np.ndarray:
+        n, c, h, w = shape
+        return np.zeros(
+            (n, c, self.padding[0] + h + self.after[0], self.padding[1] + w + self.after[1]),
+            dtype=dtype,
+        )
+
+    def crop(self, xp: np.ndarray) -> np.ndarray:
+        (ph, pw), (h, w) = self.padding, self.in_hw
+        if xp.shape[-2:] == (h, w):
+            return xp
+        return np.ascontiguousarray(xp[:, :, ph : ph + h, pw : pw + w])
+
+    def views(self, xp: np.ndarray):
+        """``(offset index, view (N, C, Ho, Wo))`` for every kernel offset, row-major."""
+        (kh, kw), (sh, sw), (dh, dw), (ho, wo) = (
+            self.kernel,
+            self.stride,
+            self.dilation,
+            self.out_hw,
+        )
+        for u in range(kh):
+            rows = slice(u * dh, u * dh + sh * (ho - 1) + 1, sh)
+            for v in range(kw):
+                yield u * kw + v, xp[:, :, rows, v * dw : v * dw + sw * (wo - 1) + 1 : sw]
+
+    def divisor(self, count_include_pad: bool) -> np.ndarray:
+        """torch's avg_pool2d divisor per output pixel, ``(Ho, Wo)``."""
+        factors = []
+        for n, k, s, p, o in zip(
+            self.in_hw, self.kernel, self.stride, self.padding, self.out_hw, strict=True
+        ):
+            start = np.arange(o) * s - p
+            end = np.minimum(start + k, n + p)
+            size = end - start
+            count = np.minimum(end, n) - np.maximum(start, 0)
+            factors.append(size if count_include_pad else count)
+        return np.outer(factors[0], factors[1]).astype(np.float64)
+
+    def scatter(self, parts, shape, dtype) -> np.ndarray:
+        """Adjoint of :meth:`views`: add ``parts(k) -> (N, C, Ho, Wo)`` back; crop the padding."""
+        gxp = self.zeros_padded(shape, dtype)
+        for k, view in self.views(gxp):
+            part = parts(k)
+            if part is None:
+                continue
+            if self.disjoint:
+                view[...] = part
+            else:
+                view += part
+        return self.crop(gxp)
+
+
+# --------------------------------------------------------------------------- input handling
+def _input(x, op):
+    x = as_tensor(x, "x")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"x: {op} expects (N, C, H, W) or (C, H, W), got shape {x.shape}")
+    if x.dtype.kind != "f":
+        x = Tensor(x.data.astype(np.float64))
+    unbatched = x.ndim == 3
+    return (x.reshape((1,) + x.shape) if unbatched else x), unbatched
+
+
+def _finish(out: Tensor, unbatched: bool) -> Tensor:
+    return out.reshape(out.shape[1:]) if unbatched else out
+
+
+def _stride(stride, kernel):
+    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
+        return kernel
+    return check_pair(stride, "stride", 1)
+
+
+def _bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {value!r}")
+    return bool(value)
+
+
+# --------------------------------------------------------------------------- max
+def _max_forward(xd, geo, need_index):
+    """Window maxima and (if asked) the offset index of the chosen entry, int8/int16."""
+    xp = geo.padded(xd, -np.inf)
+    views = geo.views(xp)
+    _, first = next(views)
+    best = np.array(first, copy=True)
+    n_offsets = geo.kernel[0] * geo.kernel[1]
+    index = (
+        np.zeros(best.shape, dtype=np.int8 if n_offsets < 128 else np.int16) if need_index else None
+    )
+    mask = np.empty(best.shape, dtype=bool) if need_index else None
+    for k, view in views:
+        if need_index:
+            np.greater(view, best, out=mask)
+            np.copyto(index, k, where=mask)
+        np.maximum(best, view, out=best)  # propagates NaN
+    if need_index:
+        nan_out = np.isnan(best)
+        if nan_out.any():  # route to the last NaN of the window, as torch
+            for k, view in geo.views(xp):
+                np.copyto(index, k, where=nan_out & np.isnan(view))
+    return best, index
+
+
+def _route(g, index, geo, shape):
+    """Gradient of a selection: ``g`` goes to offset ``index`` of each window."""
+    return geo.scatter(
+        lambda k: np.where(index == k, g, 0).astype(g.dtype, copy=False), shape, g.dtype
+    )
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False) -> Tensor:
+    """Max over each window (``torch.nn.functional.max_pool2d``); see the module docstring."""
+    x, unbatched = _input(x, "max_pool2d")
+    kernel = check_pair(kernel_size, "kernel_size", 1)
+    geo = _Geometry(
+        x.shape,
+        kernel,
+        _stride(stride, kernel),
+        check_pair(padding, "padding", 0),
+        check_pair(dilation, "dilation", 1),
+        _bool(ceil_mode, "ceil_mode"),
+        "max_pool2d",
+    )
+    out, index = _max_forward(x.data, geo, x.requires_grad and is_grad_enabled())
+    shape = x.shape
+    return _finish(
+        make_node(out, (x,), lambda g: (_route(g, index, geo, shape),), "max_pool2d"), unbatched
+    )
+
+
+# --------------------------------------------------------------------------- average / Lp
+def _window_sum(xd, geo):
+    views = geo.views(geo.padded(xd, 0))
+    _, first = next(views)
+    total = np.array(first, copy=True)
+    for _, view in views:
+        total += view
+    return total
+
+
+def _spread(g, geo, shape):
+    """Adjoint of :func:`_window_sum`: every entry of a window receives its window's ``g``."""
+    return geo.scatter(lambda k: g, shape, g.dtype)
+
+
+def avg_pool2d(
+    x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+) -> Tensor:
+    """Mean over each window (``torch.nn.functional.avg_pool2d``); see the module docstring."""
+    x, unbatched = _input(x, "avg_pool2d")
+    kernel = check_pair(kernel_size, "kernel_size", 1)
+    geo = _Geometry(
+        x.shape,
+        kernel,
+        _stride(stride, kernel),
+        check_pair(padding, "padding", 0),
+        (1, 1),
+        _bool(ceil_mode, "ceil_mode"),
+        "avg_pool2d",
+    )
+    scale = (1.0 / geo.divisor(_bool(count_include_pad, "count_include_pad"))).astype(x.dtype)
+    out = _window_sum(x.data, geo)
+    out *= scale
+    shape = x.shape
+    return _finish(
+        make_node(out, (x,), lambda g: (_spread(g * scale, geo, shape),), "avg_pool2d"), unbatched
+    )
+
+
+def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False) -> Tensor:
+    """Power-average pooling ``(sum_window |x|^p)^(1/p)`` (torch's ``lp_pool2d``).
+
+    See the module docstring for the ``ceil_mode`` scaling, ``|x|`` and all-zero windows.
+    ``norm_type`` is a number > 0 or ``inf``.
+    """
+    p = check_number(norm_type, "norm_type", 0.0, low_open=True)
+    x, unbatched = _input(x, "lp_pool2d")
+    kernel = check_pair(kernel_size, "kernel_size", 1)
+    if math.isinf(p):
+        return _finish(max_pool2d(x.abs(), kernel, stride, 0, 1, ceil_mode), unbatched)
+    geo = _Geometry(
+        x.shape,
+        kernel,
+        _stride(stride, kernel),
+        (0, 0),
+        (1, 1),
+        _bool(ceil_mode, "ceil_mode"),
+        "lp_pool2d",
+    )
+    xd = x.data
+    absx = np.abs(xd)
+    # torch: avg_pool (divisor = in-bounds count) times kh*kw
+    scale = (kernel[0] * kernel[1] / geo.divisor(True)).astype(xd.dtype)
+    powered = absx**p
+    total = _window_sum(powered, geo) * scale
+    out = total ** (1.0 / p)
+    shape = x.shape
+
+    def backward(g):
+        # dy/dx = scale * sign(x) * (|x| / y)^(p - 1); zero where y == 0 or x == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            coef = np.where(out > 0, g * scale / np.where(out > 0, out, 1) ** (p - 1), 0)
+        coef = coef.astype(xd.dtype, copy=False)
+        spread = _spread(coef, geo, shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            local = np.where(absx > 0, np.sign(xd) * absx ** (p - 1), 0)
+        return ((spread * local).astype(xd.dtype, copy=False),)
+
+    return _finish(make_node(out, (x,), backward, "lp_pool2d"), unbatched)
+
+
+# --------------------------------------------------------------------------- adaptive / global
+def _output_size(output_size, in_hw):
+    if isinstance(output_size, (tuple, list)) and len(output_size) == 2:
+        size = tuple(in_hw[i] if v is None else v for i, v in enumerate(output_size))
+    else:
+        size = output_size
+    size = check_pair(size, "output_size")
+    if min(size) < 1:
+        raise ValueError(f"output_size: must be at least 1x1, got {output_size!r}")
+    return size
+
+
+def _bins(n_in, n_out):
+    i = np.arange(n_out)
+    return (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)  # floor, ceil
+
+
+def _bin_matrix(n_in, n_out, dtype):
+    """``(n_out, n_in)`` averaging matrix of the adaptive bins."""
+    start, end = _bins(n_in, n_out)
+    cols = np.arange(n_in)
+    member = (cols >= start[:, None]) & (cols < end[:, None])
+    return (member / (end - start)[:, None]).astype(dtype)
+
+
+def adaptive_avg_pool2d(x, output_size) -> Tensor:
+    """Mean over adaptive bins: ``y = A_h x A_w^T`` with the bin-averaging matrices ``A``."""
+    x, unbatched = _input(x, "adaptive_avg_pool2d")
+    oh, ow = _output_size(output_size, x.shape[-2:])
+    a_h = _bin_matrix(x.shape[2], oh, x.dtype)
+    a_w = _bin_matrix(x.shape[3], ow, x.dtype)
+    out = np.matmul(a_h, np.matmul(x.data, a_w.T))
+
+    def backward(g):
+        return (np.matmul(a_h.T, np.matmul(g, a_w)),)
+
+    return _finish(make_node(out, (x,), backward, "adaptive_avg_pool2d"), unbatched)
+
+
+def adaptive_max_pool2d(x, output_size) -> Tensor:
+    """Max over adaptive bins; ties go to the first maximal entry, NaN propagates."""
+    x, unbatched = _input(x, "adaptive_max_pool2d")
+    n, c, h, w = x.shape
+    oh, ow = _output_size(output_size, (h, w))
+    (h0, h1), (w0, w1) = _bins(h, oh), _bins(w, ow)
+    xd = x.data
+    best = flat_index = None
+    # offsets past a bin's end repeat its last row/column: harmless for a max, and the
+    # strict '>' keeps the first occurrence for the gradient
+    for u in range(int((h1 - h0).max())):
+        rows = np.minimum(h0 + u, h1 - 1)
+        for v in range(int((w1 - w0).max())):
+            cols = np.minimum(w0 + v, w1 - 1)
+            view = xd[:, :, rows[:, None], cols[None, :]]
+            where = rows[:, None] * w + cols[None, :]
+            if best is None:
+                best, flat_index = view.copy(), np.broadcast_to(where, view.shape).copy()
+                continue
+            take = (view > best) | (np.isnan(view) & ~np.isnan(best))
+            np.copyto(best, view, where=take)
+            np.copyto(flat_index, np.broadcast_to(where, view.shape), where=take)
+
+    def backward(g):
+        plane = (np.arange(n * c) * (h * w)).reshape(n, c, 1, 1)
+        gx = np.bincount((flat_index + plane).ravel(), weights=g.ravel(), minlength=n * c * h * w)
+        return (gx.reshape(n, c, h, w).astype(g.dtype, copy=False),)
+
+    return _finish(make_node(best, (x,), backward, "adaptive_max_pool2d"), unbatched)
+
+
+def global_avg_pool2d(x) -> Tensor:
+    """Mean over all of H and W: ``(N, C, H, W) -> (N, C, 1, 1)`` (``adaptive_avg_pool2d(x, 1)``)."""
+    x, unbatched = _input(x, "global_avg_pool2d")
+    return _finish(x.mean(axis=(2, 3), keepdims=True), unbatched)
+
+
+def global_max_pool2d(x) -> Tensor:
+    """Max over all of H and W: ``(N, C, H, W) -> (N, C, 1, 1)`` (``adaptive_max_pool2d(x, 1)``)."""
+    return adaptive_max_pool2d(x, 1)
+
+
+# --------------------------------------------------------------------------- stochastic
+def stochastic_pool2d(x, kernel_size, stride=None, training=True, rng=None) -> Tensor:
+    """Stochastic pooling (Zeiler & Fergus 2013) of non-negative activations.
+
+    With ``p_i = a_i / sum_window a``: in training, output ``a_j`` with ``j ~ Multinomial(p)``
+    drawn independently per window from ``rng`` (gradient to ``a_j``); in eval, output
+    ``sum p_i a_i = sum a_i^2 / sum a_i`` with gradient ``(2 a_j - y) / sum a``. All-zero
+    windows give 0 and a zero gradient. Negative or NaN input raises ValueError.
+    """
+    x, unbatched = _input(x, "stochastic_pool2d")
+    kernel = check_pair(kernel_size, "kernel_size", 1)
+    training = _bool(training, "training")
+    geo = _Geometry(
+        x.shape, kernel, _stride(stride, kernel), (0, 0), (1, 1), False, "stochastic_pool2d"
+    )
+    xd = x.data
+    low = xd.min()
+    if not low >= 0:
+        raise ValueError(
+            f"x: stochastic pooling needs non-negative finite activations (apply "
+            f"ReLU first), got minimum {low}"
+        )
+    total = _window_sum(xd, geo)
+    shape = x.shape
+    if training:
+        rng = check_rng(rng)
+        threshold = rng.random(total.shape) * total
+        # j = first offset whose cumulative sum exceeds the threshold; zero entries never win
+        index = np.zeros(total.shape, dtype=np.int16)
+        running = np.zeros_like(total)
+        chosen = np.zeros_like(total)
+        for _, view in geo.views(xd):
+            running += view
+            index += running <= threshold
+        index = np.minimum(index, kernel[0] * kernel[1] - 1)
+        for k, view in geo.views(xd):
+            np.copyto(chosen, view, where=index == k)
+        empty = total == 0
+        chosen[empty] = 0
+
+        def backward(g):
+            return (_route(np.where(empty, 0, g).astype(g.dtype, copy=False), index, geo, shape),)
+
+        return _finish(make_node(chosen, (x,), backward, "stochastic_pool2d"), unbatched)
+
+    squares = _window_sum(xd * xd, geo)
+    positive = total > 0
+    safe = np.where(positive, total, 1)
+    out = np.where(positive, squares / safe, 0).astype(xd.dtype, copy=False)
+
+    def backward(g):
+        coef = np.where(positive, g / safe, 0).astype(xd.dtype, copy=False)
+        # d y / d a_j = (2 a_j - y) / S: spread coef * 2 and subtract spread(coef * y)
+        spread = _spread(coef, geo, shape)
+        shift = _spread(coef * out, geo, shape)
+        return ((2 * xd * spread - shift).astype(xd.dtype, copy=False),)
+
+    return _finish(make_node(out, (x,), backward, "stochastic_pool2d"), unbatched)
+
+
+# --------------------------------------------------------------------------- mixed
+def mixed_pool2d(x, kernel_size, stride=None, padding=0, alpha=0.5) -> Tensor:
+    """``alpha * max_pool2d + (1 - alpha) * avg_pool2d`` (Lee, Gallagher & Tu 2016).
+
+    ``alpha`` is a number in [0, 1] or a one-element Tensor (then it gets a gradient,
+    ``sum g (max - avg)``). The average counts padding (torch's default).
+    """
+    x, unbatched = _input(x, "mixed_pool2d")
+    if isinstance(alpha, Tensor):
+        if alpha.size != 1:
+            raise ValueError(f"alpha: expected a single value, got shape {alpha.shape}")
+        alpha = alpha.reshape(())
+        if alpha.dtype != x.dtype:
+            alpha = alpha.astype(x.dtype)
+    elif isinstance(alpha, numbers.Real):
+        alpha = check_number(alpha, "alpha", 0.0, 1.0)
+    else:
+        raise TypeError(f"alpha: expected a number or a Tensor, got {type(alpha).__name__}")
+    kernel = check_pair(kernel_size, "kernel_size", 1)
+    stride = _stride(stride, kernel)
+    maxed = max_pool2d(x, kernel, stride, padding)
+    averaged = avg_pool2d(x, kernel, stride, padding)
+    return _finish(averaged + alpha * (maxed - averaged), unbatched)
