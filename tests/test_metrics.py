@@ -165,6 +165,25 @@ def test_blocking_and_tie_correction_across_blocks(monkeypatch, block_elements):
         top_k_accuracy(scores, y, 1)
 
 
+@pytest.mark.parametrize("block_elements", [5, 40, 1 << 18])
+def test_blocked_kernel_equals_plain_reference_in_both_pass_orders(monkeypatch, block_elements):
+    # good rankings (true class on top, often tied) switch the kernel to its ">=" first pass,
+    # random ones back to ">"; every count below kmax must be exact, the rest >= kmax
+    monkeypatch.setattr(metrics, "_BLOCK_ELEMENTS", block_elements)
+    rng = np.random.default_rng(11)
+    n, c, kmax = 600, 8, 3
+    scores = rng.integers(0, 3, size=(n, c)).astype(np.float64)
+    y = rng.integers(0, c, size=n)
+    good = np.repeat(rng.random(n // 50) < 0.5, 50)  # runs of 50 rows: good or random
+    scores[good, y[good]] = np.where(rng.random(good.sum()) < 0.7, 3.0, 2.0)
+    expected = metrics._beaten_counts_reference(scores, y)
+    got = metrics._beaten_counts(scores, y, kmax)
+    exact = expected < kmax
+    np.testing.assert_array_equal(got[exact], expected[exact])
+    assert np.all(got[~exact] >= kmax)
+    assert 0.2 < np.mean(expected == 0) < 0.8 and np.any((expected > 0) & (expected < kmax))
+
+
 # ----------------------------------------------------------------------------- streaming
 
 

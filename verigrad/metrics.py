@@ -173,12 +173,36 @@ def _warn_trivial(k, n_classes):
 # ----------------------------------------------------------------------------- kernels
 
 
+def _beaten_counts_reference(scores, y):
+    """Plain reference: ``#{j : s[j] > s[y] or (s[j] == s[y] and j > y)}`` per row, exactly.
+
+    Materialises ``(N, C)`` temporaries; kept beside the blocked kernel to test it against.
+    """
+    scores = np.asarray(scores)
+    true_score = scores[np.arange(len(y)), y][:, None]
+    after = np.arange(scores.shape[1]) > np.asarray(y)[:, None]
+    return np.count_nonzero((scores > true_score) | ((scores == true_score) & after), axis=1)
+
+
+def _count_rows(a, threshold, compare, mask, count_dtype):
+    """``compare(a, threshold)`` counted per row, through the reused boolean buffer."""
+    m = mask[: len(a)]
+    compare(a, threshold, out=m)
+    return np.add.reduce(m.view(np.uint8), axis=1, dtype=count_dtype)
+
+
 def _beaten_counts(scores, y, kmax):
     """For each row, the number of classes that beat its true class (tie rule above).
 
     Exact where the count is below ``kmax``; elsewhere only known to be ``>= kmax`` (enough
-    to decide every ``k <= kmax``). One comparison pass per block of rows into a reused
-    boolean buffer; the tie correction touches only rows that could still be hits.
+    to decide every ``k <= kmax``). Rows are processed in cache-sized blocks through one
+    reused boolean buffer. Per block, a first pass counts either ``s > t`` (``gt``, a lower
+    bound of the count) or ``s >= t`` (``ge``, which includes the true class and all ties, so
+    ``ge - 1`` is an upper bound). Rows the first pass cannot settle (``gt < kmax``, resp.
+    ``ge > 1``) get the other count; then ``ties = ge - 1 - gt``, and only rows with ties
+    that could still be hits are counted index by index. The first pass is chosen from the
+    previous block: ``gt`` suits poor rankings (random scores: ~1 pass), ``ge`` suits good
+    ones (a trained classifier: true class mostly ranked first).
     """
     n, n_classes = scores.shape
     rows = max(1, min(n, _BLOCK_ELEMENTS // n_classes))
@@ -186,6 +210,7 @@ def _beaten_counts(scores, y, kmax):
     count_dtype = np.uint16 if n_classes < (1 << 16) else np.int64
     counts = np.empty(n, dtype=np.int64)
     check_nan = scores.dtype.kind == "f"
+    ge_first = False
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         block = scores[start:stop]
@@ -193,23 +218,33 @@ def _beaten_counts(scores, y, kmax):
             row = start + int(np.isnan(block).any(axis=1).argmax())
             raise ValueError(f"scores: contains NaN (row {row})")
         yb = y[start:stop]
-        true_score = block[np.arange(stop - start), yb]
-        m = mask[: stop - start]
-        np.greater(block, true_score[:, None], out=m)
-        beaten = np.add.reduce(m.view(np.uint8), axis=1, dtype=count_dtype)
-        counts[start:stop] = beaten
-        # rows with count < kmax may still be pushed out by ties with higher-index classes
-        open_rows = np.flatnonzero(beaten < kmax)
-        if open_rows.size:
-            sub = block[open_rows]
-            t = true_score[open_rows, None]
-            ties = np.count_nonzero(sub == t, axis=1) - 1  # minus the true class itself
-            tied = ties > 0
-            if np.any(tied):
-                rows_t = open_rows[tied]
-                after = np.arange(n_classes) > yb[rows_t, None]
-                extra = np.count_nonzero((sub[tied] == t[tied]) & after, axis=1)
-                counts[start + rows_t] += extra
+        true_score = block[np.arange(stop - start), yb][:, None]
+        first_op, second_op = ((np.greater_equal, np.greater) if ge_first
+                               else (np.greater, np.greater_equal))
+        first = _count_rows(block, true_score, first_op, mask, count_dtype)
+        out = counts[start:stop]
+        if ge_first:
+            np.subtract(first, 1, out=out)  # settled where ge == 1: rank 0, no ties
+            unsettled = np.flatnonzero(first > 1)
+        else:
+            out[:] = first  # settled where gt >= kmax: a miss for every k <= kmax
+            unsettled = np.flatnonzero(first < kmax)
+        if unsettled.size:
+            if 2 * unsettled.size > len(yb):  # most rows: a full pass beats a gathered copy
+                second = _count_rows(block, true_score, second_op, mask, count_dtype)[unsettled]
+            else:
+                second = _count_rows(block[unsettled], true_score[unsettled], second_op, mask,
+                                     count_dtype)
+            gt, ge = (second, first[unsettled]) if ge_first else (first[unsettled], second)
+            gt = gt.astype(np.int64)
+            out[unsettled] = gt
+            tied = unsettled[(ge.astype(np.int64) - 1 > gt) & (gt < kmax)]
+            if tied.size:
+                after = np.arange(n_classes) > yb[tied, None]
+                out[tied] += np.count_nonzero((block[tied] == true_score[tied]) & after, axis=1)
+        ranked_first = np.count_nonzero(out == 0)
+        hits = np.count_nonzero(out < kmax)
+        ge_first = ranked_first + hits > len(yb)
     return counts
 
 
