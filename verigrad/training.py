@@ -180,6 +180,8 @@ def _make_optimizer(config: TrainConfig, model):
 
 
 def _make_scheduler(config: TrainConfig, optimizer):
+    if config.schedule == "none":
+        return None
     from .optim import lr_scheduler
 
     if config.schedule == "step":

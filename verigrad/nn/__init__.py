@@ -1,8 +1,10 @@
 """Layers and models built on :mod:`verigrad.functional`."""
 
-from .layers import Dropout, Flatten, Identity, Linear, ReLU, Sigmoid, SoftmaxRegression, Tanh
+from .layers import Dropout, Flatten, Identity, Linear, ReLU, Sigmoid, Tanh
 from .loss import CrossEntropyLoss, MSELoss
+from .models import MLP, DigitsCNN, LeNet5, build_model
 from .module import Module, Parameter, Sequential, load, save
+from .softmax_regression import SoftmaxRegression
 
 __all__ = [
     "Module",
@@ -20,6 +22,10 @@ __all__ = [
     "SoftmaxRegression",
     "CrossEntropyLoss",
     "MSELoss",
+    "MLP",
+    "DigitsCNN",
+    "LeNet5",
+    "build_model",
 ]
 
 try:  # convolution and pooling layers (verigrad.nn.conv / .pool)
@@ -39,7 +45,14 @@ try:
         StochasticPool2d,
     )
 
-    __all__ += ["MaxPool2d", "AvgPool2d", "LPPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
-                "StochasticPool2d", "MixedPool2d"]
+    __all__ += [
+        "MaxPool2d",
+        "AvgPool2d",
+        "LPPool2d",
+        "AdaptiveAvgPool2d",
+        "AdaptiveMaxPool2d",
+        "StochasticPool2d",
+        "MixedPool2d",
+    ]
 except ImportError:  # pragma: no cover - during development only
     pass

@@ -1,4 +1,4 @@
-"""Basic layers: Linear, activations, Flatten, Dropout, SoftmaxRegression."""
+"""Basic layers: Linear, activations, Flatten, Dropout."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ __all__ = [
     "Flatten",
     "Dropout",
     "Identity",
-    "SoftmaxRegression",
 ]
 
 
@@ -99,34 +98,3 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}"
-
-
-class SoftmaxRegression(Module):
-    """Multinomial logistic regression: ``yhat = softmax(W x + b)``.
-
-    ``W (n_classes, n_features)`` and ``b (n_classes,)`` start at zero (the problem is convex,
-    so the start does not matter). ``forward`` returns the logits ``W x + b`` (inputs of any
-    shape ``(N, ...)`` are flattened), which is what :class:`CrossEntropyLoss` takes;
-    ``predict_proba`` returns ``softmax(W x + b)``. With the cross-entropy loss the gradient
-    is ``dl/dW = (yhat - y) x^T`` and ``dl/db = yhat - y``.
-    """
-
-    def __init__(self, n_features: int, n_classes: int, dtype=np.float32):
-        super().__init__()
-        self.n_features = check_int(n_features, "n_features", 1)
-        self.n_classes = check_int(n_classes, "n_classes", 2)
-        self.weight = Parameter(np.zeros((n_classes, n_features), dtype=dtype))
-        self.bias = Parameter(np.zeros(n_classes, dtype=dtype))
-
-    def forward(self, x):
-        if not isinstance(x, Tensor):
-            x = Tensor(np.asarray(x))
-        if x.ndim > 2:
-            x = x.reshape(x.shape[0], -1)
-        return F.linear(x, self.weight, self.bias)
-
-    def predict_proba(self, x) -> Tensor:
-        return F.softmax(self.forward(x), axis=-1)
-
-    def extra_repr(self):
-        return f"n_features={self.n_features}, n_classes={self.n_classes}"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_choice, check_rng
-from .layers import Flatten, Linear, ReLU, SoftmaxRegression
+from .layers import Flatten, Linear, ReLU
 from .module import Module, Sequential
+from .softmax_regression import SoftmaxRegression
 
 __all__ = ["MODELS", "POOLS", "build_model", "make_pool", "MLP", "DigitsCNN", "LeNet5"]
 

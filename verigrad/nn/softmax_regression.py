@@ -1,0 +1,120 @@
+"""Softmax regression: the model of the assignment's section 2, as a layer and as an estimator.
+
+Model: ``yhat = softmax(W x + b)`` with ``W (k, d)``, ``b (k,)``. With the cross-entropy
+``l = -sum_i y_i log yhat_i`` and ``a = W x + b``, the chain rule gives
+``dl/da = yhat - y`` (softmax and log cancel), hence
+
+    dl/dW = (yhat - y) x^T        dl/db = yhat - y
+
+which :func:`softmax_regression_objective` uses directly (no graph), batched over the rows of
+``X``: ``dL/dW = (Yhat - Y)^T X``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import functional as F
+from .._checks import as_float_array, check_finite, check_int, check_number
+from ..functional.loss import log_softmax_forward
+from ..tensor import Tensor
+from .module import Module, Parameter
+
+__all__ = ["SoftmaxRegression", "softmax_regression_objective"]
+
+
+def softmax_regression_objective(params: np.ndarray, X: np.ndarray, Y: np.ndarray, l2: float):
+    """``(f, grad)`` of ``sum_n CE(W x_n + b, y_n) + (l2 / 2) ||W||_F^2`` (bias not penalised).
+
+    ``params`` is ``[W.ravel(), b]`` of a ``(k, d)`` W; ``X (n, d)``; ``Y (n, k)`` one-hot (or
+    probabilities). This is scikit-learn's multinomial ``LogisticRegression`` objective with
+    ``C = 1 / l2``.
+    """
+    n, d = X.shape
+    k = Y.shape[1]
+    W = params[: k * d].reshape(k, d)
+    b = params[k * d :]
+    logits = X @ W.T
+    logits += b
+    logp = log_softmax_forward(logits, axis=1)
+    f = -np.sum(Y * logp) + 0.5 * l2 * np.sum(W * W)
+    delta = np.exp(logp)
+    delta -= Y  # yhat - y
+    grad_W = delta.T @ X
+    grad_W += l2 * W
+    return f, np.concatenate([grad_W.ravel(), delta.sum(axis=0)])
+
+
+class SoftmaxRegression(Module):
+    """Multinomial logistic regression: ``yhat = softmax(W x + b)``.
+
+    ``W (n_classes, n_features)`` and ``b (n_classes,)`` start at zero (the problem is convex,
+    so the start does not matter). ``forward`` returns the logits ``W x + b`` (inputs of any
+    shape ``(N, ...)`` are flattened), which is what :class:`CrossEntropyLoss` takes;
+    ``predict_proba`` returns ``softmax(W x + b)``. Train it like any module with an optimizer,
+    or to convergence with :meth:`fit` (full-batch L-BFGS on the regularised objective).
+    """
+
+    def __init__(self, n_features: int, n_classes: int, dtype=np.float32):
+        super().__init__()
+        self.n_features = check_int(n_features, "n_features", 1)
+        self.n_classes = check_int(n_classes, "n_classes", 2)
+        self.weight = Parameter(np.zeros((n_classes, n_features), dtype=dtype))
+        self.bias = Parameter(np.zeros(n_classes, dtype=dtype))
+
+    def forward(self, x):
+        if not isinstance(x, Tensor):
+            x = Tensor(np.asarray(x))
+        if x.ndim > 2:
+            x = x.reshape(x.shape[0], -1)
+        return F.linear(x, self.weight, self.bias)
+
+    def predict_proba(self, x) -> Tensor:
+        return F.softmax(self.forward(x), axis=-1)
+
+    def predict(self, x) -> np.ndarray:
+        return self.forward(x).data.argmax(axis=1)
+
+    def fit(self, X, y, l2: float = 1.0, tol: float = 1e-6, max_iter: int = 1000):
+        """Minimise ``sum_n CE + (l2/2)||W||^2`` to convergence by L-BFGS (scipy); returns self.
+
+        ``l2 = 1/C`` gives scikit-learn's ``LogisticRegression(C=C)`` solution. Sets
+        ``n_iter_`` and ``converged_``; the gradient is the closed form of the module docstring.
+        """
+        from scipy.optimize import minimize
+
+        X = as_float_array(X, "X")
+        X = check_finite(X.reshape(len(X), -1).astype(np.float64), "X")
+        y = np.asarray(y)
+        if y.dtype.kind not in "iu" or y.shape != (len(X),):
+            raise ValueError(
+                f"y: expected {len(X)} integer labels, got shape {y.shape} dtype {y.dtype}"
+            )
+        if X.shape[1] != self.n_features:
+            raise ValueError(f"X: has {X.shape[1]} features, the model {self.n_features}")
+        if y.min() < 0 or y.max() >= self.n_classes:
+            raise ValueError(
+                f"y: labels must be in [0, {self.n_classes}), got {y.min()}..{y.max()}"
+            )
+        l2 = check_number(l2, "l2", 0.0)
+        tol = check_number(tol, "tol", 0.0, low_open=True)
+        max_iter = check_int(max_iter, "max_iter", 1)
+        Y = np.eye(self.n_classes)[y]
+        x0 = np.concatenate([self.weight.data.ravel(), self.bias.data]).astype(np.float64)
+        result = minimize(
+            softmax_regression_objective,
+            x0,
+            args=(X, Y, l2),
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": max_iter, "gtol": tol, "ftol": 1e-15, "maxcor": 10},
+        )
+        k, d = self.n_classes, self.n_features
+        self.weight.data = result.x[: k * d].reshape(k, d).astype(self.weight.dtype)
+        self.bias.data = result.x[k * d :].astype(self.bias.dtype)
+        self.n_iter_ = int(result.nit)
+        self.converged_ = bool(result.success)
+        return self
+
+    def extra_repr(self):
+        return f"n_features={self.n_features}, n_classes={self.n_classes}"
