@@ -50,6 +50,9 @@ def _parity(ours_fn, torch_fn, x, dtype):
     assert y.dtype == dtype and y.shape == tuple(ref.shape)
     assert_close(y.data, ref, dtype)
     g = np.random.default_rng(1).normal(size=y.shape).astype(dtype)
+    # a dilated max window lying wholly in the padding outputs -inf; torch sends its gradient
+    # to an arbitrary input entry, we drop it: leave those windows out of the comparison
+    g[np.isneginf(y.data)] = 0
     y.backward(g)
     ref.backward(to_torch(g))
     assert_close(ours_x.grad, ref_x.grad, dtype)

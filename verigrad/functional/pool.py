@@ -19,7 +19,8 @@ Policies (all as torch unless said otherwise):
 
 * **max**: padding acts as ``-inf``; the gradient of a tie goes to the first maximal entry
   (row-major within the window); a NaN in a window makes the output NaN (and receives the
-  gradient; with several NaNs, the last one, as torch).
+  gradient; with several NaNs, the last one, as torch). A dilated window lying wholly in the
+  padding outputs ``-inf`` and passes no gradient (torch sends it to an arbitrary entry).
 * **avg**: with ``count_include_pad`` the divisor counts the padding but never the overhang
   that ``ceil_mode`` adds past the padding; without it, only real input entries count.
 * **Lp**: torch computes ``(avg_pool(x^p) * kh kw)^(1/p)``, i.e. ``(sum x^p)^(1/p)`` except that
