@@ -33,16 +33,20 @@ scikit-learn, four times openTSNE's).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import scipy.fft
 import scipy.sparse as sp
 
 __all__ = ["kl_divergence", "kl_gradient_exact", "kl_gradient_fft", "attractive_forces",
-           "repulsive_forces_fft"]
+           "repulsive_forces_fft", "neighbor_pairs", "NeighborPairs"]
 
 EPSILON = np.finfo(np.float64).eps
 #: elements of one (rows x N) block in the exact method (~16 MB of float64 per temporary)
 _BLOCK_ELEMENTS = 2**21
+#: pairs per chunk of the attractive term (its temporaries stay in the L2 cache)
+_PAIR_CHUNK = 2**15
 
 
 def _row_blocks(n: int, block_elements: int = _BLOCK_ELEMENTS):
@@ -126,43 +130,70 @@ def kl_divergence(P, Y, dof: float = 1.0) -> float:
     return float(kl_gradient_exact(P, Y, dof=dof, compute_kl=True)[0])
 
 
-def attractive_forces(P, Y, rows=None, compute_kl: bool = False):
-    """``sum_j p_ij w_ij (y_i - y_j)`` over the nonzeros of CSR ``P``, ``w_ij = 1/(1 + d_ij)``.
+class NeighborPairs(NamedTuple):
+    """The strict upper triangle of a symmetric sparse ``P``, prepared once per fit:
+    ``upper`` (CSR), and per stored pair its ``rows`` and ``cols`` (``i < j``)."""
 
-    ``rows`` (optional) is the row index of every stored entry, ``(nnz,)``, to skip
-    recomputing it. Returns ``(forces (N, d), sum_p, sum p log(p / (w + eps) + eps))``, the
-    last two only when ``compute_kl`` (else ``nan``).
+    upper: sp.csr_matrix
+    rows: np.ndarray
+    cols: np.ndarray
+
+
+def neighbor_pairs(P) -> NeighborPairs:
+    """Index the pairs ``i < j`` of a symmetric sparse ``P`` (diagonal ignored)."""
+    upper = sp.triu(sp.csr_matrix(P), k=1, format="csr")
+    upper.sum_duplicates()
+    upper.sort_indices()
+    rows = np.repeat(np.arange(upper.shape[0], dtype=np.intp), np.diff(upper.indptr))
+    return NeighborPairs(upper, rows, upper.indices.astype(np.intp))
+
+
+def attractive_forces(P, Y, pairs: NeighborPairs | None = None, compute_kl: bool = False):
+    """``sum_j p_ij w_ij (y_i - y_j)`` over the nonzeros of a symmetric sparse ``P``, with the
+    Cauchy kernel ``w_ij = 1 / (1 + |y_i - y_j|^2)``.
+
+    Each pair is visited once (upper triangle, in cache-sized chunks) to form
+    ``a_ij = p_ij w_ij``; with ``A`` symmetric, ``forces = y * (A 1) - A Y`` is one sparse
+    product with ``[1, Y]`` for each triangle. ``pairs`` (from :func:`neighbor_pairs`) skips
+    re-indexing ``P``. Returns ``(forces (N, d), sum_p, sum p log(p / (w + eps) + eps))``, the
+    last two over all ordered pairs and only when ``compute_kl`` (else ``nan``).
     """
-    P = P if sp.isspmatrix_csr(P) or isinstance(P, sp.csr_array) else sp.csr_matrix(P)
+    if pairs is None:
+        pairs = neighbor_pairs(P)
+    upper, rows, cols = pairs
+    p = upper.data
     n, dim = Y.shape
-    indptr, cols, p = P.indptr, P.indices, P.data
-    counts = np.diff(indptr)
-    if rows is None:
-        rows = np.repeat(np.arange(n), counts)
     columns = [np.ascontiguousarray(Y[:, k]) for k in range(dim)]
-    diffs = []
-    d = None
-    for y in columns:
-        diff = y[rows]
-        diff -= y[cols]
-        diffs.append(diff)
-        d = diff * diff if d is None else np.add(d, diff * diff, out=d)
-    d += 1.0
-    weight = np.divide(p, d, out=d)  # p_ij w_ij; d is not needed afterwards
-    forces = np.empty_like(Y)
-    starts = indptr[:-1]
-    nonempty = counts > 0
-    for k, diff in enumerate(diffs):
-        diff *= weight
-        if nonempty.all():
-            forces[:, k] = np.add.reduceat(diff, starts)
-        else:
-            forces[:, k] = np.bincount(rows, weights=diff, minlength=n)
+    weight = np.empty_like(p)
+    for start in range(0, p.size, _PAIR_CHUNK):
+        stop = min(p.size, start + _PAIR_CHUNK)
+        r, c = rows[start:stop], cols[start:stop]
+        denominator = None
+        for y in columns:
+            diff = y.take(r)
+            diff -= y.take(c)
+            diff *= diff
+            if denominator is None:
+                denominator = diff
+            else:
+                denominator += diff
+        denominator += 1.0
+        np.divide(p[start:stop], denominator, out=weight[start:stop])
+    A = sp.csr_matrix((weight, upper.indices, upper.indptr), shape=upper.shape)
+    charges = np.empty((n, dim + 1))
+    charges[:, 0] = 1.0
+    charges[:, 1:] = Y
+    sums = A @ charges
+    sums += A.T @ charges
+    forces = Y * sums[:, :1]
+    forces -= sums[:, 1:]
     sum_p = kl_part = np.nan
     if compute_kl:
-        w = weight / p if np.all(p > 0) else np.divide(weight, p, out=np.zeros_like(p), where=p > 0)
-        sum_p = float(p.sum())
-        kl_part = float(np.sum(p * np.log(p / (w + EPSILON) + EPSILON)))
+        positive = p > 0
+        w = weight[positive] / p[positive]
+        q = p[positive]
+        sum_p = 2.0 * float(p.sum())
+        kl_part = 2.0 * float(np.sum(q * np.log(q / (w + EPSILON) + EPSILON)))
     return forces, sum_p, kl_part
 
 
@@ -305,12 +336,12 @@ def repulsive_forces_fft(Y, n_interpolation_points: int = 3, min_num_intervals: 
 
 def kl_gradient_fft(P, Y, exaggeration: float = 1.0, compute_kl: bool = True,
                     n_interpolation_points: int = 3, min_num_intervals: int = 50,
-                    ints_in_interval: float = 1.0, rows=None, workers=None):
+                    ints_in_interval: float = 1.0, pairs=None, workers=None):
     """FFT-accelerated ``(kl, grad)`` for sparse ``P`` (CSR, symmetric, sums to 1) and
     ``Y`` of shape ``(N, 1)`` or ``(N, 2)``, Cauchy kernel.
 
     ``grad = 4 (exaggeration * attractive - repulsive / Z)``; ``kl`` is openTSNE's estimate
-    for the unexaggerated ``P`` (``nan`` unless ``compute_kl``). ``rows`` as in
+    for the unexaggerated ``P`` (``nan`` unless ``compute_kl``). ``pairs`` as in
     :func:`attractive_forces`; ``workers`` is passed to ``scipy.fft``.
     """
     Y = np.asarray(Y, dtype=np.float64)
@@ -318,7 +349,7 @@ def kl_gradient_fft(P, Y, exaggeration: float = 1.0, compute_kl: bool = True,
         raise ValueError(f"Y: the fft method supports 1-D or 2-D embeddings, got shape {Y.shape}")
     repulsive, z = repulsive_forces_fft(Y, n_interpolation_points, min_num_intervals,
                                         ints_in_interval, workers=workers)
-    attractive, sum_p, kl_part = attractive_forces(P, Y, rows=rows, compute_kl=compute_kl)
+    attractive, sum_p, kl_part = attractive_forces(P, Y, pairs=pairs, compute_kl=compute_kl)
     grad = attractive
     grad *= 4.0 * exaggeration
     grad -= (4.0 / (z + EPSILON)) * repulsive

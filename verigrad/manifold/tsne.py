@@ -27,7 +27,7 @@ import scipy.sparse as sp
 
 from .._checks import as_float_array, check_choice, check_finite, check_int, check_number, check_rng
 from .affinities import check_perplexity, joint_probabilities
-from .gradients import kl_gradient_exact, kl_gradient_fft
+from .gradients import kl_gradient_exact, kl_gradient_fft, neighbor_pairs
 
 __all__ = ["TSNE", "GradientDescent", "initial_embedding"]
 
@@ -197,10 +197,10 @@ class TSNE:
                   f"{time.perf_counter() - start:.2f} s")
         Y = initial_embedding(X, n_components, self.init, rng)
         if method == "fft":
-            rows = np.repeat(np.arange(n), np.diff(P.indptr))
+            pairs = neighbor_pairs(P)
 
             def objective(Y, alpha, compute_kl):
-                return kl_gradient_fft(P, Y, exaggeration=alpha, compute_kl=compute_kl, rows=rows)
+                return kl_gradient_fft(P, Y, exaggeration=alpha, compute_kl=compute_kl, pairs=pairs)
         else:
             dof = max(n_components - 1, 1)
 
