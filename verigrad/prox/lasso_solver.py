@@ -157,7 +157,7 @@ def solve_gram_subproblem(Q, b, yy, l1_reg, l2_reg, positive, x0, tol_in, max_it
     thr = step * l1_reg
     x = x0.copy()
     x_prev = x
-    t_k = 1.0
+    t_k, momentum = 1.0, 0.0
     failed_pattern = None
     gap = math.inf
     it = 0
@@ -174,25 +174,21 @@ def solve_gram_subproblem(Q, b, yy, l1_reg, l2_reg, positive, x0, tol_in, max_it
                 if z is not None:
                     z_gap = _sub_gap(Q, b, z, Q @ z, yy, l1_reg, l2_reg, positive)
                 if z_gap < gap:
-                    x, x_prev, t_k, gap = z, z, 1.0, z_gap
+                    x, x_prev, t_k, momentum, gap = z, z, 1.0, 0.0, z_gap
                     if gap <= tol_in:
                         break
                 else:
                     failed_pattern = pattern
-        if t_k > 1.0:
-            t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t_k * t_k))
-            y = x + ((t_k - 1.0) / t_next) * (x - x_prev)
-        else:
-            t_next = 0.5 * (1.0 + math.sqrt(5.0))
-            y = x
+        y = x + momentum * (x - x_prev) if momentum > 0.0 else x
         grad = Q @ y
         grad -= b
         x_new = _threshold(y - step * grad, thr, positive)
         # gradient restart (O'Donoghue & Candes 2015)
         if float((y - x_new) @ (x_new - x)) > 0:
-            x_prev, x, t_k = x_new, x_new, 1.0
+            x_prev, x, t_k, momentum = x_new, x_new, 1.0, 0.0
         else:
-            x_prev, x, t_k = x, x_new, t_next
+            t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t_k * t_k))
+            x_prev, x, t_k, momentum = x, x_new, t_next, (t_k - 1.0) / t_next
     else:
         qx = Q @ x
         gap = _sub_gap(Q, b, x, qx, yy, l1_reg, l2_reg, positive)

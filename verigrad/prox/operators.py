@@ -123,6 +123,11 @@ def project_simplex(v: np.ndarray, radius: float = 1.0) -> np.ndarray:
     return out
 
 
+def _rounding(x: np.ndarray) -> float:
+    """Relative rounding allowance of a sum over ``x`` (indicator values accept it)."""
+    return 4.0 * float(np.finfo(x.dtype).eps) * max(x.size, 1)
+
+
 class ProxOperator:
     """Base class: ``op(v, t)`` is the prox of ``t * g`` at ``v``; ``op.value(x)`` is ``g(x)``."""
 
@@ -335,7 +340,7 @@ class _L1Ball(ProxOperator):
         return project_l1_ball(v, self.radius)
 
     def _value(self, x):
-        return 0.0 if np.abs(x).sum() <= self.radius * (1 + 1e-12) + 1e-300 else np.inf
+        return 0.0 if np.abs(x).sum() <= self.radius * (1 + _rounding(x)) + 1e-300 else np.inf
 
     def _params(self):
         return {"radius": self.radius}
@@ -349,7 +354,8 @@ class _Simplex(ProxOperator):
         return project_simplex(v, self.radius)
 
     def _value(self, x):
-        on = np.all(x >= 0) and abs(float(x.sum()) - self.radius) <= 1e-9 * max(self.radius, 1.0)
+        slack = max(1e-9, _rounding(x)) * max(self.radius, 1.0)
+        on = np.all(x >= 0) and abs(float(x.sum()) - self.radius) <= slack
         return 0.0 if on else np.inf
 
     def _params(self):

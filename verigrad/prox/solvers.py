@@ -168,17 +168,16 @@ def proximal_gradient(f, grad_f, prox, x0, step=None, accelerated=True, restart=
     objective = fx + float(g_value(x))
     history = [objective]
     x_prev = x
-    t_k = 1.0
+    # momentum (t_k - 1) / t_{k+1} of Beck & Teboulle's y_{k+1}, set after computing x_k
+    t_k, momentum = 1.0, 0.0
     converged, message = False, "max_iter reached"
     k = 0
     for k in range(1, max_iter + 1):
-        if accelerated and t_k > 1.0:
-            t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t_k * t_k))
-            y = x + ((t_k - 1.0) / t_next) * (x - x_prev)
+        if momentum > 0.0:
+            y = x + momentum * (x - x_prev)
             fy = float(f(y)) if backtracking else None
             n_f += backtracking
         else:
-            t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t_k * t_k)) if accelerated else 1.0
             y, fy = x, fx
         grad = np.asarray(grad_f(y), dtype=np.float64)
         n_grad += 1
@@ -212,9 +211,11 @@ def proximal_gradient(f, grad_f, prox, x0, step=None, accelerated=True, restart=
         x_prev, x, fx, objective = x, x_new, fx_new, objective_new
         if restarted:
             n_restarts += 1
-            x_prev, t_k = x, 1.0
+            t_k, momentum = 1.0, 0.0
         else:
-            t_k = t_next
+            if accelerated:
+                t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t_k * t_k))
+                t_k, momentum = t_next, (t_k - 1.0) / t_next
             if small_x or small_f:
                 converged, message = True, "tolerance reached"
                 break
