@@ -220,7 +220,9 @@ def _jsonable(value):
         return {"__tuple__": [_jsonable(v) for v in value]}
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
-    if isinstance(value, (np.generic,)):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
         return value.item()
     if value is None or isinstance(value, (bool, numbers.Real, str)):
         return value
@@ -232,6 +234,8 @@ def _from_jsonable(value):
         return tuple(_from_jsonable(v) for v in value["__tuple__"])
     if isinstance(value, list):
         return [_from_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _from_jsonable(v) for k, v in value.items()}
     return value
 
 
