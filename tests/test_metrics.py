@@ -14,6 +14,7 @@ from sklearn.metrics import top_k_accuracy_score
 
 import verigrad.metrics as metrics
 from tests.helpers import torch
+from verigrad import Tensor
 from verigrad.metrics import (
     TopKError,
     confusion_matrix,
@@ -140,6 +141,8 @@ def test_named_edge_cases_match_sklearn():
     with pytest.warns(UserWarning, match="trivial"):
         assert top_k_error(one, [0], k=4) == 0.0
     assert top_k_accuracy(np.array([[3, 1, 2]]), [1], k=2) == 0.0  # integer dtype scores
+    assert top_k_accuracy(Tensor(tied), Tensor(y), k=2) == top_k_accuracy(tied, y, k=2)
+    assert top_k_accuracy(tied, y.astype(np.float64), k=3) == top_k_accuracy(tied, y, k=3)
 
 
 def test_matches_torch_topk_without_ties():
@@ -222,6 +225,9 @@ def test_streaming_binary_threshold_decided_by_all_batches():
     assert result[1] == pytest.approx(1 - sklearn_score(y, full, 1, labels=[0, 1]))
     assert result[1] == pytest.approx(0.4)  # threshold 0: only 0.2 (true 0) and 0.4 (true 0) miss
     assert result[2] == 0.0
+    per_class = ours(stream.compute_per_class)
+    np.testing.assert_allclose(per_class[1], per_class_top_k_error(full, y, 1))
+    np.testing.assert_allclose(per_class[1], [1.0, 0.0])
     with pytest.raises(ValueError, match="scores: shape"):
         stream.update(np.zeros((2, 3)), [0, 1])
 
@@ -356,3 +362,15 @@ def test_confusion_matrix_errors_and_empty():
         confusion_matrix([0.5, 1], [0, 1])
     with pytest.raises(ValueError, match="n_classes"):
         confusion_matrix([0, 1], [0, 1], n_classes=0)
+
+
+def test_benchmark_quick_smoke():
+    from verigrad.bench import topk
+
+    rows = topk.run(quick=True)
+    assert [r.reference for r in rows] == ["torch.topk", "sklearn top_k_accuracy_score", "torch.topk",
+                                           "torch.topk per batch"]
+    assert rows[0].extra["acc"] == pytest.approx(rows[0].extra["torch_acc"], abs=1e-6)
+    assert rows[1].extra["acc"] == rows[1].extra["sklearn_acc"]
+    assert rows[3].extra["top5_err"] == pytest.approx(rows[3].extra["torch_top5_err"], abs=1e-12)
+    assert all(r.ours_s > 0 and r.reference_s > 0 for r in rows)
