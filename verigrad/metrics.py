@@ -242,6 +242,8 @@ def _beaten_counts(scores, y, kmax):
             if tied.size:
                 after = np.arange(n_classes) > yb[tied, None]
                 out[tied] += np.count_nonzero((block[tied] == true_score[tied]) & after, axis=1)
+        # passes per row: about 1 + (share with gt < kmax) going gt-first and
+        # 2 - (share ranked first) going ge-first; pick the cheaper for the next block
         ranked_first = np.count_nonzero(out == 0)
         hits = np.count_nonzero(out < kmax)
         ge_first = ranked_first + hits > len(yb)
