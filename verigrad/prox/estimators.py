@@ -137,10 +137,15 @@ def _smooth_fit(X, yc, x_mean, l2_reg, positive, tol, max_iter, w0):
     return result.x, result.n_iter, result.converged
 
 
-def _smooth_gap(X, yc, x_mean, w, l2_reg):
-    """scikit-learn's gap for ``l1 = 0``: formulation B (ridge) or ``||X'R||^2`` (OLS)."""
+def _smooth_gap(X, yc, x_mean, w, l2_reg, positive):
+    """Certificate for ``l1 = 0``: scikit-learn's formulation-B gap (ridge) or ``||X'R||^2``
+    (least squares); with ``positive``, the squared norm of the projected gradient."""
     R = yc - _centred(X, x_mean) @ w
     xtr = _centred(X, x_mean).T @ R
+    if positive:
+        a = xtr - l2_reg * w
+        a = np.where(w > 0, a, np.maximum(a, 0))
+        return float(a @ a)
     if l2_reg == 0:
         return float(xtr @ xtr)
     return float(R @ R + 0.5 * l2_reg * (w @ w) - R @ yc + (xtr @ xtr) / (2 * l2_reg))
@@ -171,7 +176,7 @@ def enet_fit(X, y, alpha=1.0, l1_ratio=1.0, *, fit_intercept=True, positive=Fals
     yy = float(yc @ yc)
     if l1_reg == 0:
         w, n_iter, converged = _smooth_fit(X, yc, x_mean, l2_reg, positive, tol, max_iter, w0)
-        gap = _smooth_gap(X, yc, x_mean, w, l2_reg)
+        gap = _smooth_gap(X, yc, x_mean, w, l2_reg, positive)
         converged = converged and gap <= tol * yy
     else:
         solution = enet_working_set(X, yc, l1_reg, l2_reg, x_mean=x_mean, positive=positive,

@@ -216,7 +216,7 @@ def proximal_gradient(f, grad_f, prox, x0, step=None, accelerated=True, restart=
             if accelerated:
                 t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t_k * t_k))
                 t_k, momentum = t_next, (t_k - 1.0) / t_next
-            if small_x or small_f:
+            if tol > 0 and (small_x or small_f):
                 converged, message = True, "tolerance reached"
                 break
         if callback is not None and callback(k, x, objective):
