@@ -23,8 +23,10 @@ from .module import Module, Parameter
 __all__ = ["SoftmaxRegression", "softmax_regression_objective"]
 
 
-def softmax_regression_objective(params: np.ndarray, X: np.ndarray, Y: np.ndarray, l2: float):
-    """``(f, grad)`` of ``sum_n CE(W x_n + b, y_n) + (l2 / 2) ||W||_F^2`` (bias not penalised).
+def softmax_regression_objective(
+    params: np.ndarray, X: np.ndarray, Y: np.ndarray, l2: float, scale: float = 1.0
+):
+    """``(f, grad)`` of ``scale * (sum_n CE(W x_n + b, y_n) + (l2 / 2) ||W||_F^2)`` (bias not penalised).
 
     ``params`` is ``[W.ravel(), b]`` of a ``(k, d)`` W; ``X (n, d)``; ``Y (n, k)`` one-hot (or
     probabilities). This is scikit-learn's multinomial ``LogisticRegression`` objective with
@@ -42,7 +44,10 @@ def softmax_regression_objective(params: np.ndarray, X: np.ndarray, Y: np.ndarra
     delta -= Y  # yhat - y
     grad_W = delta.T @ X
     grad_W += l2 * W
-    return f, np.concatenate([grad_W.ravel(), delta.sum(axis=0)])
+    grad = np.concatenate([grad_W.ravel(), delta.sum(axis=0)])
+    if scale != 1.0:
+        grad *= scale
+    return scale * f, grad
 
 
 class SoftmaxRegression(Module):
@@ -78,8 +83,10 @@ class SoftmaxRegression(Module):
     def fit(self, X, y, l2: float = 1.0, tol: float = 1e-6, max_iter: int = 1000):
         """Minimise ``sum_n CE + (l2/2)||W||^2`` to convergence by L-BFGS (scipy); returns self.
 
-        ``l2 = 1/C`` gives scikit-learn's ``LogisticRegression(C=C)`` solution. Sets
-        ``n_iter_`` and ``converged_``; the gradient is the closed form of the module docstring.
+        ``l2 = 1/C`` gives scikit-learn's ``LogisticRegression(C=C)`` solution. As scikit-learn
+        does, the solver works on the objective divided by ``n`` (mean cross-entropy), so ``tol``
+        bounds the largest entry of the mean gradient, like its ``tol``. Sets ``n_iter_`` and
+        ``converged_``; the gradient is the closed form of the module docstring.
         """
         from scipy.optimize import minimize
 
@@ -104,7 +111,7 @@ class SoftmaxRegression(Module):
         result = minimize(
             softmax_regression_objective,
             x0,
-            args=(X, Y, l2),
+            args=(X, Y, l2, 1.0 / len(X)),
             jac=True,
             method="L-BFGS-B",
             options={"maxiter": max_iter, "gtol": tol, "ftol": 1e-15, "maxcor": 10},
