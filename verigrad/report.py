@@ -77,9 +77,9 @@ def write_run_outputs(trainer, final: dict, out_dir: str, tsne: bool = True) -> 
                 "train": [h["train_loss"] for h in history],
                 "test": [h["test_loss"] for h in history],
             },
-            "top-1 error": {
-                "train": [h["train_top1_error"] for h in history],
-                "test": [h["test_top1_error"] for h in history],
+            "error": {
+                "train top-1": [h["train_top1_error"] for h in history],
+                "test top-1": [h["test_top1_error"] for h in history],
                 "test top-3": [h["test_top3_error"] for h in history],
             },
         },

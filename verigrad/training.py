@@ -61,7 +61,7 @@ class TrainConfig:
     optimizer: str = "adam"
     lr: float | None = None
     weight_decay: float = 0.0
-    schedule: str = "none"
+    schedule: str = "step"
     epochs: int = 20
     batch_size: int = 32
     l1: float = 0.0
