@@ -230,3 +230,58 @@ def test_npz_data_and_subprocess_entry_point(tmp_path):
         timeout=60,
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--lr" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "pool,optimizer",
+    [(p, "adam") for p in ("max", "avg", "lp", "stochastic", "mixed")]
+    + [("max", o) for o in ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adamw")],
+)
+def test_every_pool_and_optimizer_trains(tmp_path, pool, optimizer):
+    from verigrad.training import TrainConfig, Trainer
+
+    trainer = Trainer(
+        TrainConfig(pool=pool, optimizer=optimizer, epochs=1, batch_size=64), str(tmp_path)
+    )
+    before = {k: v.copy() for k, v in trainer.model.state_dict().items()}
+    trainer.Xtr, trainer.ytr = trainer.Xtr[:256], trainer.ytr[:256]
+    stats = trainer.train_epoch(progress=False)
+    assert np.isfinite(stats["train_loss"]) and stats["train_loss"] < 2.5
+    changed = [k for k, v in trainer.model.state_dict().items() if not np.array_equal(v, before[k])]
+    assert changed, "no parameter moved"
+    if pool == "mixed":
+        assert any("alpha" in k for k in changed)
+
+
+def test_l1_training_reports_sparsity(tmp_path):
+    out = tmp_path / "sparse"
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "mlp",
+                "--epochs",
+                "2",
+                "--l1",
+                "0.002",
+                "--optimizer",
+                "sgd",
+                "--out",
+                str(out),
+                "--no-tsne",
+                *FAST,
+            ]
+        )
+        == 0
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0.2 < metrics["final"]["sparsity"] <= 1.0
+    weights = {
+        k: v
+        for k, v in load_npz(out / "model.npz").items()
+        if k.startswith("model/") and v.ndim > 1
+    }
+    zeros = sum(int(np.count_nonzero(v == 0)) for v in weights.values())
+    assert np.isclose(zeros / sum(v.size for v in weights.values()), metrics["final"]["sparsity"])
+    assert all("sparsity" in e for e in metrics["epochs"])
