@@ -55,6 +55,13 @@ class GradientDescent:
         if self.gains is None:
             self.gains = np.ones_like(Y)
             self.update = np.zeros_like(Y)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # overflow is detected below and reported as one clear error instead
+            return self._run(Y, objective, n_iter, learning_rate, momentum, exaggeration,
+                             kl_every, callback, start_iter)
+
+    def _run(self, Y, objective, n_iter, learning_rate, momentum, exaggeration, kl_every,
+             callback, start_iter):
         gains, update = self.gains, self.update
         kl = np.nan
         for it in range(n_iter):

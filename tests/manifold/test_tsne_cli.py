@@ -1,0 +1,91 @@
+"""``verigrad tsne``: inputs, outputs, labels and bad input (exit 2)."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from verigrad.cli import main
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tsne_cli")
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(40, 5)), rng.normal(size=(40, 5)) + 20])
+    y = np.repeat([3, 7], 40)
+    np.save(root / "X.npy", X)
+    np.savez(root / "Xy.npz", X=X, y=y)
+    with open(root / "X.csv", "w") as fh:
+        fh.write("a,b,c,d,e,kind\n")
+        for row, label in zip(X, y, strict=True):
+            fh.write(",".join(f"{v:.17g}" for v in row) + f",{label}\n")
+    np.savetxt(root / "labels.txt", y, fmt="%d")
+    return root, X, y
+
+
+FAST = ["--max-iter", "60", "--quiet", "--seed", "1"]
+
+
+@pytest.mark.parametrize("source, extra", [("X.npy", []), ("Xy.npz", []),
+                                           ("X.csv", ["--labels", "kind"]),
+                                           ("X.csv", ["--labels", "5"]),
+                                           ("X.npy", ["--labels", "LABELS"])])
+def test_writes_png_npy_csv(data, source, extra):
+    root, X, y = data
+    out = root / f"out_{source}_{len(extra)}_{extra[-1] if extra else ''}.png"
+    extra = [str(root / "labels.txt") if e == "LABELS" else e for e in extra]
+    assert main(["tsne", str(root / source), "--out", str(out)] + extra + FAST) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    Y = np.load(out.with_suffix(".npy"))
+    assert Y.shape == (80, 2) and np.all(np.isfinite(Y))
+    lines = out.with_suffix(".csv").read_text().splitlines()
+    assert len(lines) == 81
+    if extra or source.endswith(".npz"):
+        assert lines[0] == "dim0,dim1,label" and lines[1].endswith(",3")
+        np.testing.assert_allclose([float(v) for v in lines[1].split(",")[:2]], Y[0], rtol=1e-8)
+    else:
+        assert lines[0] == "dim0,dim1"
+
+
+def test_same_embedding_from_every_format(data):
+    root, _, _ = data
+    a = np.load(root / "out_X.npy_0_.npy")
+    b = np.load(root / "out_X.csv_2_kind.npy")
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["missing.npy"], "no such file"),
+    (["X.csv", "--labels", "nope"], "--labels"),
+    (["X.npy", "--labels", "kind"], "--labels"),
+    (["X.npy", "--perplexity", "200"], "perplexity: must be less than n_samples=80"),
+    (["X.npy", "--method", "fft", "--n-components", "3"], "n_components"),
+    (["labels.txt"], "unsupported file type"),
+    (["bad.csv"], "non-numeric"),
+    (["nan.npy"], "X: contains"),
+])
+def test_bad_input_exits_2(data, capsys, args, message):
+    root, X, _ = data
+    (root / "bad.csv").write_text("1,2,3\n4,x,6\n7,8,9\n1,1,1\n5,5,5\n")
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    np.save(root / "nan.npy", bad)
+    argv = ["tsne", str(root / args[0]), "--out", str(root / "bad.png")] + args[1:] + FAST
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_subprocess_run(data):
+    root, _, _ = data
+    out = root / "sub" / "plot.png"
+    result = subprocess.run([sys.executable, "-m", "verigrad", "tsne", str(root / "Xy.npz"),
+                             "--out", str(out), "--max-iter", "30", "--method", "exact"],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert result.returncode == 0, result.stderr
+    assert "embedded 80 points" in result.stdout
+    assert out.exists() and out.with_suffix(".npy").exists() and out.with_suffix(".csv").exists()

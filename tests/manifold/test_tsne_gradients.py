@@ -1,0 +1,122 @@
+"""Objectives: exact gradient vs finite differences and scikit-learn, FFT vs exact and openTSNE."""
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import squareform
+
+from verigrad.manifold import joint_probabilities, kl_divergence, kl_gradient_exact, kl_gradient_fft
+from verigrad.manifold.gradients import attractive_forces, repulsive_forces_fft
+
+FFT_PARAMS = dict(n_interpolation_points=3, min_num_intervals=50, ints_in_interval=1)
+
+
+@pytest.fixture(scope="module")
+def sparse_P():
+    X = np.random.default_rng(0).normal(size=(300, 10))
+    return joint_probabilities(X, 30.0, method="fft")
+
+
+def _finite_difference(P, Y, dof, h=1e-6):
+    grad = np.zeros_like(Y)
+    for index in np.ndindex(*Y.shape):
+        plus, minus = Y.copy(), Y.copy()
+        plus[index] += h
+        minus[index] -= h
+        grad[index] = (kl_divergence(P, plus, dof=dof) - kl_divergence(P, minus, dof=dof)) / (2 * h)
+    return grad
+
+
+@pytest.mark.parametrize("n_components, dof", [(2, 1.0), (1, 1.0), (3, 2.0)])
+def test_exact_gradient_equals_finite_differences(n_components, dof):
+    rng = np.random.default_rng(1)
+    P = joint_probabilities(rng.normal(size=(25, 4)), 5.0)
+    Y = rng.normal(size=(25, n_components))
+    kl, grad = kl_gradient_exact(P, Y, dof=dof)
+    assert kl == pytest.approx(kl_divergence(P, Y, dof=dof), rel=1e-14)
+    np.testing.assert_allclose(grad, _finite_difference(P, Y, dof), rtol=1e-6, atol=1e-8)
+
+
+def test_exact_matches_sklearn_objective():
+    from sklearn.manifold._t_sne import _kl_divergence
+
+    rng = np.random.default_rng(2)
+    P = joint_probabilities(rng.normal(size=(80, 6)), 15.0)
+    Y = rng.normal(size=(80, 2))
+    kl, grad = kl_gradient_exact(P, Y)
+    expected_kl, expected_grad = _kl_divergence(Y.ravel(), squareform(P, checks=False), 1, 80, 2)
+    assert kl == pytest.approx(expected_kl, rel=1e-12)
+    np.testing.assert_allclose(grad.ravel(), expected_grad, rtol=1e-10, atol=1e-14)
+
+
+def test_exact_chunks_and_exaggeration(monkeypatch):
+    from verigrad.manifold import gradients
+
+    rng = np.random.default_rng(3)
+    P = joint_probabilities(rng.normal(size=(60, 5)), 10.0)
+    Y = rng.normal(size=(60, 2))
+    kl, grad = kl_gradient_exact(P, Y, exaggeration=4.0)
+    monkeypatch.setattr(gradients, "_BLOCK_ELEMENTS", 60 * 7)  # nine row blocks
+    kl_chunked, grad_chunked = kl_gradient_exact(P, Y, exaggeration=4.0)
+    assert kl_chunked == pytest.approx(kl, rel=1e-13)
+    np.testing.assert_allclose(grad_chunked, grad, rtol=1e-12, atol=1e-15)
+    # exaggeration scales the attractive part only: grad(4) - grad(1) = 3 * 4 * attraction
+    _, plain = kl_gradient_exact(P, Y)
+    attraction = np.einsum("ij,ijk->ik", P / (1 + ((Y[:, None] - Y[None]) ** 2).sum(-1)),
+                           Y[:, None] - Y[None])
+    np.testing.assert_allclose(grad - plain, 12.0 * attraction, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("n_components, tolerance", [(1, 0.01), (2, 0.02)])
+def test_fft_gradient_approximates_exact(sparse_P, n_components, tolerance):
+    """Stated tolerance: relative L2 error of the gradient <= 1% (1-D) / 2% (2-D) and the KL
+    within 0.1% on 300 points spread like an embedding early in the run."""
+    Y = np.random.default_rng(4).normal(size=(300, n_components)) * 5
+    kl, grad = kl_gradient_exact(sparse_P, Y)
+    kl_fft, grad_fft = kl_gradient_fft(sparse_P, Y)
+    assert np.linalg.norm(grad_fft - grad) / np.linalg.norm(grad) < tolerance
+    assert kl_fft == pytest.approx(kl, rel=1e-3)
+
+
+@pytest.mark.parametrize("n_components", [1, 2])
+@pytest.mark.parametrize("scale", [0.01, 5.0, 40.0])
+def test_fft_matches_openTSNE(sparse_P, n_components, scale):
+    """Same grid, nodes and kernel as openTSNE: gradient (x4) and KL to round-off."""
+    from openTSNE.tsne import kl_divergence_fft
+
+    Y = np.random.default_rng(5).normal(size=(300, n_components)) * scale
+    kl, grad = kl_gradient_fft(sparse_P, Y, exaggeration=1.0)
+    expected_kl, expected = kl_divergence_fft(np.ascontiguousarray(Y), sparse_P, 1, FFT_PARAMS,
+                                              should_eval_error=True)
+    np.testing.assert_allclose(grad, 4 * expected.reshape(Y.shape), rtol=1e-9,
+                               atol=1e-9 * np.abs(grad).max())
+    assert kl == pytest.approx(expected_kl, rel=1e-10)
+
+
+def test_repulsion_and_normaliser_against_direct_sums():
+    Y = np.random.default_rng(6).normal(size=(400, 2)) * 3
+    forces, z = repulsive_forces_fft(Y)
+    diff = Y[:, None, :] - Y[None, :, :]
+    w = 1.0 / (1.0 + (diff**2).sum(-1))
+    np.fill_diagonal(w, 0.0)
+    assert z == pytest.approx(w.sum(), rel=1e-3)
+    expected = np.einsum("ij,ijk->ik", w**2, diff)
+    assert np.linalg.norm(forces - expected) / np.linalg.norm(expected) < 1e-2
+
+
+def test_attractive_forces_against_dense(sparse_P):
+    Y = np.random.default_rng(7).normal(size=(300, 2))
+    forces, sum_p, kl_part = attractive_forces(sparse_P, Y, compute_kl=True)
+    dense = sparse_P.toarray()
+    diff = Y[:, None, :] - Y[None, :, :]
+    w = 1.0 / (1.0 + (diff**2).sum(-1))
+    np.testing.assert_allclose(forces, np.einsum("ij,ijk->ik", dense * w, diff), rtol=1e-10,
+                               atol=1e-14)
+    assert sum_p == pytest.approx(1.0, rel=1e-12)
+    mask = dense > 0
+    expected = np.sum(dense[mask] * np.log(dense[mask] / (w[mask] + 2.2e-16) + 2.2e-16))
+    assert kl_part == pytest.approx(expected, rel=1e-10)
+
+
+def test_fft_rejects_three_dimensions(sparse_P):
+    with pytest.raises(ValueError, match="1-D or 2-D"):
+        kl_gradient_fft(sparse_P, np.zeros((300, 3)))
