@@ -19,6 +19,7 @@ gradient scale). A non-finite embedding stops the run with ``FloatingPointError`
 from __future__ import annotations
 
 import numbers
+import os
 import sys
 import time
 
@@ -32,6 +33,8 @@ from .gradients import kl_gradient_exact, kl_gradient_fft, neighbor_pairs
 __all__ = ["TSNE", "GradientDescent", "initial_embedding"]
 
 EXPLORATION_ITER = 250
+#: threads for the grid FFTs (the four charge grids are transformed as one batch)
+FFT_WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 
 class GradientDescent:
@@ -207,7 +210,8 @@ class TSNE:
             pairs = neighbor_pairs(P)
 
             def objective(Y, alpha, compute_kl):
-                return kl_gradient_fft(P, Y, exaggeration=alpha, compute_kl=compute_kl, pairs=pairs)
+                return kl_gradient_fft(P, Y, exaggeration=alpha, compute_kl=compute_kl,
+                                       pairs=pairs, workers=FFT_WORKERS)
         else:
             dof = max(n_components - 1, 1)
 
