@@ -37,10 +37,12 @@ The pure ``ndarray`` kernels (``conv2d_forward``, ``conv2d_weight_grad``,
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .._checks import as_tensor, check_int, check_pair
-from ..tensor import Tensor, make_node
+from ..tensor import Tensor, is_grad_enabled, make_node
 
 __all__ = [
     "conv2d",
@@ -53,119 +55,273 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------- ndarray kernels
-def _pad(x: np.ndarray, pads) -> np.ndarray:
-    """Zero-pad the last two axes by ``(top, bottom, left, right)`` (no copy when all are 0)."""
-    top, bottom, left, right = pads
-    if not (top or bottom or left or right):
-        return x
-    n, c, h, w = x.shape
-    out = np.zeros((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
-    out[:, :, top : top + h, left : left + w] = x
-    return out
+# --------------------------------------------------------------------------- workspace
+class _Workspace:
+    """Free scratch buffers kept between calls.
 
-
-def im2col(xp: np.ndarray, kernel, stride, dilation, out_hw, out=None) -> np.ndarray:
-    """Windows of the (already padded) ``xp (N, C, Hp, Wp)`` as ``(N, C, kh, kw, Ho, Wo)``.
-
-    ``cols[n, c, u, v, i, j] = xp[n, c, s_h i + d_h u, s_w j + d_w v]``. One strided copy per
-    kernel offset, each over contiguous (stride 1) rows of the input.
+    A fresh large array costs a page fault per 4 KiB page on first touch (tens of ms for the
+    im2col buffer of a mid-sized layer), so the columns, padded copies and padded gradients are
+    taken from and given back to this small pool instead of being allocated per call. Buffers
+    are raw bytes; a request takes the smallest free buffer that is large enough and not more
+    than twice the request.
     """
-    kh, kw = kernel
-    sh, sw = stride
-    dh, dw = dilation
-    ho, wo = out_hw
-    n, c = xp.shape[:2]
-    if out is None:
-        out = np.empty((n, c, kh, kw, ho, wo), dtype=xp.dtype)
-    for u in range(kh):
-        rows = slice(u * dh, u * dh + sh * (ho - 1) + 1, sh)
-        for v in range(kw):
-            out[:, :, u, v] = xp[:, :, rows, v * dw : v * dw + sw * (wo - 1) + 1 : sw]
-    return out
+
+    def __init__(self, max_bytes: int = 1 << 29, max_buffers: int = 8):
+        self.max_bytes, self.max_buffers = max_bytes, max_buffers
+        self._free: list = []
+        self._lock = threading.Lock()
+
+    def take(self, shape, dtype) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        nbytes = max(1, int(np.prod(shape)) * dtype.itemsize)
+        with self._lock:
+            fits = [b for b in self._free if nbytes <= b.nbytes <= 2 * nbytes]
+            if fits:
+                buf = min(fits, key=lambda b: b.nbytes)
+                self._free = [b for b in self._free if b is not buf]
+            else:
+                buf = np.empty(nbytes, dtype=np.uint8)
+        return buf[:nbytes].view(dtype).reshape(shape)
+
+    def give(self, *arrays) -> None:
+        with self._lock:
+            for a in arrays:
+                buf = a.base if a.base is not None else a
+                if buf.dtype != np.uint8 or buf.ndim != 1 or any(b is buf for b in self._free):
+                    continue
+                self._free.append(buf)
+            self._free.sort(key=lambda b: -b.nbytes)
+            while self._free and (
+                len(self._free) > self.max_buffers
+                or sum(b.nbytes for b in self._free) > self.max_bytes
+            ):
+                self._free.pop(0)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._free = []
 
 
-def _col2im(dcols: np.ndarray, padded_hw, stride, dilation) -> np.ndarray:
-    """Adjoint of :func:`im2col`: add ``dcols (N, C, kh, kw, Ho, Wo)`` into a padded image."""
-    n, c, kh, kw, ho, wo = dcols.shape
-    sh, sw = stride
-    dh, dw = dilation
-    hp, wp = padded_hw
-    if (sh, sw) == (kh, kw) and (dh, dw) == (1, 1) and hp == kh * ho and wp == kw * wo:
-        # non-overlapping windows tiling the image exactly: col2im is a transposition
-        return np.ascontiguousarray(dcols.transpose(0, 1, 4, 2, 5, 3)).reshape(n, c, hp, wp)
-    out = np.zeros((n, c, hp, wp), dtype=dcols.dtype)
-    for u in range(kh):
-        rows = slice(u * dh, u * dh + sh * (ho - 1) + 1, sh)
-        for v in range(kw):
-            out[:, :, rows, v * dw : v * dw + sw * (wo - 1) + 1 : sw] += dcols[:, :, u, v]
-    return out
+WORKSPACE = _Workspace()
 
 
+# --------------------------------------------------------------------------- ndarray kernels
 def _out_size(size, before, after, kernel, stride, dilation) -> int:
     return (size + before + after - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def conv2d_forward(
-    x, weight, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1, out_hw=None
-):
-    """``conv2d`` of ndarrays (no bias). Returns ``(y (N, O, Ho, Wo), cols (N, G, K, L))``.
+class _Plan:
+    """Layout of one convolution's columns.
 
-    ``out_hw`` limits the output size (conv_transpose2d's backward needs that when its
-    ``output_padding`` adds rows that no window of the forward reached).
+    For stride 1 the columns use *wide rows*: output row ``i`` is computed over the full padded
+    width ``Wp`` instead of ``Wo``, so that for each kernel offset the windows of a whole
+    channel are one contiguous slice of the flattened padded input (``offset = d_h u Wp +
+    d_w v``, length ``Ho Wp``) and im2col/col2im move long contiguous rows. The ``Wp - Wo``
+    extra columns of each output row are discarded (their upstream gradient is taken as 0).
+    Otherwise rows have length ``Wo`` and each offset is a strided view.
     """
-    n, c, h, w = x.shape
-    o, cg, kh, kw = weight.shape
-    top, bottom, left, right = pads
-    if out_hw is None:
-        out_hw = (
-            _out_size(h, top, bottom, kh, stride[0], dilation[0]),
-            _out_size(w, left, right, kw, stride[1], dilation[1]),
-        )
-    ho, wo = out_hw
-    cols = im2col(_pad(x, pads), (kh, kw), stride, dilation, out_hw)
-    cols = cols.reshape(n, groups, cg * kh * kw, ho * wo)
-    w3 = weight.reshape(groups, o // groups, cg * kh * kw)
-    y = np.matmul(w3, cols)  # (N, G, O/G, L): already NCHW
-    return y.reshape(n, o, ho, wo), cols
+
+    def __init__(self, x_shape, w_shape, stride, pads, dilation, groups, out_hw=None):
+        n, c, h, w = x_shape
+        o, cg, kh, kw = w_shape
+        self.x_shape, self.w_shape = tuple(x_shape), tuple(w_shape)
+        self.stride, self.pads, self.dilation, self.groups = stride, pads, dilation, groups
+        top, bottom, left, right = pads
+        if out_hw is None:
+            out_hw = (
+                _out_size(h, top, bottom, kh, stride[0], dilation[0]),
+                _out_size(w, left, right, kw, stride[1], dilation[1]),
+            )
+        self.ho, self.wo = out_hw
+        self.hp, self.wp = h + top + bottom, w + left + right
+        self.wide = tuple(stride) == (1, 1)
+        self.row = self.wp if self.wide else self.wo
+        # the last flat slice of a wide layout runs d_w (kw - 1) past the last row
+        self.extra_rows = 1 if self.wide and dilation[1] * (kw - 1) > 0 else 0
+        self.k = cg * kh * kw
+        self.length = self.ho * self.row
+        self.cols_shape = (n, groups, self.k, self.length)
+
+    def offsets(self):
+        """``(u, v, rows, cols-or-flat-offset)`` per kernel offset, row-major."""
+        kh, kw = self.w_shape[2:]
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        for u in range(kh):
+            for v in range(kw):
+                if self.wide:
+                    yield u, v, u * dh * self.wp + v * dw
+                else:
+                    yield (
+                        u,
+                        v,
+                        (
+                            slice(u * dh, u * dh + sh * (self.ho - 1) + 1, sh),
+                            slice(v * dw, v * dw + sw * (self.wo - 1) + 1, sw),
+                        ),
+                    )
+
+    def padded_input(self, x: np.ndarray) -> tuple:
+        """``(xp, from_workspace)``: ``x`` zero-padded (plus the wide layout's extra row)."""
+        top, bottom, left, right = self.pads
+        if not (top or bottom or left or right or self.extra_rows):
+            return np.ascontiguousarray(x), False
+        n, c, h, w = x.shape
+        xp = WORKSPACE.take((n, c, self.hp + self.extra_rows, self.wp), x.dtype)
+        xp[:, :, :top] = 0
+        xp[:, :, top + h :] = 0
+        xp[:, :, top : top + h, :left] = 0
+        xp[:, :, top : top + h, left + w :] = 0
+        xp[:, :, top : top + h, left : left + w] = x
+        return xp, True
+
+    def im2col(self, x: np.ndarray) -> np.ndarray:
+        """Columns ``(N, G, K, L)``: ``cols[n, g, (c, u, v), (i, j)] = x_pad[n, gc + c, s i + d u, s j + d v]``."""
+        xp, pooled = self.padded_input(x)
+        n, c = x.shape[:2]
+        kh, kw = self.w_shape[2:]
+        cols = WORKSPACE.take(self.cols_shape, x.dtype)
+        view = cols.reshape(n, c, kh, kw, self.length)
+        if self.wide:
+            flat = xp.reshape(n, c, -1)
+            for u, v, offset in self.offsets():
+                view[:, :, u, v] = flat[:, :, offset : offset + self.length]
+        else:
+            view = view.reshape(n, c, kh, kw, self.ho, self.wo)
+            for u, v, (rows, columns) in self.offsets():
+                view[:, :, u, v] = xp[:, :, rows, columns]
+        if pooled:
+            WORKSPACE.give(xp)
+        return cols
+
+    def col2im(self, dcols: np.ndarray) -> np.ndarray:
+        """Adjoint of :meth:`im2col`: add ``dcols (N, G, K, L)`` into the (cropped) input."""
+        n, c, h, w = self.x_shape
+        kh, kw = self.w_shape[2:]
+        top, left = self.pads[0], self.pads[2]
+        shape = (n, c, self.hp + self.extra_rows, self.wp)
+        if shape[2:] == (h, w):
+            dxp = WORKSPACE.take(shape, dcols.dtype)
+            dxp.fill(0)
+        else:
+            dxp = np.zeros(shape, dtype=dcols.dtype)
+        view = dcols.reshape(n, c, kh, kw, self.length)
+        if self.wide:
+            flat = dxp.reshape(n, c, -1)
+            for u, v, offset in self.offsets():
+                flat[:, :, offset : offset + self.length] += view[:, :, u, v]
+        else:
+            view = view.reshape(n, c, kh, kw, self.ho, self.wo)
+            for u, v, (rows, columns) in self.offsets():
+                dxp[:, :, rows, columns] += view[:, :, u, v]
+        if dxp.shape[2:] == (h, w):
+            dx = dxp.copy()
+            WORKSPACE.give(dxp)
+            return dx
+        return dxp[:, :, top : top + h, left : left + w]  # a view: the buffer goes with it
+
+    def widen(self, g: np.ndarray) -> tuple:
+        """``(g as (N, G, O/G, L), from_workspace)``: zero in the discarded wide columns."""
+        n, o = g.shape[:2]
+        shape = (n, self.groups, o // self.groups, self.length)
+        if self.row == self.wo:
+            return np.ascontiguousarray(g).reshape(shape), False
+        wide = WORKSPACE.take((n, o, self.ho, self.row), g.dtype)
+        wide[..., : self.wo] = g
+        wide[..., self.wo :] = 0
+        return wide.reshape(shape), True
 
 
-def conv2d_weight_grad(g, cols, weight_shape, groups=1):
-    """``dL/dW`` from the upstream gradient ``g (N, O, Ho, Wo)`` and ``cols (N, G, K, L)``."""
-    n = g.shape[0]
-    o = weight_shape[0]
-    g4 = g.reshape(n, groups, o // groups, -1)
-    if n == 1:
-        gw = g4[0] @ cols[0].transpose(0, 2, 1)
+def conv2d_forward(
+    x,
+    weight,
+    stride=(1, 1),
+    pads=(0, 0, 0, 0),
+    dilation=(1, 1),
+    groups=1,
+    out_hw=None,
+    keep_columns=True,
+):
+    """``conv2d`` of ndarrays (no bias). Returns ``(y (N, O, Ho, Wo), (plan, cols))``.
+
+    ``cols (N, G, K, L)`` come from :data:`WORKSPACE`; with ``keep_columns=False`` they are
+    given back at once and ``None`` is returned in their place. ``out_hw`` limits the output
+    size (conv_transpose2d's backward needs it when ``output_padding`` adds rows no window of
+    the forward reached).
+    """
+    plan = _Plan(x.shape, weight.shape, stride, pads, dilation, groups, out_hw)
+    cols = plan.im2col(x)
+    n, o = x.shape[0], weight.shape[0]
+    w3 = weight.reshape(groups, o // groups, plan.k)
+    if plan.row == plan.wo:
+        y = np.matmul(w3, cols).reshape(n, o, plan.ho, plan.wo)  # already NCHW
+    else:
+        # a strided view that drops the wide columns: no compaction copy (NumPy and the
+        # autograd handle non-contiguous arrays; a consumer that needs contiguity copies)
+        y = np.matmul(w3, cols).reshape(n, o, plan.ho, plan.row)[..., : plan.wo]
+    if not keep_columns:
+        WORKSPACE.give(cols)
+        cols = None
+    return y, (plan, cols)
+
+
+def conv2d_weight_grad(g, plan, cols):
+    """``dL/dW`` from the upstream gradient ``g (N, O, Ho, Wo)`` and the forward's columns."""
+    g4, pooled = plan.widen(g)
+    gw = _weight_grad(g4, plan, cols)
+    if pooled:
+        WORKSPACE.give(g4)
+    return gw
+
+
+def _weight_grad(g4, plan, cols):
+    if g4.shape[0] == 1:
+        gw = np.matmul(g4[0], cols[0].transpose(0, 2, 1))
     else:
         gw = np.matmul(g4, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-    return gw.reshape(weight_shape)
+    return gw.reshape(plan.w_shape)
 
 
-def conv2d_input_grad(
-    g, weight, x_hw, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1, out=None
-):
-    """``dL/dx`` of conv2d, i.e. the transposed convolution of ``g (N, O, Ho, Wo)``.
+def conv2d_input_grad(g, weight, plan, out=None):
+    """``dL/dx`` of conv2d: the transposed convolution of ``g (N, O, Ho, Wo)``.
 
-    ``x_hw`` is the (unpadded) input size; ``out`` an optional ``(N, G, K, L)`` buffer for
-    ``dcols`` (conv2d's backward passes its ``cols`` once they are used up).
+    ``dcols = W_g^T @ g`` (written into ``out``, e.g. the forward's used-up columns, when
+    given), then col2im.
     """
-    n, o, ho, wo = g.shape
-    _, cg, kh, kw = weight.shape
+    g4, pooled = plan.widen(g)
+    dx = _input_grad(g4, weight, plan, out)
+    if pooled:
+        WORKSPACE.give(g4)
+    return dx
+
+
+def _input_grad(g4, weight, plan, out=None):
+    groups = plan.groups
+    o = weight.shape[0]
+    w3 = weight.reshape(groups, o // groups, plan.k)
+    if out is None or out.dtype != g4.dtype:
+        out = WORKSPACE.take(plan.cols_shape, g4.dtype)
+    dcols = np.matmul(w3.transpose(0, 2, 1), g4, out=out)
+    dx = plan.col2im(dcols)
+    WORKSPACE.give(dcols)
+    return dx
+
+
+def im2col(x, kernel, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1)) -> np.ndarray:
+    """Plain im2col: ``(N, C, H, W) -> (N, C kh kw, Ho Wo)`` (a copy, for inspection and tests)."""
+    plan = _Plan(x.shape, (1, x.shape[1]) + tuple(kernel), tuple(stride), pads, tuple(dilation), 1)
+    cols = plan.im2col(x)
+    n, _, k, _ = cols.shape
+    out = cols.reshape(n, k, plan.ho, plan.row)[..., : plan.wo].reshape(n, k, -1).copy()
+    WORKSPACE.give(cols)
+    return out
+
+
+def _pad(x: np.ndarray, pads) -> np.ndarray:
     top, bottom, left, right = pads
-    h, w = x_hw
-    w3 = weight.reshape(groups, o // groups, cg * kh * kw)
-    g4 = g.reshape(n, groups, o // groups, ho * wo)
-    if out is not None and out.dtype == np.result_type(g, weight):
-        dcols = np.matmul(w3.transpose(0, 2, 1), g4, out=out)
-    else:
-        dcols = np.matmul(w3.transpose(0, 2, 1), g4)
-    dcols = dcols.reshape(n, groups * cg, kh, kw, ho, wo)
-    hp, wp = h + top + bottom, w + left + right
-    dxp = _col2im(dcols, (hp, wp), stride, dilation)
-    if (top, bottom, left, right) == (0, 0, 0, 0):
-        return dxp
-    return np.ascontiguousarray(dxp[:, :, top : top + h, left : left + w])
+    n, c, h, w = x.shape
+    out = np.zeros((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
+    out[:, :, top : top + h, left : left + w] = x
+    return out
 
 
 def conv2d_reference(x, weight, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1):
@@ -278,23 +434,27 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
     )
 
     xd, wd = _as(x.data, dtype), _as(weight.data, dtype)
-    y, cols = conv2d_forward(xd, wd, stride, pads, dilation, groups)
+    keep = is_grad_enabled() and weight.requires_grad  # the columns serve only dL/dW
+    y, (plan, cols) = conv2d_forward(xd, wd, stride, pads, dilation, groups, keep_columns=keep)
     if bias is not None:
         y += _as(bias.data, dtype)[:, None, None]
     state = {"cols": cols}
 
     def backward(g):
-        g = np.ascontiguousarray(g, dtype=dtype)
+        g = np.asarray(g, dtype=dtype)
         gw = gx = gb = None
-        cols = state["cols"]
-        if cols is None:  # a second backward through the same graph: rebuild the columns
-            cols = conv2d_forward(xd, wd, stride, pads, dilation, groups)[1]
+        cols = state.pop("cols", None)  # a second backward through this graph rebuilds them
+        g4, pooled = plan.widen(g)
         if weight.requires_grad:
-            gw = conv2d_weight_grad(g, cols, wd.shape, groups)
+            if cols is None:
+                cols = plan.im2col(xd)
+            gw = _weight_grad(g4, plan, cols)
         if x.requires_grad:
-            # the columns are used up: let dcols overwrite them instead of a fresh buffer
-            state["cols"] = None
-            gx = conv2d_input_grad(g, wd, (h, w), stride, pads, dilation, groups, out=cols)
+            gx = _input_grad(g4, wd, plan, out=cols)  # dcols overwrite the used-up columns
+        elif cols is not None:
+            WORKSPACE.give(cols)
+        if pooled:
+            WORKSPACE.give(g4)
         if bias is not None and bias.requires_grad:
             gb = g.sum(axis=(0, 2, 3))
         grads = (_grad_for(x, gx), _grad_for(weight, gw))
@@ -302,8 +462,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
 
     parents = (x, weight) if bias is None else (x, weight, bias)
     out = make_node(y, parents, backward, "conv2d")
-    if not out.requires_grad:
-        state["cols"] = None
+    if not out.requires_grad and state["cols"] is not None:
+        WORKSPACE.give(state.pop("cols"))
     return out.reshape(out.shape[1:]) if unbatched else out
 
 
@@ -346,17 +506,21 @@ def conv_transpose2d(
     pads = (ph, ph, pw, pw)  # output_padding rows are never reached by a window: zero
 
     xd, wd = _as(x.data, dtype), _as(weight.data, dtype)
-    # conv2d's weight is (O_conv, C_conv/G, ...) = (C_in, C_out/G, ...): exactly this weight
-    y = conv2d_input_grad(xd, wd, (ho, wo), stride, pads, dilation, groups)
+    # the adjoint conv2d maps (N, O, Ho, Wo) to x's (N, C, H, W) with weight (C, O/G, kh, kw)
+    plan = _Plan((n, o, ho, wo), wd.shape, stride, pads, dilation, groups, out_hw=(h, w))
+    y = conv2d_input_grad(xd, wd, plan)
     if bias is not None:
         y += _as(bias.data, dtype)[:, None, None]
 
     def backward(g):
-        g = np.ascontiguousarray(g, dtype=dtype)
+        g = np.asarray(g, dtype=dtype)
         gw = gb = None
-        gx, cols = conv2d_forward(g, wd, stride, pads, dilation, groups, out_hw=(h, w))
+        gx, (_, cols) = conv2d_forward(
+            g, wd, stride, pads, dilation, groups, out_hw=(h, w), keep_columns=weight.requires_grad
+        )
         if weight.requires_grad:
-            gw = conv2d_weight_grad(xd, cols, wd.shape, groups)
+            gw = conv2d_weight_grad(xd, plan, cols)
+            WORKSPACE.give(cols)
         if not x.requires_grad:
             gx = None
         if bias is not None and bias.requires_grad:
