@@ -68,6 +68,15 @@ def fmt(value, precision: int = 4) -> str:
     array = np.asarray(value)
     if array.ndim == 0:
         return f"{array.item():.{precision}g}" if array.dtype.kind == "f" else str(array.item())
+    whole = (
+        array.dtype.kind == "f"
+        and array.size
+        and np.all(np.isfinite(array))
+        and np.all(array == np.round(array))
+        and np.max(np.abs(array)) < 1e15
+    )
+    if whole:
+        array = array.astype(np.int64)  # whole numbers print as integers
     text = np.array2string(
         array, precision=precision, suppress_small=True, separator=", ", max_line_width=96
     )
