@@ -27,6 +27,7 @@ features raise ``ValueError``/``TypeError`` naming the parameter.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import as_float_array, check_finite, check_int, check_number
-from .lasso_solver import enet_working_set
+from .lasso_solver import enet_working_set, single_threaded_blas
 from .operators import _check_groups
 from .solvers import ConvergenceWarning, estimate_lipschitz, proximal_gradient
 
@@ -151,6 +152,18 @@ def _smooth_gap(X, yc, x_mean, w, l2_reg, positive):
     return float(R @ R + 0.5 * l2_reg * (w @ w) - R @ yc + (xtr @ xtr) / (2 * l2_reg))
 
 
+def _one_blas_thread(fn):
+    """Run ``fn`` with BLAS limited to one thread (see :func:`single_threaded_blas`)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with single_threaded_blas():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_one_blas_thread
 def enet_fit(X, y, alpha=1.0, l1_ratio=1.0, *, fit_intercept=True, positive=False, tol=1e-8,
              max_iter=10000, coef_init=None) -> LinearFit:
     """Fit the elastic net (the Lasso when ``l1_ratio = 1``) and return a :class:`LinearFit`.
@@ -205,6 +218,7 @@ def _group_weights(weights, groups):
     return w.astype(np.float64)
 
 
+@_one_blas_thread
 def group_lasso_fit(X, y, alpha=1.0, groups=None, *, weights="sqrt_size", fit_intercept=True,
                     tol=1e-8, max_iter=10000, coef_init=None) -> LinearFit:
     """Fit the group lasso by FISTA (gradient restart, step ``1/L``) with a duality-gap stop.

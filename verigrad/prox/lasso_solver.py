@@ -46,12 +46,36 @@ Memory: ``X`` is read, never copied; per outer iteration the ``n x |W|`` block `
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["EnetSolution", "enet_working_set", "column_sq_norms", "enet_gap"]
+__all__ = ["EnetSolution", "enet_working_set", "column_sq_norms", "enet_gap", "single_threaded_blas"]
+
+_BLAS_CONTROLLER = []
+
+
+def single_threaded_blas():
+    """A context manager limiting BLAS to one thread (a no-op without ``threadpoolctl``).
+
+    The solver's BLAS work is level 2 (``X' r``, memory-bound: a second thread gains little)
+    or tiny (``|W| x |W|``); on a busy machine OpenBLAS's threads wait for each other and one
+    ``X' r`` on 500 x 2000 was measured at 17 ms instead of 0.35 ms. ``threadpoolctl`` (a
+    scikit-learn dependency) is optional; its controller is built once and reused.
+    """
+    if not _BLAS_CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS_CONTROLLER.append(ThreadpoolController())
+        except ImportError:  # pragma: no cover - depends on the environment
+            _BLAS_CONTROLLER.append(None)
+    controller = _BLAS_CONTROLLER[0]
+    if controller is None:  # pragma: no cover
+        return contextlib.nullcontext()
+    return controller.limit(limits=1, user_api="blas")
 
 
 @dataclass
