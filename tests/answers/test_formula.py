@@ -145,6 +145,16 @@ def test_evaluation_limits_sizes_before_allocating():
         evaluate(parse("T(outer(u[0:3000], v)) @ outer(u[0:3000], v)", ["u", "v"]), big)
 
 
+def test_evaluation_limits_the_total_of_intermediates():
+    uv = {"u": Tensor(np.ones(2000)), "v": Tensor(np.ones(2000))}
+    assert evaluate(parse("sum(outer(u, v))", ["u", "v"]), uv).item() == 4e6
+    with pytest.raises(FormulaError, match="in all"):
+        evaluate(parse(" + ".join(["outer(u, v)"] * 6), ["u", "v"]), uv)
+    big = {"A": Tensor(np.ones((2000, 1000))), "B": Tensor(np.ones((1000, 2000)))}
+    with pytest.raises(FormulaError, match="costly"):
+        evaluate(parse("sum(A @ B)", ["A", "B"]), big)
+
+
 def test_evaluation_errors_are_formula_errors():
     with pytest.raises(FormulaError, match="out of range"):
         value("x[7]")

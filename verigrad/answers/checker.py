@@ -40,7 +40,7 @@ MAX_TOTAL_SIZE = 100_000
 MAX_TRIALS = 1000
 MAX_NDIM = 6
 KINDS = ("normal", "positive", "onehot", "prob")
-_FD_LIMIT = 2000  # entries differentiated by finite differences to validate autograd
+_FD_LIMIT = 500  # entries differentiated by finite differences to validate autograd
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,9 @@ is known before evaluation (no variables in it) with ``|p| > MAX_EXPONENT`` (so
 ``10**10**10`` is refused: its exponent ``10**10`` is folded and found too large).
 
 At evaluation every intermediate result is limited to :data:`MAX_ELEMENTS` entries
-(``outer`` of two long vectors, say), checked *before* the array is allocated.
+(``outer`` of two long vectors, say), all intermediates together to
+:data:`MAX_TOTAL_ELEMENTS` (autograd keeps them alive) and a matrix product to
+:data:`MAX_MATMUL_FLOPS`, each checked *before* the array is allocated.
 
 Every function is built from :class:`verigrad.Tensor` operations, so ``evaluate`` on tensors
 that require grad gives the reference gradient by autograd, and the same table evaluates a
@@ -40,8 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import functional as F
-from ..tensor import Tensor, make_node
+from ..tensor import Tensor
+from .functions import CONSTANTS, FUNCTIONS
 
 __all__ = [
     "FormulaError",
@@ -52,6 +54,8 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_EXPONENT",
     "MAX_ELEMENTS",
+    "MAX_TOTAL_ELEMENTS",
+    "MAX_MATMUL_FLOPS",
     "parse",
     "evaluate",
     "check_name",
@@ -60,126 +64,15 @@ __all__ = [
 MAX_LENGTH = 1000
 MAX_DEPTH = 50
 MAX_EXPONENT = 100
-MAX_ELEMENTS = 10_000_000
+MAX_ELEMENTS = 4_000_000
+MAX_TOTAL_ELEMENTS = 20_000_000
+MAX_MATMUL_FLOPS = 2_000_000_000
 MAX_LITERAL = 1e300
 
 
 class FormulaError(ValueError):
     """The formula was refused (at parse time) or could not be evaluated."""
 
-
-# ---------------------------------------------------------------------------- the function table
-def _outer(a: Tensor, b: Tensor) -> Tensor:
-    return a.reshape(-1, 1) * b.reshape(1, -1)
-
-
-def _cross_entropy(p: Tensor, y: Tensor) -> Tensor:
-    """Textbook cross-entropy on probabilities: ``-sum(y * log(p))``."""
-    return -(y * p.log()).sum()
-
-
-def _logsumexp(x: Tensor, axis=None) -> Tensor:
-    shift = Tensor(np.max(x.data, axis=axis, keepdims=True))
-    out = (x - shift).exp().sum(axis=axis, keepdims=True).log() + shift
-    if axis is None:
-        return out.reshape(())
-    return out.reshape(np.squeeze(out.data, axis=axis).shape)
-
-
-def _norm(x: Tensor) -> Tensor:
-    return (x * x).sum().sqrt()
-
-
-def _dot(a: Tensor, b: Tensor) -> Tensor:
-    if a.shape != b.shape:
-        raise FormulaError(f"dot: shapes {a.shape} and {b.shape} differ")
-    return (a * b).sum()
-
-
-def _extreme(a: Tensor, b: Tensor, larger: bool) -> Tensor:
-    """Elementwise max/min; at ties the gradient is split equally (torch's rule)."""
-    shape = np.broadcast_shapes(a.shape, b.shape)
-    ad, bd = np.broadcast_to(a.data, shape), np.broadcast_to(b.data, shape)
-    out = np.maximum(ad, bd) if larger else np.minimum(ad, bd)
-    win_a = (ad > bd) if larger else (ad < bd)
-    share_a = win_a + 0.5 * (ad == bd)
-
-    from ..tensor import _unbroadcast
-
-    def backward(g):
-        return _unbroadcast(g * share_a, a.shape), _unbroadcast(g * (1 - share_a), b.shape)
-
-    return make_node(np.asarray(out), (a, b), backward, "maximum" if larger else "minimum")
-
-
-def _softplus(x: Tensor) -> Tensor:
-    return F.relu(x) + (1 + (-x.abs()).exp()).log()
-
-
-def _mse(a: Tensor, b: Tensor) -> Tensor:
-    return ((a - b) ** 2).mean()
-
-
-def _transpose(x: Tensor) -> Tensor:
-    return x.transpose()
-
-
-@dataclass(frozen=True)
-class _Function:
-    impl: object
-    n_tensors: tuple  # (min, max) tensor arguments
-    options: tuple = ()  # names of integer options, in positional order after the tensors
-    doc: str = ""
-
-
-#: name -> function of the formula language (all built from Tensor operations)
-FUNCTIONS = {
-    "exp": _Function(lambda x: x.exp(), (1, 1), doc="e^x"),
-    "log": _Function(lambda x: x.log(), (1, 1), doc="natural logarithm"),
-    "sqrt": _Function(lambda x: x.sqrt(), (1, 1), doc="square root"),
-    "abs": _Function(lambda x: x.abs(), (1, 1), doc="|x| (gradient sign(x))"),
-    "square": _Function(lambda x: x * x, (1, 1), doc="x^2"),
-    "sigmoid": _Function(F.sigmoid, (1, 1), doc="1 / (1 + e^-x)"),
-    "tanh": _Function(F.tanh, (1, 1), doc="hyperbolic tangent"),
-    "relu": _Function(F.relu, (1, 1), doc="max(x, 0)"),
-    "softplus": _Function(_softplus, (1, 1), doc="log(1 + e^x)"),
-    "softmax": _Function(
-        lambda x, axis=-1: F.softmax(x, axis),
-        (1, 1),
-        ("axis",),
-        "exp(x) / sum(exp(x)) along axis (default -1)",
-    ),
-    "log_softmax": _Function(
-        lambda x, axis=-1: F.log_softmax(x, axis),
-        (1, 1),
-        ("axis",),
-        "x - logsumexp(x) along axis (default -1)",
-    ),
-    "logsumexp": _Function(_logsumexp, (1, 1), ("axis",), "log(sum(exp(x))), computed stably"),
-    "sum": _Function(lambda x, axis=None: x.sum(axis=axis), (1, 1), ("axis",), "sum (all or axis)"),
-    "mean": _Function(
-        lambda x, axis=None: x.mean(axis=axis), (1, 1), ("axis",), "mean (all or axis)"
-    ),
-    "max": _Function(
-        lambda x, axis=None: x.max(axis=axis), (1, 1), ("axis",), "maximum (all or axis)"
-    ),
-    "min": _Function(
-        lambda x, axis=None: x.min(axis=axis), (1, 1), ("axis",), "minimum (all or axis)"
-    ),
-    "maximum": _Function(lambda a, b: _extreme(a, b, True), (2, 2), doc="elementwise max(a, b)"),
-    "minimum": _Function(lambda a, b: _extreme(a, b, False), (2, 2), doc="elementwise min(a, b)"),
-    "outer": _Function(_outer, (2, 2), doc="a b^T for vectors a, b"),
-    "dot": _Function(_dot, (2, 2), doc="sum(a * b) for same-shape a, b"),
-    "T": _Function(_transpose, (1, 1), doc="transpose (axes reversed)"),
-    "norm": _Function(_norm, (1, 1), doc="Euclidean / Frobenius norm sqrt(sum(x^2))"),
-    "mse": _Function(_mse, (2, 2), doc="mean((a - b)^2)"),
-    "cross_entropy": _Function(
-        _cross_entropy, (2, 2), doc="-sum(y * log(p)) for probabilities p and one-hot/probability y"
-    ),
-}
-
-#: named constants of the formula language
-CONSTANTS = {"pi": math.pi}
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
 _UNARY = {ast.USub: "-", ast.UAdd: "+"}
@@ -485,18 +378,28 @@ def parse(source: str, names) -> Formula:
 
 
 # ---------------------------------------------------------------------------- evaluation
-def _check_size(shape, what) -> None:
-    size = math.prod(shape)
-    if size > MAX_ELEMENTS:
-        raise FormulaError(f"{what} would have {size} entries, more than the limit {MAX_ELEMENTS}")
-
-
 class _Evaluator:
     def __init__(self, env):
         self.env = env
+        self.allocated = 0
 
     def __call__(self, node):
-        return getattr(self, "eval_" + type(node).__name__)(node)
+        out = getattr(self, "eval_" + type(node).__name__)(node)
+        if isinstance(out, Tensor) and node is not None and not isinstance(node, ast.Name):
+            self.allocated += out.size
+            if self.allocated > MAX_TOTAL_ELEMENTS:
+                raise FormulaError(
+                    f"the intermediate results exceed {MAX_TOTAL_ELEMENTS} entries in all"
+                )
+        return out
+
+    def _check_size(self, shape, what) -> None:
+        size = math.prod(shape)
+        if size > MAX_ELEMENTS or self.allocated + size > MAX_TOTAL_ELEMENTS:
+            raise FormulaError(
+                f"{what} would have {size} entries, more than the limit "
+                f"({MAX_ELEMENTS} per result, {MAX_TOTAL_ELEMENTS} in all)"
+            )
 
     def eval_Constant(self, node):
         return float(node.value)
@@ -525,10 +428,16 @@ class _Evaluator:
             if not isinstance(left, Tensor) or not isinstance(right, Tensor):
                 raise FormulaError("@ needs arrays on both sides")
             if len(shape_l) >= 2 and len(shape_r) >= 2:
-                _check_size(shape_l[:-1] + shape_r[-1:], "a matrix product")
+                self._check_size(shape_l[:-1] + shape_r[-1:], "a matrix product")
+            flops = math.prod(shape_l) * (shape_r[-1] if len(shape_r) >= 2 else 1)
+            if flops > MAX_MATMUL_FLOPS:
+                raise FormulaError(
+                    f"a matrix product of shapes {shape_l} and {shape_r} is too "
+                    f"costly (limit {MAX_MATMUL_FLOPS:.0e} multiply-adds)"
+                )
             return left @ right
         try:
-            _check_size(np.broadcast_shapes(shape_l, shape_r), f"the result of {_BINARY[op]}")
+            self._check_size(np.broadcast_shapes(shape_l, shape_r), f"the result of {_BINARY[op]}")
         except ValueError:
             raise FormulaError(
                 f"shapes {shape_l} and {shape_r} do not broadcast for {_BINARY[op]}"
@@ -553,7 +462,7 @@ class _Evaluator:
         }
         options.update({k.arg: _int_literal(k.value) for k in node.keywords})
         if node.func.id == "outer":
-            _check_size((tensors[0].size, tensors[1].size), "outer")
+            self._check_size((tensors[0].size, tensors[1].size), "outer")
         return function.impl(*tensors, **options)
 
     def eval_Subscript(self, node):
