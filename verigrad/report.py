@@ -108,10 +108,10 @@ def write_run_outputs(trainer, final: dict, out_dir: str, tsne: bool = True) -> 
     return paths
 
 
-def _image(path: str, alt: str) -> str:
+def _image(path: str, alt: str, css: str = "") -> str:
     with open(path, "rb") as fh:
         data = base64.b64encode(fh.read()).decode("ascii")
-    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"><figcaption>{html.escape(alt)}</figcaption></figure>'
+    return f'<figure class="{css}"><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"><figcaption>{html.escape(alt)}</figcaption></figure>'
 
 
 def _fmt(value) -> str:
@@ -150,11 +150,11 @@ def write_html_report(metrics: dict, paths: dict, out_dir: str) -> str:
         for e in epochs
     )
     figures = "".join(
-        _image(paths[key], caption)
-        for key, caption in (
-            ("curves", "Loss and error per epoch"),
-            ("confusion", "Confusion matrix (test set)"),
-            ("tsne", "t-SNE of the learned features (test set)"),
+        _image(paths[key], caption, css)
+        for key, caption, css in (
+            ("curves", "Loss and error per epoch", "wide"),
+            ("confusion", "Confusion matrix (test set)", "half"),
+            ("tsne", "t-SNE of the learned features (test set)", "half"),
         )
         if key in paths
     )
@@ -166,7 +166,8 @@ body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto;
 table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; }}
 th, td {{ border: 1px solid #ccc; padding: 3px 10px; text-align: right; }}
 th {{ background: #f3f3f3; text-align: left; }}
-figure {{ display: inline-block; margin: 0.5em; vertical-align: top; }}
+figure {{ display: inline-block; margin: 0.5em 0; vertical-align: top; }}
+figure.wide {{ width: 100%; }} figure.half {{ width: 49%; }}
 img {{ max-width: 100%; }} figcaption {{ text-align: center; color: #555; }}
 .summary {{ font-size: 1.3em; }}
 </style></head><body>
