@@ -150,16 +150,20 @@ class _Geometry:
         return np.outer(factors[0], factors[1]).astype(np.float64)
 
     def scatter(self, parts, shape, dtype) -> np.ndarray:
-        """Adjoint of :meth:`views`: add ``parts(k) -> (N, C, Ho, Wo)`` back; crop the padding."""
+        """Adjoint of :meth:`views`: add the per-offset parts back and crop the padding.
+
+        ``parts(k, out)`` writes offset ``k``'s contribution ``(N, C, Ho, Wo)`` into ``out``:
+        straight into the gradient when windows are disjoint, else into a scratch array that
+        is then added.
+        """
         gxp = self.zeros_padded(shape, dtype)
+        scratch = None if self.disjoint else np.empty(shape[:2] + self.out_hw, dtype=dtype)
         for k, view in self.views(gxp):
-            part = parts(k)
-            if part is None:
-                continue
             if self.disjoint:
-                view[...] = part
+                parts(k, view)
             else:
-                view += part
+                parts(k, scratch)
+                view += scratch
         return self.crop(gxp)
 
 
@@ -202,10 +206,14 @@ def _max_forward(xd, geo, need_index):
         np.zeros(best.shape, dtype=np.int8 if n_offsets < 128 else np.int16) if need_index else None
     )
     mask = np.empty(best.shape, dtype=bool) if need_index else None
+    scratch = np.empty_like(index) if need_index else None
     for k, view in views:
         if need_index:
+            # offsets come in increasing order, so the offset of the last strict increase of the
+            # running maximum (the first maximal entry) is the largest k with view_k > best
             np.greater(view, best, out=mask)
-            np.copyto(index, k, where=mask)
+            np.multiply(mask, index.dtype.type(k), out=scratch)
+            np.maximum(index, scratch, out=index)
         np.maximum(best, view, out=best)  # propagates NaN
     if need_index:
         nan_out = np.isnan(best)
@@ -217,9 +225,13 @@ def _max_forward(xd, geo, need_index):
 
 def _route(g, index, geo, shape):
     """Gradient of a selection: ``g`` goes to offset ``index`` of each window."""
-    return geo.scatter(
-        lambda k: np.where(index == k, g, 0).astype(g.dtype, copy=False), shape, g.dtype
-    )
+    mask = np.empty(index.shape, dtype=bool)
+
+    def part(k, out):
+        np.equal(index, index.dtype.type(k), out=mask)
+        np.multiply(g, mask, out=out)
+
+    return geo.scatter(part, shape, g.dtype)
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False) -> Tensor:
@@ -254,7 +266,7 @@ def _window_sum(xd, geo):
 
 def _spread(g, geo, shape):
     """Adjoint of :func:`_window_sum`: every entry of a window receives its window's ``g``."""
-    return geo.scatter(lambda k: g, shape, g.dtype)
+    return geo.scatter(lambda k, out: np.copyto(out, g), shape, g.dtype)
 
 
 def avg_pool2d(
