@@ -1,7 +1,6 @@
 """`verigrad answers`: every section's answer and its independent check."""
 
 import json
-import math
 
 import numpy as np
 import pytest
@@ -142,8 +141,9 @@ def test_4_pooling(by_part):
     assert a["average"] == [[2.75, 1.25], [1.25, 3.0]]
     np.testing.assert_allclose(a["l2"], [[39**0.5, 17**0.5], [3.0, 50**0.5]], rtol=1e-14)
     b = by_part[(4, "b")].values
-    np.testing.assert_allclose(b["stochastic_eval"], [[39 / 11, 17 / 5], [9 / 5, 50 / 12]],
-                               rtol=1e-14)
+    np.testing.assert_allclose(
+        b["stochastic_eval"], [[39 / 11, 17 / 5], [9 / 5, 50 / 12]], rtol=1e-14
+    )
     np.testing.assert_allclose(b["mixed"], [[3.425, 2.075], [1.475, 3.9]], rtol=1e-14)
     assert b["d_alpha"] == pytest.approx(8.75)
 
@@ -302,4 +302,20 @@ def test_record_helpers():
     }
     text = format_answer(Answer(5, "b", "Q?", "A.", "C.", True, ["line 1"]))
     assert text.splitlines()[0] == "[PASS] 5(b): Q?"
-    assert math.isfinite(1.0)
+    assert text.splitlines()[1:] == ["    line 1", "  answer: A.", "  check:  C."]
+
+
+def test_subprocess_json():
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "verigrad", "answers", "--section", "5", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    records = json.loads(run.stdout)
+    assert [r["part"] for r in records] == ["a", "b", "c"]
+    assert records[1]["values"]["output"] == [[109, 92, 72], [108, 85, 74], [110, 74, 79]]

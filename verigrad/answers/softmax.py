@@ -33,7 +33,7 @@ def softmax_regression_gradient(W, x, b, y) -> np.ndarray:
 def sheet_gradient(W, x, b, y) -> np.ndarray:
     """The answer sheet's (10): ``dl/dW_ij = -x_j y_i (1 - yhat_i)``."""
     yhat = softmax_forward(W @ x + b)
-    return -np.outer(y * (1 - yhat), x)
+    return -np.outer(y * (1 - yhat), x) + 0.0  # + 0.0: no negative zeros in the printout
 
 
 def _loss(W, x, b, y):
@@ -71,8 +71,26 @@ def _answer_2_1() -> Answer:
     a_i = float(W[i] @ x + b[i])
     right_8, sheet_8 = x[j] * np.exp(a_i), W[i, j] * np.exp(a_i)
 
+    # The same verdicts from the formula checker behind `verigrad check-grad`.
+    from .checker import check_gradients, parse_shape
+
+    shapes = [
+        parse_shape("W=3x4"),
+        parse_shape("x=4"),
+        parse_shape("b=3"),
+        parse_shape("y=3", "onehot"),
+    ]
+    f_text = "cross_entropy(softmax(W @ x + b), y)"
+    (sheet_check,), _ = check_gradients(
+        f_text, ["W"], ["-outer(y * (1 - softmax(W @ x + b)), x)"], shapes, trials=5
+    )
+    (right_check,), _ = check_gradients(
+        f_text, ["W"], ["outer(softmax(W @ x + b) - y, x)"], shapes, trials=5
+    )
     passed = (
-        err_closed < 1e-12
+        not sheet_check.agrees
+        and right_check.agrees
+        and err_closed < 1e-12
         and bool(wrong.any())
         and true_row_ok
         and abs(fd - right_8) < 1e-6 * (1 + abs(right_8))
@@ -93,6 +111,10 @@ def _answer_2_1() -> Answer:
         f"The sheet's (8) d exp(a_i)/dW_ij = W_ij exp(a_i) should read x_j exp(a_i): at "
         f"(i, j) = ({i}, {j}) finite differences give {fd:.6f}; x_j exp(a_i) = {right_8:.6f}, "
         f"W_ij exp(a_i) = {sheet_8:.6f}.",
+        f'verigrad check-grad --f "{f_text}" --wrt W --shape W=3x4 x=4 b=3 --onehot y=3 with',
+        f'  --grad "-outer(y * (1 - softmax(W @ x + b)), x)": WRONG ({sheet_check.reason})',
+        f'  --grad "outer(softmax(W @ x + b) - y, x)": RIGHT at all {right_check.points_tried} '
+        "random points",
     ]
     return Answer(
         2,
