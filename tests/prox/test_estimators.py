@@ -87,6 +87,23 @@ def test_benchmark_sized_problem_reaches_sklearn_objective():
     assert ours.n_iter_ <= 10  # a handful of passes over X
 
 
+def test_gap_safe_screening_removes_only_features_zero_at_the_optimum():
+    import sklearn.linear_model as sk
+
+    from verigrad.prox.lasso_solver import enet_working_set
+
+    X, y = problem(60, 300, 12)
+    alpha = 0.2 * alpha_max(X, y)
+    yc, mean = y - y.mean(), X.mean(0)
+    # a small first working set forces several passes, so the test fires at a small gap
+    solution = enet_working_set(X, yc, len(y) * alpha, x_mean=mean, tol=1e-10, p0=2, min_inner=0)
+    ref = sk.Lasso(alpha=alpha, tol=1e-12, max_iter=100000).fit(X, y)
+    assert solution.converged and solution.n_iter > 3 and solution.screened.sum() > 150
+    assert np.all(ref.coef_[solution.screened] == 0)
+    assert np.all(solution.coef[solution.screened] == 0)
+    np.testing.assert_allclose(solution.coef, ref.coef_, atol=1e-6)
+
+
 def test_alpha_above_alpha_max_gives_zero_in_one_pass():
     X, y = problem(50, 10, 3)
     model = prox.Lasso(alpha=1.01 * alpha_max(X, y)).fit(X, y)
@@ -121,6 +138,11 @@ def test_ridge_and_least_squares_limits():
     from scipy.optimize import nnls as scipy_nnls
 
     np.testing.assert_allclose(nnls.coef_, scipy_nnls(Xc, yc)[0], atol=1e-9)
+    # non-negative ridge = NNLS on the augmented system [Xc; sqrt(n l2) I] w = [yc; 0]
+    ridge_pos = prox.ElasticNet(alpha=0.5, l1_ratio=0.0, positive=True, tol=1e-12).fit(X, y)
+    augmented = np.vstack([Xc, np.sqrt(n * 0.5) * np.eye(8)])
+    expected = scipy_nnls(augmented, np.concatenate([yc, np.zeros(8)]))[0]
+    np.testing.assert_allclose(ridge_pos.coef_, expected, atol=1e-7)
 
 
 def test_large_column_means_are_centred_accurately():

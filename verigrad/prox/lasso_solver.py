@@ -52,7 +52,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["EnetSolution", "enet_working_set", "column_sq_norms", "enet_gap", "single_threaded_blas"]
+__all__ = ["EnetSolution", "enet_working_set", "solve_gram_subproblem", "column_sq_norms", "enet_gap",
+           "single_threaded_blas"]
 
 _BLAS_CONTROLLER = []
 
@@ -81,7 +82,8 @@ def single_threaded_blas():
 @dataclass
 class EnetSolution:
     """``coef`` (p,), ``gap`` (raw, unnormalised), ``tol_gap`` (``tol * y'y``), ``n_iter``
-    (outer passes over X), ``n_inner`` (inner iterations), ``converged``, ``n_screened``."""
+    (outer passes over X), ``n_inner`` (inner iterations), ``converged``, ``screened`` (p,)
+    bool: features removed by the gap-safe test (provably zero at the optimum)."""
 
     coef: np.ndarray
     gap: float
@@ -89,7 +91,7 @@ class EnetSolution:
     n_iter: int
     n_inner: int
     converged: bool
-    n_screened: int = 0
+    screened: np.ndarray | None = None
 
 
 def column_sq_norms(X: np.ndarray, x_mean) -> np.ndarray:
@@ -325,4 +327,4 @@ def enet_working_set(X, y, l1_reg, l2_reg=0.0, *, x_mean=None, positive=False, t
         w[ws] = sub
         R = y - X_ws @ sub
     return EnetSolution(coef=w, gap=float(gap), tol_gap=float(tol_gap), n_iter=it + 1,
-                        n_inner=n_inner, converged=converged, n_screened=int(screened.sum()))
+                        n_inner=n_inner, converged=converged, screened=screened)
