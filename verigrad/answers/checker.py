@@ -210,7 +210,9 @@ def check_gradients(
             values = {v.name: v.draw(rng) for v in variables}
             env = {n: Tensor(a, requires_grad=n in wrt) for n, a in values.items()}
             out = evaluate(f_formula, env)
-            if not isinstance(out, Tensor) or out.size != 1:
+            if not isinstance(out, Tensor):  # a formula without variables
+                out = Tensor(np.asarray(out, dtype=np.float64))
+            if out.size != 1:
                 shape = getattr(out, "shape", ())
                 raise FormulaError(f"--f: must give a scalar, gives shape {tuple(shape)}")
             if not np.isfinite(out.data).all():
