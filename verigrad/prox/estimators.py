@@ -95,13 +95,6 @@ def _prepare(X, y, fit_intercept, coef_init):
     return X, yc, x_mean, y_mean, w0
 
 
-def _centred_gram(X, x_mean):
-    G = X.T @ X
-    if x_mean is not None:
-        G -= X.shape[0] * np.outer(x_mean, x_mean)
-    return G
-
-
 def _centred(X, x_mean):
     return X if x_mean is None else X - x_mean
 
@@ -139,16 +132,18 @@ def _smooth_fit(X, yc, x_mean, l2_reg, positive, tol, max_iter, w0):
 
 
 def _smooth_gap(X, yc, x_mean, w, l2_reg, positive):
-    """Certificate for ``l1 = 0``: scikit-learn's formulation-B gap (ridge) or ``||X'R||^2``
-    (least squares); with ``positive``, the squared norm of the projected gradient."""
+    """Certificate for ``l1 = 0``, as scikit-learn's: the formulation-B gap for ridge,
+    ``R'R + l2/2 w'w - R'y + ||X'R||^2 / (2 l2)`` (with ``positive``, ``max(X'R, 0)`` in the
+    last term: the conjugate of ``l2/2 ||w||^2 + indicator(w >= 0)``), and for least squares,
+    which has no bounded dual, the squared (projected, if ``positive``) gradient ``||X'R||^2``."""
     R = yc - _centred(X, x_mean) @ w
     xtr = _centred(X, x_mean).T @ R
-    if positive:
-        a = xtr - l2_reg * w
-        a = np.where(w > 0, a, np.maximum(a, 0))
-        return float(a @ a)
     if l2_reg == 0:
+        if positive:
+            xtr = np.where(w > 0, xtr, np.maximum(xtr, 0))
         return float(xtr @ xtr)
+    if positive:
+        xtr = np.maximum(xtr, 0)
     return float(R @ R + 0.5 * l2_reg * (w @ w) - R @ yc + (xtr @ xtr) / (2 * l2_reg))
 
 
@@ -252,8 +247,10 @@ def group_lasso_fit(X, y, alpha=1.0, groups=None, *, weights="sqrt_size", fit_in
     yy = float(yc @ yc)
     tol_gap = tol * yy
     if n >= p:
-        G = _centred_gram(X, x_mean)
-        b = _centred(X, x_mean).T @ yc if x_mean is not None else X.T @ yc
+        Xc = _centred(X, x_mean)  # explicit: X'X - n m m' would cancel for large means
+        G = Xc.T @ Xc
+        b = Xc.T @ yc
+        del Xc
 
         def stats(w):  # R'R, R'y, X'R
             gw = G @ w
