@@ -159,12 +159,24 @@ def _threshold(v, thr, positive):
     return np.copysign(out, v, out=out)
 
 
-def _polish(Q, b, x, l1_reg, positive):
-    """Solve the stationarity equations on the support of ``x`` with its signs, or None."""
-    support = np.flatnonzero(x)
+def _polish(Q, b, x, l1_reg, positive, qx=None):
+    """Solve the stationarity equations on the support of ``x`` with its signs, or None.
+
+    With ``qx = Q x`` given, the coordinates violating their optimality condition
+    (``|b_j - (Qx)_j| > l1_reg`` at ``x_j = 0``) join the support with the sign of
+    ``b_j - (Qx)_j``: a guess of the support that is right whenever no coefficient leaves it.
+    """
+    signs = np.sign(x)
+    if positive:
+        signs = (x > 0).astype(np.float64)
+    if qx is not None:
+        a = b - qx
+        enter = (x == 0) & ((a > l1_reg) if positive else (np.abs(a) > l1_reg))
+        signs[enter] = np.sign(a[enter])
+    support = np.flatnonzero(signs)
     if support.size == 0:
         return None
-    signs = np.ones(support.size) if positive else np.sign(x[support])
+    signs = signs[support]
     try:
         z = np.linalg.solve(Q[np.ix_(support, support)], b[support] - l1_reg * signs)
     except np.linalg.LinAlgError:
@@ -202,7 +214,8 @@ def solve_gram_subproblem(Q, b, yy, l1_reg, l2_reg, positive, x0, tol_in, max_it
                 break
             pattern = np.sign(x).tobytes()
             if pattern != failed_pattern:
-                z = _polish(Q, b, x, l1_reg, positive)
+                # first check: guess the support from the warm start and the violators
+                z = _polish(Q, b, x, l1_reg, positive, qx if it == 0 else None)
                 z_gap = math.inf
                 if z is not None:
                     z_gap = _sub_gap(Q, b, z, Q @ z, yy, l1_reg, l2_reg, positive)
