@@ -287,3 +287,44 @@ def test_errors():
         )
     with pytest.raises(ValueError, match="in_channels"):
         F.conv_transpose2d(np.zeros((1, 2, 3, 3)), np.zeros((3, 1, 3, 3)))
+
+
+@pytest.mark.parametrize("stride, groups", [(1, 1), (2, 2), ((1, 2), 1)])
+def test_chunked_kernels_match_torch(monkeypatch, stride, groups):
+    import verigrad.functional.conv as conv_module
+
+    monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1)  # one sample per chunk
+    rng = np.random.default_rng(7)
+    arrays = [
+        rng.normal(size=(3, 4, 6, 7)),
+        rng.normal(size=(6, 4 // groups, 3, 2)),
+        rng.normal(size=6),
+    ]
+    tnn = torch().nn.functional
+
+    def ours(x, w, b):
+        return F.conv2d(x, w, b, stride=stride, padding=1, groups=groups)
+
+    def ref(x, w, b):
+        return tnn.conv2d(x, w, b, stride=stride, padding=1, groups=groups)
+
+    _run_pair(ours, ref, arrays, np.float64)
+    arrays[1] = rng.normal(size=(4, 6 // groups, 3, 2))
+    _run_pair(
+        lambda x, w, b: F.conv_transpose2d(x, w, b, stride=stride, padding=1, groups=groups),
+        lambda x, w, b: tnn.conv_transpose2d(x, w, b, stride=stride, padding=1, groups=groups),
+        arrays,
+        np.float64,
+    )
+
+
+def test_im2col_matches_sliding_window_view():
+    from verigrad.functional.conv import im2col
+
+    x = np.random.default_rng(8).normal(size=(2, 3, 6, 5))
+    cols = im2col(x, (3, 2), stride=(1, 1), pads=(1, 1, 0, 0), dilation=(1, 2))
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (0, 0)))
+    windows = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(2, 3))[..., :, ::2]
+    # windows (N, C, Ho, Wo, kh, kw) -> (N, C kh kw, Ho Wo)
+    expected = windows.transpose(0, 1, 4, 5, 2, 3).reshape(2, 3 * 3 * 2, -1)
+    np.testing.assert_array_equal(cols, expected)

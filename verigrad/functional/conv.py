@@ -11,17 +11,23 @@ As in torch, conv2d is a cross-correlation (the kernel is not flipped)::
 
     y[n, o, i, j] = b[o] + sum_{c, u, v} w[o, c, u, v] x_pad[n, gc + c, s i + d u, s j + d v]
 
-Algorithm. ``im2col`` copies, for every kernel offset ``(u, v)``, one strided view of the
-padded input into ``cols (N, G, K, L)`` with ``K = C/G kh kw`` and ``L = Ho Wo``; then the
-convolution is one batched BLAS matmul ``y = W_g @ cols`` whose result is already NCHW. The
-backward pass reuses ``cols``:
+Algorithm, chunk by chunk of samples (a chunk's columns fit in cache, about 2 MiB):
+``im2col`` copies, for every kernel offset ``(u, v)``, one view of the padded input into
+``cols (b, G, K, L)`` with ``K = C/G kh kw`` and ``L = Ho Wo`` (``Ho Wp`` for stride 1, see
+``_Plan``); the convolution is then one batched BLAS matmul ``y = W_g @ cols`` written straight
+into the NCHW output. The backward pass rebuilds each chunk's columns (cheaper than keeping
+``N K L`` numbers alive between forward and backward) and computes
 
-* ``dW_g = sum_n g[n] @ cols[n]^T`` (one batched matmul and a sum over the batch);
-* ``dx`` is the *transposed convolution* of ``g``: ``dcols = W_g^T @ g`` (one batched matmul,
-  written into the ``cols`` buffer once ``dW`` no longer needs it) followed by ``col2im``,
-  which adds the ``kh kw`` slices of ``dcols`` into ``dx`` at their kernel offsets (a loop over
-  kernel offsets, each a vectorised strided add; never a loop over windows or pixels);
+* ``dW_g += sum_n g[n] @ cols[n]^T`` (one batched matmul per chunk);
+* ``dx`` as the *transposed convolution* of ``g``: ``dcols = W_g^T @ g`` (one batched matmul
+  into the columns' buffer) followed by ``col2im``, which adds the ``kh kw`` slices of
+  ``dcols`` into ``dx`` at their kernel offsets (a loop over kernel offsets, each a vectorised
+  add; never a loop over windows or pixels);
 * ``db = sum_{n, i, j} g``.
+
+Scratch buffers come from a small pool (:data:`WORKSPACE`) so repeated calls do not pay page
+faults for fresh memory. Extra memory per call is therefore a few chunk-sized buffers plus
+the outputs, far below one full im2col buffer.
 
 conv_transpose2d is the same pair of kernels with the roles exchanged: its forward is conv2d's
 input gradient and its input gradient is conv2d's forward.
@@ -42,12 +48,13 @@ import threading
 import numpy as np
 
 from .._checks import as_tensor, check_int, check_pair
-from ..tensor import Tensor, is_grad_enabled, make_node
+from ..tensor import Tensor, make_node
 
 __all__ = [
     "conv2d",
     "conv_transpose2d",
     "conv2d_forward",
+    "conv2d_backward",
     "conv2d_weight_grad",
     "conv2d_input_grad",
     "conv2d_reference",
@@ -106,22 +113,28 @@ WORKSPACE = _Workspace()
 
 
 # --------------------------------------------------------------------------- ndarray kernels
+#: bytes of im2col columns per chunk of samples: small enough that the columns stay in cache
+#: from im2col through the matmul (and dcols through col2im), large enough for a good matmul
+CHUNK_BYTES = 1 << 21
+
+
 def _out_size(size, before, after, kernel, stride, dilation) -> int:
     return (size + before + after - dilation * (kernel - 1) - 1) // stride + 1
 
 
 class _Plan:
-    """Layout of one convolution's columns.
+    """Geometry and column layout of one convolution, processed in chunks of samples.
 
-    For stride 1 the columns use *wide rows*: output row ``i`` is computed over the full padded
-    width ``Wp`` instead of ``Wo``, so that for each kernel offset the windows of a whole
-    channel are one contiguous slice of the flattened padded input (``offset = d_h u Wp +
-    d_w v``, length ``Ho Wp``) and im2col/col2im move long contiguous rows. The ``Wp - Wo``
-    extra columns of each output row are discarded (their upstream gradient is taken as 0).
-    Otherwise rows have length ``Wo`` and each offset is a strided view.
+    Columns of a chunk of ``b`` samples are ``(b, G, K, L)`` with ``K = C/G kh kw`` and ``L =
+    Ho row``. For stride 1 they use *wide rows* (``row = Wp``): output row ``i`` is computed
+    over the full padded width, so that for each kernel offset the windows of a channel are one
+    contiguous slice of the flattened padded input (``offset = d_h u Wp + d_w v``, length
+    ``Ho Wp``) and im2col/col2im move long contiguous rows; the ``Wp - Wo`` extra columns of
+    each output row are discarded (their upstream gradient is taken as 0). Otherwise ``row =
+    Wo`` and each offset is a strided view.
     """
 
-    def __init__(self, x_shape, w_shape, stride, pads, dilation, groups, out_hw=None):
+    def __init__(self, x_shape, w_shape, stride, pads, dilation, groups, out_hw=None, dtype=None):
         n, c, h, w = x_shape
         o, cg, kh, kw = w_shape
         self.x_shape, self.w_shape = tuple(x_shape), tuple(w_shape)
@@ -140,10 +153,18 @@ class _Plan:
         self.extra_rows = 1 if self.wide and dilation[1] * (kw - 1) > 0 else 0
         self.k = cg * kh * kw
         self.length = self.ho * self.row
-        self.cols_shape = (n, groups, self.k, self.length)
+        itemsize = np.dtype(dtype or np.float64).itemsize
+        self.chunk = int(
+            max(1, min(n, CHUNK_BYTES // max(1, c * kh * kw * self.length * itemsize)))
+        )
+
+    def chunks(self):
+        n = self.x_shape[0]
+        for start in range(0, n, self.chunk):
+            yield slice(start, min(n, start + self.chunk))
 
     def offsets(self):
-        """``(u, v, rows, cols-or-flat-offset)`` per kernel offset, row-major."""
+        """``(u, v, flat offset or (rows, columns))`` per kernel offset, row-major."""
         kh, kw = self.w_shape[2:]
         (sh, sw), (dh, dw) = self.stride, self.dilation
         for u in range(kh):
@@ -160,159 +181,152 @@ class _Plan:
                         ),
                     )
 
-    def padded_input(self, x: np.ndarray) -> tuple:
-        """``(xp, from_workspace)``: ``x`` zero-padded (plus the wide layout's extra row)."""
-        top, bottom, left, right = self.pads
-        if not (top or bottom or left or right or self.extra_rows):
-            return np.ascontiguousarray(x), False
-        n, c, h, w = x.shape
-        xp = WORKSPACE.take((n, c, self.hp + self.extra_rows, self.wp), x.dtype)
-        xp[:, :, :top] = 0
-        xp[:, :, top + h :] = 0
-        xp[:, :, top : top + h, :left] = 0
-        xp[:, :, top : top + h, left + w :] = 0
-        xp[:, :, top : top + h, left : left + w] = x
-        return xp, True
+    # scratch buffers for one chunk, from the workspace --------------------------------
+    def scratch(self, dtype) -> dict:
+        b, c = self.chunk, self.x_shape[1]
+        o = self.w_shape[0]
+        return {
+            "cols": WORKSPACE.take((b, self.groups, self.k, self.length), dtype),
+            "padded": WORKSPACE.take((b, c, self.hp + self.extra_rows, self.wp), dtype),
+            "wide": WORKSPACE.take((b, o, self.ho, self.row), dtype),
+        }
 
-    def im2col(self, x: np.ndarray) -> np.ndarray:
-        """Columns ``(N, G, K, L)``: ``cols[n, g, (c, u, v), (i, j)] = x_pad[n, gc + c, s i + d u, s j + d v]``."""
-        xp, pooled = self.padded_input(x)
-        n, c = x.shape[:2]
+    @staticmethod
+    def release(buffers: dict) -> None:
+        WORKSPACE.give(*buffers.values())
+
+    # kernels on one chunk ---------------------------------------------------------------
+    def im2col(self, x: np.ndarray, buffers: dict) -> np.ndarray:
+        """Columns ``(b, G, K, L)``: ``cols[n, g, (c, u, v), (i, j)] = x_pad[n, gc + c, s i + d u, s j + d v]``."""
+        b, c, h, w = x.shape
         kh, kw = self.w_shape[2:]
-        cols = WORKSPACE.take(self.cols_shape, x.dtype)
-        view = cols.reshape(n, c, kh, kw, self.length)
+        top, bottom, left, right = self.pads
+        if top or bottom or left or right or self.extra_rows:
+            xp = buffers["padded"][:b]
+            xp[:, :, :top] = 0
+            xp[:, :, top + h :] = 0
+            xp[:, :, top : top + h, :left] = 0
+            xp[:, :, top : top + h, left + w :] = 0
+            xp[:, :, top : top + h, left : left + w] = x
+        else:
+            xp = np.ascontiguousarray(x)
+        cols = buffers["cols"][:b]
+        view = cols.reshape(b, c, kh, kw, self.length)
         if self.wide:
-            flat = xp.reshape(n, c, -1)
+            flat = xp.reshape(b, c, -1)
             for u, v, offset in self.offsets():
                 view[:, :, u, v] = flat[:, :, offset : offset + self.length]
         else:
-            view = view.reshape(n, c, kh, kw, self.ho, self.wo)
+            view = view.reshape(b, c, kh, kw, self.ho, self.wo)
             for u, v, (rows, columns) in self.offsets():
                 view[:, :, u, v] = xp[:, :, rows, columns]
-        if pooled:
-            WORKSPACE.give(xp)
         return cols
 
-    def col2im(self, dcols: np.ndarray) -> np.ndarray:
-        """Adjoint of :meth:`im2col`: add ``dcols (N, G, K, L)`` into the (cropped) input."""
-        n, c, h, w = self.x_shape
+    def col2im(self, dcols: np.ndarray, buffers: dict, out: np.ndarray) -> None:
+        """Adjoint of :meth:`im2col`: add ``dcols (b, G, K, L)`` into a padded image, crop into ``out``."""
+        b, c, h, w = out.shape
         kh, kw = self.w_shape[2:]
         top, left = self.pads[0], self.pads[2]
-        shape = (n, c, self.hp + self.extra_rows, self.wp)
-        if shape[2:] == (h, w):
-            dxp = WORKSPACE.take(shape, dcols.dtype)
-            dxp.fill(0)
-        else:
-            dxp = np.zeros(shape, dtype=dcols.dtype)
-        view = dcols.reshape(n, c, kh, kw, self.length)
+        dxp = buffers["padded"][:b]
+        dxp.fill(0)
+        view = dcols.reshape(b, c, kh, kw, self.length)
         if self.wide:
-            flat = dxp.reshape(n, c, -1)
+            flat = dxp.reshape(b, c, -1)
             for u, v, offset in self.offsets():
                 flat[:, :, offset : offset + self.length] += view[:, :, u, v]
         else:
-            view = view.reshape(n, c, kh, kw, self.ho, self.wo)
+            view = view.reshape(b, c, kh, kw, self.ho, self.wo)
             for u, v, (rows, columns) in self.offsets():
                 dxp[:, :, rows, columns] += view[:, :, u, v]
-        if dxp.shape[2:] == (h, w):
-            dx = dxp.copy()
-            WORKSPACE.give(dxp)
-            return dx
-        return dxp[:, :, top : top + h, left : left + w]  # a view: the buffer goes with it
+        out[...] = dxp[:, :, top : top + h, left : left + w]
 
-    def widen(self, g: np.ndarray) -> tuple:
-        """``(g as (N, G, O/G, L), from_workspace)``: zero in the discarded wide columns."""
-        n, o = g.shape[:2]
-        shape = (n, self.groups, o // self.groups, self.length)
+    def widen(self, g: np.ndarray, buffers: dict) -> np.ndarray:
+        """``g (b, O, Ho, Wo)`` as ``(b, G, O/G, L)``, zero in the discarded wide columns."""
+        b, o = g.shape[:2]
+        shape = (b, self.groups, o // self.groups, self.length)
         if self.row == self.wo:
-            return np.ascontiguousarray(g).reshape(shape), False
-        wide = WORKSPACE.take((n, o, self.ho, self.row), g.dtype)
+            return np.ascontiguousarray(g).reshape(shape)
+        wide = buffers["wide"][:b]
         wide[..., : self.wo] = g
         wide[..., self.wo :] = 0
-        return wide.reshape(shape), True
+        return wide.reshape(shape)
 
 
 def conv2d_forward(
-    x,
-    weight,
-    stride=(1, 1),
-    pads=(0, 0, 0, 0),
-    dilation=(1, 1),
-    groups=1,
-    out_hw=None,
-    keep_columns=True,
+    x, weight, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1, out_hw=None
 ):
-    """``conv2d`` of ndarrays (no bias). Returns ``(y (N, O, Ho, Wo), (plan, cols))``.
+    """``conv2d`` of ndarrays (no bias): ``(y (N, O, Ho, Wo), plan)``.
 
-    ``cols (N, G, K, L)`` come from :data:`WORKSPACE`; with ``keep_columns=False`` they are
-    given back at once and ``None`` is returned in their place. ``out_hw`` limits the output
-    size (conv_transpose2d's backward needs it when ``output_padding`` adds rows no window of
-    the forward reached).
+    Chunk by chunk of samples: im2col into a cached buffer, then one batched matmul
+    ``W_g @ cols`` written straight into the NCHW output. With wide rows the result is a
+    strided view that drops the extra columns (no compaction copy). ``out_hw`` limits the output
+    size (conv_transpose2d's backward needs it when ``output_padding`` adds rows that no window
+    of the forward reached).
     """
-    plan = _Plan(x.shape, weight.shape, stride, pads, dilation, groups, out_hw)
-    cols = plan.im2col(x)
-    n, o = x.shape[0], weight.shape[0]
-    w3 = weight.reshape(groups, o // groups, plan.k)
-    if plan.row == plan.wo:
-        y = np.matmul(w3, cols).reshape(n, o, plan.ho, plan.wo)  # already NCHW
-    else:
-        # a strided view that drops the wide columns: no compaction copy (NumPy and the
-        # autograd handle non-contiguous arrays; a consumer that needs contiguity copies)
-        y = np.matmul(w3, cols).reshape(n, o, plan.ho, plan.row)[..., : plan.wo]
-    if not keep_columns:
-        WORKSPACE.give(cols)
-        cols = None
-    return y, (plan, cols)
+    plan = _Plan(x.shape, weight.shape, stride, pads, dilation, groups, out_hw, x.dtype)
+    n, o, g = x.shape[0], weight.shape[0], groups
+    w3 = weight.reshape(g, o // g, plan.k)
+    y = np.empty((n, o, plan.ho, plan.row), dtype=x.dtype)
+    buffers = plan.scratch(x.dtype)
+    for part in plan.chunks():
+        cols = plan.im2col(x[part], buffers)
+        np.matmul(w3, cols, out=y[part].reshape(cols.shape[0], g, o // g, plan.length))
+    plan.release(buffers)
+    return (y if plan.row == plan.wo else y[..., : plan.wo]), plan
 
 
-def conv2d_weight_grad(g, plan, cols):
-    """``dL/dW`` from the upstream gradient ``g (N, O, Ho, Wo)`` and the forward's columns."""
-    g4, pooled = plan.widen(g)
-    gw = _weight_grad(g4, plan, cols)
-    if pooled:
-        WORKSPACE.give(g4)
-    return gw
+def conv2d_backward(g, x, weight, plan, input_grad=True, weight_grad=True):
+    """``(dL/dx, dL/dW)`` of conv2d from the upstream gradient ``g (N, O, Ho, Wo)``.
 
-
-def _weight_grad(g4, plan, cols):
-    if g4.shape[0] == 1:
-        gw = np.matmul(g4[0], cols[0].transpose(0, 2, 1))
-    else:
-        gw = np.matmul(g4, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-    return gw.reshape(plan.w_shape)
-
-
-def conv2d_input_grad(g, weight, plan, out=None):
-    """``dL/dx`` of conv2d: the transposed convolution of ``g (N, O, Ho, Wo)``.
-
-    ``dcols = W_g^T @ g`` (written into ``out``, e.g. the forward's used-up columns, when
-    given), then col2im.
+    Per chunk: ``dW += sum_n g_n cols_n^T`` (columns rebuilt from ``x``: cheaper than keeping
+    them, as they are still in cache for the next step) and ``dx`` as the transposed convolution
+    ``col2im(W_g^T @ g)``, whose ``dcols`` reuse the columns' buffer.
     """
-    g4, pooled = plan.widen(g)
-    dx = _input_grad(g4, weight, plan, out)
-    if pooled:
-        WORKSPACE.give(g4)
-    return dx
+    groups, o = plan.groups, plan.w_shape[0]
+    dx = np.empty(plan.x_shape, dtype=g.dtype) if input_grad else None
+    dw = np.zeros((groups, o // groups, plan.k), dtype=g.dtype) if weight_grad else None
+    if input_grad:
+        w3t = weight.reshape(groups, o // groups, plan.k).transpose(0, 2, 1)
+    buffers = plan.scratch(g.dtype)
+    for part in plan.chunks():
+        g4 = plan.widen(g[part], buffers)
+        if weight_grad:
+            cols = plan.im2col(x[part], buffers)
+            dw += np.matmul(g4, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+        if input_grad:
+            dcols = np.matmul(w3t, g4, out=buffers["cols"][: g4.shape[0]])
+            plan.col2im(dcols, buffers, dx[part])
+    plan.release(buffers)
+    return dx, (None if dw is None else dw.reshape(plan.w_shape))
 
 
-def _input_grad(g4, weight, plan, out=None):
-    groups = plan.groups
-    o = weight.shape[0]
-    w3 = weight.reshape(groups, o // groups, plan.k)
-    if out is None or out.dtype != g4.dtype:
-        out = WORKSPACE.take(plan.cols_shape, g4.dtype)
-    dcols = np.matmul(w3.transpose(0, 2, 1), g4, out=out)
-    dx = plan.col2im(dcols)
-    WORKSPACE.give(dcols)
-    return dx
+def conv2d_input_grad(g, weight, plan):
+    """``dL/dx`` of conv2d, i.e. the transposed convolution of ``g`` (conv_transpose2d)."""
+    return conv2d_backward(g, None, weight, plan, input_grad=True, weight_grad=False)[0]
+
+
+def conv2d_weight_grad(g, x, plan):
+    """``dL/dW`` of conv2d."""
+    return conv2d_backward(g, x, None, plan, input_grad=False, weight_grad=True)[1]
 
 
 def im2col(x, kernel, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1)) -> np.ndarray:
-    """Plain im2col: ``(N, C, H, W) -> (N, C kh kw, Ho Wo)`` (a copy, for inspection and tests)."""
-    plan = _Plan(x.shape, (1, x.shape[1]) + tuple(kernel), tuple(stride), pads, tuple(dilation), 1)
-    cols = plan.im2col(x)
+    """Plain im2col ``(N, C, H, W) -> (N, C kh kw, Ho Wo)`` (a copy, for inspection and tests)."""
+    plan = _Plan(
+        x.shape,
+        (1, x.shape[1]) + tuple(kernel),
+        tuple(stride),
+        pads,
+        tuple(dilation),
+        1,
+        dtype=x.dtype,
+    )
+    plan.chunk = x.shape[0]
+    buffers = plan.scratch(x.dtype)
+    cols = plan.im2col(x, buffers)
     n, _, k, _ = cols.shape
     out = cols.reshape(n, k, plan.ho, plan.row)[..., : plan.wo].reshape(n, k, -1).copy()
-    WORKSPACE.give(cols)
+    plan.release(buffers)
     return out
 
 
@@ -434,36 +448,19 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
     )
 
     xd, wd = _as(x.data, dtype), _as(weight.data, dtype)
-    keep = is_grad_enabled() and weight.requires_grad  # the columns serve only dL/dW
-    y, (plan, cols) = conv2d_forward(xd, wd, stride, pads, dilation, groups, keep_columns=keep)
+    y, plan = conv2d_forward(xd, wd, stride, pads, dilation, groups)
     if bias is not None:
         y += _as(bias.data, dtype)[:, None, None]
-    state = {"cols": cols}
 
     def backward(g):
         g = np.asarray(g, dtype=dtype)
-        gw = gx = gb = None
-        cols = state.pop("cols", None)  # a second backward through this graph rebuilds them
-        g4, pooled = plan.widen(g)
-        if weight.requires_grad:
-            if cols is None:
-                cols = plan.im2col(xd)
-            gw = _weight_grad(g4, plan, cols)
-        if x.requires_grad:
-            gx = _input_grad(g4, wd, plan, out=cols)  # dcols overwrite the used-up columns
-        elif cols is not None:
-            WORKSPACE.give(cols)
-        if pooled:
-            WORKSPACE.give(g4)
-        if bias is not None and bias.requires_grad:
-            gb = g.sum(axis=(0, 2, 3))
+        gx, gw = conv2d_backward(g, xd, wd, plan, x.requires_grad, weight.requires_grad)
+        gb = g.sum(axis=(0, 2, 3)) if bias is not None and bias.requires_grad else None
         grads = (_grad_for(x, gx), _grad_for(weight, gw))
         return grads if bias is None else grads + (_grad_for(bias, gb),)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
     out = make_node(y, parents, backward, "conv2d")
-    if not out.requires_grad and state["cols"] is not None:
-        WORKSPACE.give(state.pop("cols"))
     return out.reshape(out.shape[1:]) if unbatched else out
 
 
@@ -507,22 +504,18 @@ def conv_transpose2d(
 
     xd, wd = _as(x.data, dtype), _as(weight.data, dtype)
     # the adjoint conv2d maps (N, O, Ho, Wo) to x's (N, C, H, W) with weight (C, O/G, kh, kw)
-    plan = _Plan((n, o, ho, wo), wd.shape, stride, pads, dilation, groups, out_hw=(h, w))
+    plan = _Plan((n, o, ho, wo), wd.shape, stride, pads, dilation, groups, (h, w), dtype)
     y = conv2d_input_grad(xd, wd, plan)
     if bias is not None:
         y += _as(bias.data, dtype)[:, None, None]
 
     def backward(g):
         g = np.asarray(g, dtype=dtype)
-        gw = gb = None
-        gx, (_, cols) = conv2d_forward(
-            g, wd, stride, pads, dilation, groups, out_hw=(h, w), keep_columns=weight.requires_grad
-        )
+        gx = gw = gb = None
+        if x.requires_grad:
+            gx = conv2d_forward(g, wd, stride, pads, dilation, groups, out_hw=(h, w))[0]
         if weight.requires_grad:
-            gw = conv2d_weight_grad(xd, plan, cols)
-            WORKSPACE.give(cols)
-        if not x.requires_grad:
-            gx = None
+            gw = conv2d_backward(xd, g, wd, plan, input_grad=False, weight_grad=True)[1]
         if bias is not None and bias.requires_grad:
             gb = g.sum(axis=(0, 2, 3))
         grads = (_grad_for(x, gx), _grad_for(weight, gw))
