@@ -320,3 +320,22 @@ def test_errors():
         F.avg_pool2d(x, 0)
     with pytest.raises(ValueError, match="stride"):
         F.max_pool2d(x, 2, stride=0)
+
+
+def test_nan_windows_match_torch_forward_and_gradient():
+    x = np.array([[[[np.nan, 1.0, np.nan, 3.0, 2.0, 0.5], [4.0, np.nan, 0.0, 1.0, 2.0, 2.0]]]])
+    tnn = torch().nn.functional
+    for ours, ref in [
+        (lambda t: F.max_pool2d(t, 2), lambda t: tnn.max_pool2d(t, 2)),
+        (
+            lambda t: F.max_pool2d(t, (2, 3), 1, (1, 1)),
+            lambda t: tnn.max_pool2d(t, (2, 3), 1, (1, 1)),
+        ),
+        (lambda t: F.adaptive_max_pool2d(t, (1, 2)), lambda t: tnn.adaptive_max_pool2d(t, (1, 2))),
+    ]:
+        xs, xt = Tensor(x, requires_grad=True), to_torch(x, requires_grad=True)
+        y, r = ours(xs), ref(xt)
+        np.testing.assert_array_equal(y.data, r.detach().numpy())  # NaN where torch has NaN
+        y.sum().backward()
+        r.sum().backward()
+        np.testing.assert_array_equal(xs.grad, xt.grad.numpy())

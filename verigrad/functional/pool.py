@@ -375,7 +375,7 @@ def adaptive_avg_pool2d(x, output_size) -> Tensor:
 
 
 def adaptive_max_pool2d(x, output_size) -> Tensor:
-    """Max over adaptive bins; ties go to the first maximal entry, NaN propagates."""
+    """Max over adaptive bins; ties go to the first maximal entry, NaN propagates (gradient to the last NaN)."""
     x, unbatched = _input(x, "adaptive_max_pool2d")
     n, c, h, w = x.shape
     oh, ow = _output_size(output_size, (h, w))
@@ -393,7 +393,7 @@ def adaptive_max_pool2d(x, output_size) -> Tensor:
             if best is None:
                 best, flat_index = view.copy(), np.broadcast_to(where, view.shape).copy()
                 continue
-            take = (view > best) | (np.isnan(view) & ~np.isnan(best))
+            take = (view > best) | np.isnan(view)  # the last NaN, as torch
             np.copyto(best, view, where=take)
             np.copyto(flat_index, np.broadcast_to(where, view.shape), where=take)
 
