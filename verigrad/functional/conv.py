@@ -15,8 +15,8 @@ Algorithm, chunk by chunk of samples (a chunk's columns fit in cache, about 2 Mi
 ``im2col`` copies, for every kernel offset ``(u, v)``, one view of the padded input into
 ``cols (b, G, K, L)`` with ``K = C/G kh kw`` and ``L = Ho Wo`` (``Ho Wp`` for stride 1, see
 ``_Plan``); the convolution is then one batched BLAS matmul ``y = W_g @ cols`` written straight
-into the NCHW output. The backward pass rebuilds each chunk's columns (cheaper than keeping
-``N K L`` numbers alive between forward and backward) and computes
+into the NCHW output. When a weight gradient will be needed the columns are kept for the
+backward pass (one im2col buffer), otherwise only a chunk's worth exists at a time. Backward:
 
 * ``dW_g += sum_n g[n] @ cols[n]^T`` (one batched matmul per chunk);
 * ``dx`` as the *transposed convolution* of ``g``: ``dcols = W_g^T @ g`` (one batched matmul
@@ -26,8 +26,8 @@ into the NCHW output. The backward pass rebuilds each chunk's columns (cheaper t
 * ``db = sum_{n, i, j} g``.
 
 Scratch buffers come from a small pool (:data:`WORKSPACE`) so repeated calls do not pay page
-faults for fresh memory. Extra memory per call is therefore a few chunk-sized buffers plus
-the outputs, far below one full im2col buffer.
+faults for fresh memory. Extra memory per call is one im2col buffer (when kept) plus a few
+chunk-sized buffers and the outputs.
 
 conv_transpose2d is the same pair of kernels with the roles exchanged: its forward is conv2d's
 input gradient and its input gradient is conv2d's forward.
@@ -48,7 +48,7 @@ import threading
 import numpy as np
 
 from .._checks import as_tensor, check_int, check_pair
-from ..tensor import Tensor, make_node
+from ..tensor import Tensor, is_grad_enabled, make_node
 
 __all__ = [
     "conv2d",
@@ -154,6 +154,7 @@ class _Plan:
         self.k = cg * kh * kw
         self.length = self.ho * self.row
         itemsize = np.dtype(dtype or np.float64).itemsize
+        self.columns = None  # the forward's columns, when kept for the backward
         self.chunk = int(
             max(1, min(n, CHUNK_BYTES // max(1, c * kh * kw * self.length * itemsize)))
         )
@@ -195,8 +196,13 @@ class _Plan:
     def release(buffers: dict) -> None:
         WORKSPACE.give(*buffers.values())
 
+    def release_columns(self) -> None:
+        if self.columns is not None:
+            WORKSPACE.give(self.columns)
+            self.columns = None
+
     # kernels on one chunk ---------------------------------------------------------------
-    def im2col(self, x: np.ndarray, buffers: dict) -> np.ndarray:
+    def im2col(self, x: np.ndarray, buffers: dict, out=None) -> np.ndarray:
         """Columns ``(b, G, K, L)``: ``cols[n, g, (c, u, v), (i, j)] = x_pad[n, gc + c, s i + d u, s j + d v]``."""
         b, c, h, w = x.shape
         kh, kw = self.w_shape[2:]
@@ -210,7 +216,7 @@ class _Plan:
             xp[:, :, top : top + h, left : left + w] = x
         else:
             xp = np.ascontiguousarray(x)
-        cols = buffers["cols"][:b]
+        cols = buffers["cols"][:b] if out is None else out
         view = cols.reshape(b, c, kh, kw, self.length)
         if self.wide:
             flat = xp.reshape(b, c, -1)
@@ -253,24 +259,39 @@ class _Plan:
 
 
 def conv2d_forward(
-    x, weight, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1, out_hw=None
+    x,
+    weight,
+    stride=(1, 1),
+    pads=(0, 0, 0, 0),
+    dilation=(1, 1),
+    groups=1,
+    out_hw=None,
+    bias=None,
+    keep_columns=False,
 ):
-    """``conv2d`` of ndarrays (no bias): ``(y (N, O, Ho, Wo), plan)``.
+    """``conv2d`` of ndarrays: ``(y (N, O, Ho, Wo), plan)``; ``bias (O,)`` optional.
 
     Chunk by chunk of samples: im2col into a cached buffer, then one batched matmul
     ``W_g @ cols`` written straight into the NCHW output. With wide rows the result is a
     strided view that drops the extra columns (no compaction copy). ``out_hw`` limits the output
     size (conv_transpose2d's backward needs it when ``output_padding`` adds rows that no window
-    of the forward reached).
+    of the forward reached). With ``keep_columns`` the whole ``(N, G, K, L)`` columns stay in
+    ``plan.columns`` for the weight gradient (one im2col buffer of memory instead of
+    rebuilding them); :meth:`_Plan.release_columns` gives them back.
     """
     plan = _Plan(x.shape, weight.shape, stride, pads, dilation, groups, out_hw, x.dtype)
     n, o, g = x.shape[0], weight.shape[0], groups
     w3 = weight.reshape(g, o // g, plan.k)
     y = np.empty((n, o, plan.ho, plan.row), dtype=x.dtype)
     buffers = plan.scratch(x.dtype)
+    if keep_columns:
+        plan.columns = WORKSPACE.take((n, g, plan.k, plan.length), x.dtype)
     for part in plan.chunks():
-        cols = plan.im2col(x[part], buffers)
+        kept = None if plan.columns is None else plan.columns[part]
+        cols = plan.im2col(x[part], buffers, out=kept)
         np.matmul(w3, cols, out=y[part].reshape(cols.shape[0], g, o // g, plan.length))
+        if bias is not None:  # while the chunk is contiguous and in cache
+            y[part] += bias[:, None, None]
     plan.release(buffers)
     return (y if plan.row == plan.wo else y[..., : plan.wo]), plan
 
@@ -278,9 +299,8 @@ def conv2d_forward(
 def conv2d_backward(g, x, weight, plan, input_grad=True, weight_grad=True):
     """``(dL/dx, dL/dW)`` of conv2d from the upstream gradient ``g (N, O, Ho, Wo)``.
 
-    Per chunk: ``dW += sum_n g_n cols_n^T`` (columns rebuilt from ``x``: cheaper than keeping
-    them, as they are still in cache for the next step) and ``dx`` as the transposed convolution
-    ``col2im(W_g^T @ g)``, whose ``dcols`` reuse the columns' buffer.
+    Per chunk: ``dW += sum_n g_n cols_n^T`` (the forward's kept columns, or rebuilt from
+    ``x``) and ``dx`` as the transposed convolution ``col2im(W_g^T @ g)``.
     """
     groups, o = plan.groups, plan.w_shape[0]
     dx = np.empty(plan.x_shape, dtype=g.dtype) if input_grad else None
@@ -291,7 +311,10 @@ def conv2d_backward(g, x, weight, plan, input_grad=True, weight_grad=True):
     for part in plan.chunks():
         g4 = plan.widen(g[part], buffers)
         if weight_grad:
-            cols = plan.im2col(x[part], buffers)
+            if plan.columns is not None:
+                cols = plan.columns[part]
+            else:
+                cols = plan.im2col(x[part], buffers)
             dw += np.matmul(g4, cols.transpose(0, 1, 3, 2)).sum(axis=0)
         if input_grad:
             dcols = np.matmul(w3t, g4, out=buffers["cols"][: g4.shape[0]])
@@ -448,13 +471,14 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
     )
 
     xd, wd = _as(x.data, dtype), _as(weight.data, dtype)
-    y, plan = conv2d_forward(xd, wd, stride, pads, dilation, groups)
-    if bias is not None:
-        y += _as(bias.data, dtype)[:, None, None]
+    bd = None if bias is None else _as(bias.data, dtype)
+    keep = is_grad_enabled() and weight.requires_grad
+    y, plan = conv2d_forward(xd, wd, stride, pads, dilation, groups, bias=bd, keep_columns=keep)
 
     def backward(g):
         g = np.asarray(g, dtype=dtype)
         gx, gw = conv2d_backward(g, xd, wd, plan, x.requires_grad, weight.requires_grad)
+        plan.release_columns()  # a second backward through this graph rebuilds them
         gb = g.sum(axis=(0, 2, 3)) if bias is not None and bias.requires_grad else None
         grads = (_grad_for(x, gx), _grad_for(weight, gw))
         return grads if bias is None else grads + (_grad_for(bias, gb),)
