@@ -122,6 +122,22 @@ def _out_size(size, before, after, kernel, stride, dilation) -> int:
     return (size + before + after - dilation * (kernel - 1) - 1) // stride + 1
 
 
+class _Scratch:
+    """Chunk-sized buffers taken from the workspace on first use; ``release`` gives them back."""
+
+    def __init__(self, dtype, shapes: dict):
+        self.dtype, self.shapes, self.taken = dtype, shapes, {}
+
+    def __getitem__(self, name) -> np.ndarray:
+        if name not in self.taken:
+            self.taken[name] = WORKSPACE.take(self.shapes[name], self.dtype)
+        return self.taken[name]
+
+    def release(self) -> None:
+        WORKSPACE.give(*self.taken.values())
+        self.taken = {}
+
+
 class _Plan:
     """Geometry and column layout of one convolution, processed in chunks of samples.
 
@@ -183,18 +199,16 @@ class _Plan:
                     )
 
     # scratch buffers for one chunk, from the workspace --------------------------------
-    def scratch(self, dtype) -> dict:
-        b, c = self.chunk, self.x_shape[1]
-        o = self.w_shape[0]
-        return {
-            "cols": WORKSPACE.take((b, self.groups, self.k, self.length), dtype),
-            "padded": WORKSPACE.take((b, c, self.hp + self.extra_rows, self.wp), dtype),
-            "wide": WORKSPACE.take((b, o, self.ho, self.row), dtype),
-        }
-
-    @staticmethod
-    def release(buffers: dict) -> None:
-        WORKSPACE.give(*buffers.values())
+    def scratch(self, dtype) -> _Scratch:
+        b, c, o = self.chunk, self.x_shape[1], self.w_shape[0]
+        return _Scratch(
+            dtype,
+            {
+                "cols": (b, self.groups, self.k, self.length),
+                "padded": (b, c, self.hp + self.extra_rows, self.wp),
+                "wide": (b, o, self.ho, self.row),
+            },
+        )
 
     def release_columns(self) -> None:
         if self.columns is not None:
@@ -292,7 +306,7 @@ def conv2d_forward(
         np.matmul(w3, cols, out=y[part].reshape(cols.shape[0], g, o // g, plan.length))
         if bias is not None:  # while the chunk is contiguous and in cache
             y[part] += bias[:, None, None]
-    plan.release(buffers)
+    buffers.release()
     return (y if plan.row == plan.wo else y[..., : plan.wo]), plan
 
 
@@ -317,9 +331,13 @@ def conv2d_backward(g, x, weight, plan, input_grad=True, weight_grad=True):
                 cols = plan.im2col(x[part], buffers)
             dw += np.matmul(g4, cols.transpose(0, 1, 3, 2)).sum(axis=0)
         if input_grad:
-            dcols = np.matmul(w3t, g4, out=buffers["cols"][: g4.shape[0]])
+            # the kept columns of this chunk are used up: dcols overwrite them
+            target = buffers["cols"][: g4.shape[0]] if plan.columns is None else plan.columns[part]
+            dcols = np.matmul(w3t, g4, out=target)
             plan.col2im(dcols, buffers, dx[part])
-    plan.release(buffers)
+    buffers.release()
+    if input_grad:
+        plan.release_columns()  # overwritten by dcols: a later backward rebuilds them
     return dx, (None if dw is None else dw.reshape(plan.w_shape))
 
 
@@ -349,7 +367,7 @@ def im2col(x, kernel, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1)) -> np.n
     cols = plan.im2col(x, buffers)
     n, _, k, _ = cols.shape
     out = cols.reshape(n, k, plan.ho, plan.row)[..., : plan.wo].reshape(n, k, -1).copy()
-    plan.release(buffers)
+    buffers.release()
     return out
 
 
