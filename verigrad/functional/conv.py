@@ -171,9 +171,11 @@ class _Plan:
         self.length = self.ho * self.row
         itemsize = np.dtype(dtype or np.float64).itemsize
         self.columns = None  # the forward's columns, when kept for the backward
-        self.chunk = int(
-            max(1, min(n, CHUNK_BYTES // max(1, c * kh * kw * self.length * itemsize)))
+        # the largest per-sample scratch: columns, padded input or widened gradient
+        per_sample = itemsize * max(
+            c * kh * kw * self.length, o * self.length, c * (self.hp + self.extra_rows) * self.wp
         )
+        self.chunk = int(max(1, min(n, CHUNK_BYTES // per_sample)))
 
     def chunks(self):
         n = self.x_shape[0]
