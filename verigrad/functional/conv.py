@@ -169,6 +169,10 @@ class _Plan:
         self.extra_rows = 1 if self.wide and dilation[1] * (kw - 1) > 0 else 0
         self.k = cg * kh * kw
         self.length = self.ho * self.row
+        # zero margins around wide dcols rows for col2im_wide: before, the largest offset;
+        # after, up to the end of the flattened padded channel
+        self.margin = dilation[0] * (kh - 1) * self.wp + dilation[1] * (kw - 1)
+        self.after = max(0, (self.hp + self.extra_rows) * self.wp - self.length)
         itemsize = np.dtype(dtype or np.float64).itemsize
         self.columns = None  # the forward's columns, when kept for the backward
         # the largest per-sample scratch: columns, padded input or widened gradient
@@ -209,6 +213,7 @@ class _Plan:
                 "cols": (b, self.groups, self.k, self.length),
                 "padded": (b, c, self.hp + self.extra_rows, self.wp),
                 "wide": (b, o, self.ho, self.row),
+                "dcols": (b, self.groups, self.k, self.margin + self.length + self.after),
             },
         )
 
@@ -260,6 +265,38 @@ class _Plan:
             view = view.reshape(b, c, kh, kw, self.ho, self.wo)
             for u, v, (rows, columns) in self.offsets():
                 dxp[:, :, rows, columns] += view[:, :, u, v]
+        out[...] = dxp[:, :, top : top + h, left : left + w]
+
+    def col2im_wide(self, margined: np.ndarray, buffers, out: np.ndarray) -> None:
+        """col2im of wide-row ``dcols`` as one strided sum over the kernel offsets.
+
+        ``margined (b, G, K, margin + L + after)`` holds dcols between zero margins. Padded
+        input position ``q`` (flat per channel) receives ``sum_{u, v} dcols[u, v, q - off_uv]``
+        with ``off_uv = d_h u Wp + d_w v``; the index of that term is linear in ``(u, v, q)``,
+        so the terms form one strided view ``(b, C, kh, kw, Q)`` (out-of-range ``q - off_uv``
+        land in the zero margins) and col2im is ``view.sum(axis=(2, 3))``: a single pass
+        instead of ``kh kw`` read-modify-write passes over the padded image.
+        """
+        b, c, h, w = out.shape
+        kh, kw = self.w_shape[2:]
+        (dh, dw), top, left = self.dilation, self.pads[0], self.pads[2]
+        row, item = margined.shape[-1], margined.itemsize
+        q = (self.hp + self.extra_rows) * self.wp
+        base = margined.reshape(b, c, kh, kw, row)[:, :, 0, 0, self.margin :]
+        terms = np.lib.stride_tricks.as_strided(
+            base,
+            shape=(b, c, kh, kw, q),
+            strides=(
+                base.strides[0],
+                base.strides[1],
+                (kw * row - dh * self.wp) * item,
+                (row - dw) * item,
+                item,
+            ),
+            writeable=False,
+        )
+        dxp = buffers["padded"][:b]
+        np.sum(terms, axis=(2, 3), out=dxp.reshape(b, c, q))
         out[...] = dxp[:, :, top : top + h, left : left + w]
 
     def widen(self, g: np.ndarray, buffers: dict) -> np.ndarray:
@@ -324,6 +361,7 @@ def conv2d_backward(g, x, weight, plan, input_grad=True, weight_grad=True):
     if input_grad:
         w3t = weight.reshape(groups, o // groups, plan.k).transpose(0, 2, 1)
     buffers = plan.scratch(g.dtype)
+    zeroed = False
     for part in plan.chunks():
         g4 = plan.widen(g[part], buffers)
         if weight_grad:
@@ -332,7 +370,16 @@ def conv2d_backward(g, x, weight, plan, input_grad=True, weight_grad=True):
             else:
                 cols = plan.im2col(x[part], buffers)
             dw += np.matmul(g4, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-        if input_grad:
+        if input_grad and plan.wide:
+            # dcols inside zero margins, so that col2im is one strided sum (see col2im_wide)
+            margined = buffers["dcols"][: g4.shape[0]]
+            if not zeroed:
+                margined[..., : plan.margin] = 0
+                margined[..., plan.margin + plan.length :] = 0
+                zeroed = True
+            np.matmul(w3t, g4, out=margined[..., plan.margin : plan.margin + plan.length])
+            plan.col2im_wide(margined, buffers, dx[part])
+        elif input_grad:
             # the kept columns of this chunk are used up: dcols overwrite them
             target = buffers["cols"][: g4.shape[0]] if plan.columns is None else plan.columns[part]
             dcols = np.matmul(w3t, g4, out=target)
