@@ -240,9 +240,16 @@ class _Plan:
         cols = buffers["cols"][:b] if out is None else out
         view = cols.reshape(b, c, kh, kw, self.length)
         if self.wide:
+            # all kernel offsets at once: window (u, v) of a channel starts at d_h u Wp + d_w v
             flat = xp.reshape(b, c, -1)
-            for u, v, offset in self.offsets():
-                view[:, :, u, v] = flat[:, :, offset : offset + self.length]
+            (dh, dw), item = self.dilation, flat.itemsize
+            windows = np.lib.stride_tricks.as_strided(
+                flat,
+                shape=(b, c, kh, kw, self.length),
+                strides=flat.strides[:2] + (dh * self.wp * item, dw * item, item),
+                writeable=False,
+            )
+            np.copyto(view, windows)
         else:
             view = view.reshape(b, c, kh, kw, self.ho, self.wo)
             for u, v, (rows, columns) in self.offsets():
