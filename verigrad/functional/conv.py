@@ -19,10 +19,10 @@ into the NCHW output. When a weight gradient will be needed the columns are kept
 backward pass (one im2col buffer), otherwise only a chunk's worth exists at a time. Backward:
 
 * ``dW_g += sum_n g[n] @ cols[n]^T`` (one batched matmul per chunk);
-* ``dx`` as the *transposed convolution* of ``g``: ``dcols = W_g^T @ g`` (one batched matmul
-  into the columns' buffer) followed by ``col2im``, which adds the ``kh kw`` slices of
-  ``dcols`` into ``dx`` at their kernel offsets (a loop over kernel offsets, each a vectorised
-  add; never a loop over windows or pixels);
+* ``dx`` as the *transposed convolution* of ``g``: ``dcols = W_g^T @ g`` (one batched matmul)
+  followed by ``col2im``, which adds the ``kh kw`` slices of ``dcols`` into ``dx`` at their
+  kernel offsets: for stride 1 one strided-view sum over the offsets (``_Plan.col2im_wide``),
+  otherwise a loop over kernel offsets of vectorised adds; never a loop over windows or pixels;
 * ``db = sum_{n, i, j} g``.
 
 Scratch buffers come from a small pool (:data:`WORKSPACE`) so repeated calls do not pay page
