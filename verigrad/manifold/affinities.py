@@ -112,32 +112,37 @@ def conditional_probabilities(sq_distances: np.ndarray, perplexity: float,
 def nearest_neighbors(X: np.ndarray, k: int, chunk_bytes: int = _CHUNK_BYTES):
     """Exact ``k`` nearest neighbours of every row of ``X`` (itself excluded).
 
-    Returns ``(indices, sq_distances)``, both ``(N, k)``, sorted by distance. Distances come
-    from ``||x||^2 - 2 x y^T + ||y||^2`` in row chunks (one BLAS call each), selection from
-    ``argpartition``; peak memory is ``O(N k)`` plus one chunk of ``chunk_bytes``. Duplicates of
-    a point count as neighbours at distance zero; the point itself never does.
+    Returns ``(indices, sq_distances)``, both ``(N, k)``, sorted by distance. Candidates are
+    ranked in row chunks by ``||y||^2 / 2 - x . y`` (the row's own ``||x||^2`` does not change
+    its ranking), one float32 BLAS product and one pass per chunk; ``argpartition`` keeps
+    ``k + 16`` candidates, whose float64 distances are then recomputed exactly and re-ranked,
+    so float32 rounding cannot change the neighbours short of 16-way near-ties. Peak memory is
+    ``O(N k)`` plus one chunk of ``chunk_bytes``. Duplicates of a point count as neighbours at
+    distance zero; the point itself never does.
     """
     n = X.shape[0]
     norms = np.einsum("ij,ij->i", X, X)
+    X32 = X.astype(np.float32)
+    half_norms32 = (norms / 2).astype(np.float32)
+    extra = min(n - 1, k + 16)
     indices = np.empty((n, k), dtype=np.int64)
     distances = np.empty((n, k))
-    rows = max(1, min(n, chunk_bytes // (8 * n)))
+    rows = max(1, min(n, chunk_bytes // (4 * n)))
     for start in range(0, n, rows):
         stop = min(n, start + rows)
-        block = X[start:stop] @ X.T
-        block *= -2
-        block += norms[None, :]
-        block += norms[start:stop, None]
+        block = X32[start:stop] @ X32.T
+        np.subtract(half_norms32[None, :], block, out=block)
         local = np.arange(stop - start)
         block[local, local + start] = np.inf
-        if k < n - 1:
-            part = np.argpartition(block, k - 1, axis=1)[:, :k]
+        if extra < n - 1:
+            candidates = np.argpartition(block, extra - 1, axis=1)[:, :extra]
         else:
-            part = np.argsort(block, axis=1)[:, :k]
-        d = np.take_along_axis(block, part, axis=1)
-        order = np.argsort(d, axis=1)
-        indices[start:stop] = np.take_along_axis(part, order, axis=1)
-        distances[start:stop] = np.maximum(np.take_along_axis(d, order, axis=1), 0.0)
+            candidates = np.argsort(block, axis=1)[:, :extra]
+        exact = X[candidates] - X[start:stop, None, :]
+        exact = np.einsum("ijk,ijk->ij", exact, exact)
+        order = np.argsort(exact, axis=1, kind="stable")[:, :k]
+        indices[start:stop] = np.take_along_axis(candidates, order, axis=1)
+        distances[start:stop] = np.take_along_axis(exact, order, axis=1)
     return indices, distances
 
 
