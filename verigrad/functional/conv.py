@@ -528,7 +528,12 @@ def _conv_padding(padding, kernel, dilation, stride):
 
 # --------------------------------------------------------------------------- public ops
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
-    """2-D cross-correlation (``torch.nn.functional.conv2d``); see the module docstring."""
+    """2-D cross-correlation (``torch.nn.functional.conv2d``); see the module docstring.
+
+    For stride 1 the result's data is a strided view of a slightly wider array (rows computed
+    over the padded width, see ``_Plan``): every NumPy operation handles it, and code that
+    needs a contiguous array gets one from ``np.ascontiguousarray``.
+    """
     x, weight, bias, dtype, unbatched = _prepare(x, weight, bias, "conv2d")
     stride = check_pair(stride, "stride", 1)
     dilation = check_pair(dilation, "dilation", 1)
