@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 import verigrad.functional as F
 from tests.helpers import assert_close, to_torch, torch
 from verigrad import Tensor, gradcheck
-from verigrad.functional.conv import conv2d_forward, conv2d_reference
+from verigrad.functional.conv import conv2d_forward
 
 TEXTBOOK_X = np.array(
     [[4, 5, 2, 2, 1], [3, 3, 2, 2, 4], [4, 3, 4, 1, 1], [5, 1, 4, 1, 2], [5, 1, 3, 1, 4]],
@@ -172,6 +172,37 @@ def test_conv_transpose2d_matches_torch(cfg, dtype):
         return tnn.conv_transpose2d(x, w, b, **kw)
 
     _run_pair(ours, ref, arrays, dtype)
+
+
+def _pad(x: np.ndarray, pads) -> np.ndarray:
+    top, bottom, left, right = pads
+    n, c, h, w = x.shape
+    out = np.zeros((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
+    out[:, :, top : top + h, left : left + w] = x
+    return out
+
+
+def conv2d_reference(x, weight, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1):
+    """Plain loop over output pixels: the reference the fast kernel is held to."""
+    xp = _pad(x, pads)
+    n, c = x.shape[:2]
+    o, cg, kh, kw = weight.shape
+    ho = (x.shape[2] + pads[0] + pads[1] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    wo = (x.shape[3] + pads[2] + pads[3] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    og = o // groups
+    y = np.zeros((n, o, ho, wo), dtype=np.result_type(x, weight))
+    for oc in range(o):
+        grp = oc // og
+        for i in range(ho):
+            for j in range(wo):
+                patch = xp[
+                    :,
+                    grp * cg : (grp + 1) * cg,
+                    i * stride[0] : i * stride[0] + dilation[0] * (kh - 1) + 1 : dilation[0],
+                    j * stride[1] : j * stride[1] + dilation[1] * (kw - 1) + 1 : dilation[1],
+                ]
+                y[:, oc, i, j] = (patch * weight[oc]).sum(axis=(1, 2, 3))
+    return y
 
 
 @settings(max_examples=15)

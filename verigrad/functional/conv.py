@@ -37,8 +37,8 @@ extra row/column goes to the bottom/right (torch pads the same asymmetric way in
 as in torch it requires ``stride == 1``. ``"valid"`` means no padding.
 
 The pure ``ndarray`` kernels (``conv2d_forward``, ``conv2d_weight_grad``,
-``conv2d_input_grad``) take padding as ``(top, bottom, left, right)``. A plain loop version
-(:func:`conv2d_reference`) is kept for the tests.
+``conv2d_input_grad``) take padding as ``(top, bottom, left, right)``. The tests hold them
+to a plain loop over output pixels.
 """
 
 from __future__ import annotations
@@ -57,7 +57,6 @@ __all__ = [
     "conv2d_backward",
     "conv2d_weight_grad",
     "conv2d_input_grad",
-    "conv2d_reference",
     "im2col",
 ]
 
@@ -425,37 +424,6 @@ def im2col(x, kernel, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1)) -> np.n
     out = cols.reshape(n, k, plan.ho, plan.row)[..., : plan.wo].reshape(n, k, -1).copy()
     buffers.release()
     return out
-
-
-def _pad(x: np.ndarray, pads) -> np.ndarray:
-    top, bottom, left, right = pads
-    n, c, h, w = x.shape
-    out = np.zeros((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
-    out[:, :, top : top + h, left : left + w] = x
-    return out
-
-
-def conv2d_reference(x, weight, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1):
-    """Plain loop over output pixels (slow; the tests hold the fast kernel to it)."""
-    xp = _pad(x, pads)
-    n, c = x.shape[:2]
-    o, cg, kh, kw = weight.shape
-    ho = _out_size(x.shape[2], pads[0], pads[1], kh, stride[0], dilation[0])
-    wo = _out_size(x.shape[3], pads[2], pads[3], kw, stride[1], dilation[1])
-    og = o // groups
-    y = np.zeros((n, o, ho, wo), dtype=np.result_type(x, weight))
-    for oc in range(o):
-        grp = oc // og
-        for i in range(ho):
-            for j in range(wo):
-                patch = xp[
-                    :,
-                    grp * cg : (grp + 1) * cg,
-                    i * stride[0] : i * stride[0] + dilation[0] * (kh - 1) + 1 : dilation[0],
-                    j * stride[1] : j * stride[1] + dilation[1] * (kw - 1) + 1 : dilation[1],
-                ]
-                y[:, oc, i, j] = (patch * weight[oc]).sum(axis=(1, 2, 3))
-    return y
 
 
 # --------------------------------------------------------------------------- validation
