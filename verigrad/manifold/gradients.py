@@ -315,18 +315,21 @@ def repulsive_forces_fft(Y, n_interpolation_points: int = 3, min_num_intervals: 
         flat = flat.reshape(n, p * p)
         weight = weight.reshape(n, p * p)
     n_terms = dim + 2
-    charges = np.empty((n_terms, n))
-    charges[0] = 1.0
-    charges[1:1 + dim] = Y.T
-    charges[-1] = np.einsum("ij,ij->i", Y, Y)
+    charges = np.empty((n, n_terms))
+    charges[:, 0] = 1.0
+    charges[:, 1:1 + dim] = Y
+    charges[:, -1] = np.einsum("ij,ij->i", Y, Y)
     grid_size = m**dim
-    index = flat[None, :, :] + (np.arange(n_terms) * grid_size)[:, None, None]
-    values = charges[:, :, None] * weight[None, :, :]
-    grid = np.bincount(index.ravel(), weights=values.ravel(), minlength=n_terms * grid_size)
-    grid = grid.reshape((n_terms,) + (m,) * dim)
+    # the interpolation as a sparse (N, grid) matrix: spreading is its transpose times the
+    # charges, gathering is the matrix times the node potentials (C loops, no temporaries)
+    per_point = weight.shape[1]
+    interpolation = sp.csr_matrix(
+        (weight.ravel(), flat.ravel().astype(np.int32), np.arange(0, n * per_point + 1, per_point)),
+        shape=(n, grid_size))
+    grid = np.ascontiguousarray((interpolation.T @ charges).T).reshape((n_terms,) + (m,) * dim)
     potential = _convolve(grid, spacing, workers).reshape(n_terms, grid_size)
-    phi = np.einsum("nk,tnk->nt", weight, potential[:, flat])  # (n, n_terms)
-    sq_norm = charges[-1]
+    phi = interpolation @ np.ascontiguousarray(potential.T)  # (n, n_terms)
+    sq_norm = charges[:, -1]
     sum_w = (1.0 + sq_norm) * phi[:, 0] - 2.0 * np.einsum("nd,nd->n", Y, phi[:, 1:1 + dim])
     sum_w += phi[:, -1]
     z = float(sum_w.sum()) - n
