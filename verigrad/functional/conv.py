@@ -112,9 +112,10 @@ WORKSPACE = _Workspace()
 
 
 # --------------------------------------------------------------------------- ndarray kernels
-#: bytes of im2col columns per chunk of samples: small enough that the columns stay in cache
-#: from im2col through the matmul (and dcols through col2im), large enough for a good matmul
-CHUNK_BYTES = 1 << 21
+#: bytes of scratch per chunk of samples. Each pass over a chunk is a single 2-D BLAS call per
+#: group, so chunks are large: few calls keep BLAS threads busy (many small calls stall when
+#: a core is shared) while bounding the scratch of very large batches.
+CHUNK_BYTES = 1 << 25
 
 
 def _out_size(size, before, after, kernel, stride, dilation) -> int:
@@ -140,13 +141,22 @@ class _Scratch:
 class _Plan:
     """Geometry and column layout of one convolution, processed in chunks of samples.
 
-    Columns of a chunk of ``b`` samples are ``(b, G, K, L)`` with ``K = C/G kh kw`` and ``L =
-    Ho row``. For stride 1 they use *wide rows* (``row = Wp``): output row ``i`` is computed
-    over the full padded width, so that for each kernel offset the windows of a channel are one
-    contiguous slice of the flattened padded input (``offset = d_h u Wp + d_w v``, length
-    ``Ho Wp``) and im2col/col2im move long contiguous rows; the ``Wp - Wo`` extra columns of
-    each output row are discarded (their upstream gradient is taken as 0). Otherwise ``row =
-    Wo`` and each offset is a strided view.
+    Columns are *channel-major*: ``cols (G, K, b L)`` with ``K = C/G kh kw`` rows and one
+    column per (sample, output pixel), so that each pass is one 2-D matmul per group::
+
+        forward   Y (G, O/G, b L)  = W_g @ cols          (Y is the output, O-major)
+        dW        dW_g            += G_g @ cols^T
+        dx        dcols (G, K, b Q) = W_g^T @ G_g, then col2im
+
+    For stride 1 the rows are *wide*: an output row is computed over the full padded width
+    ``Wp`` (``L = Ho Wp``) so that, for each kernel offset, the windows of a channel are one
+    contiguous slice of the flattened padded input (``offset = d_h u Wp + d_w v``) and im2col
+    is a single copy from a strided view; the ``Wp - Wo`` extra columns are discarded (their
+    gradient is 0). The input gradient uses *super-wide* rows (``Q = (Hp + 1) Wp``, the whole
+    flattened padded channel, zero gradient past ``Ho``): every term of col2im is then a fixed
+    linear function of ``(channel, u, v, sample, position)``, so col2im is one strided-view
+    sum (out-of-range terms land on zeros). For stride > 1 ``L = Ho Wo``, and im2col/col2im
+    loop over the ``kh kw`` kernel offsets with strided views.
     """
 
     def __init__(self, x_shape, w_shape, stride, pads, dilation, groups, out_hw=None, dtype=None):
@@ -164,19 +174,17 @@ class _Plan:
         self.hp, self.wp = h + top + bottom, w + left + right
         self.wide = tuple(stride) == (1, 1)
         self.row = self.wp if self.wide else self.wo
-        # the last flat slice of a wide layout runs d_w (kw - 1) past the last row
-        self.extra_rows = 1 if self.wide and dilation[1] * (kw - 1) > 0 else 0
+        # one extra zero row: the last flat window slice runs d_w (kw - 1) past the last row
+        self.extra_rows = 1 if self.wide else 0
         self.k = cg * kh * kw
         self.length = self.ho * self.row
-        # zero margins around wide dcols rows for col2im_wide: before, the largest offset;
-        # after, up to the end of the flattened padded channel
+        self.flat = (self.hp + self.extra_rows) * self.wp  # Q: a flattened padded channel
         self.margin = dilation[0] * (kh - 1) * self.wp + dilation[1] * (kw - 1)
-        self.after = max(0, (self.hp + self.extra_rows) * self.wp - self.length)
+        self.columns = None  # the forward's columns (G, K, N L), when kept for the backward
         itemsize = np.dtype(dtype or np.float64).itemsize
-        self.columns = None  # the forward's columns, when kept for the backward
-        # the largest per-sample scratch: columns, padded input or widened gradient
         per_sample = itemsize * max(
-            c * kh * kw * self.length, o * self.length, c * (self.hp + self.extra_rows) * self.wp
+            c * kh * kw * max(self.length, self.flat if self.wide else 0),
+            o * max(self.length, self.flat),
         )
         self.chunk = int(max(1, min(n, CHUNK_BYTES // per_sample)))
 
@@ -186,33 +194,31 @@ class _Plan:
             yield slice(start, min(n, start + self.chunk))
 
     def offsets(self):
-        """``(u, v, flat offset or (rows, columns))`` per kernel offset, row-major."""
+        """``(u, v, rows, columns)`` slices of each kernel offset's window view, row-major."""
         kh, kw = self.w_shape[2:]
         (sh, sw), (dh, dw) = self.stride, self.dilation
         for u in range(kh):
             for v in range(kw):
-                if self.wide:
-                    yield u, v, u * dh * self.wp + v * dw
-                else:
-                    yield (
-                        u,
-                        v,
-                        (
-                            slice(u * dh, u * dh + sh * (self.ho - 1) + 1, sh),
-                            slice(v * dw, v * dw + sw * (self.wo - 1) + 1, sw),
-                        ),
-                    )
+                yield (
+                    u,
+                    v,
+                    (
+                        slice(u * dh, u * dh + sh * (self.ho - 1) + 1, sh),
+                        slice(v * dw, v * dw + sw * (self.wo - 1) + 1, sw),
+                    ),
+                )
 
-    # scratch buffers for one chunk, from the workspace --------------------------------
     def scratch(self, dtype) -> _Scratch:
         b, c, o = self.chunk, self.x_shape[1], self.w_shape[0]
+        q = self.flat if self.wide else self.length
         return _Scratch(
             dtype,
             {
-                "cols": (b, self.groups, self.k, self.length),
+                "cols": (self.groups, self.k, b * self.length),
                 "padded": (b, c, self.hp + self.extra_rows, self.wp),
-                "wide": (b, o, self.ho, self.row),
-                "dcols": (b, self.groups, self.k, self.margin + self.length + self.after),
+                "g": (o, b, self.ho, self.row),
+                "g_flat": (o, b, q),
+                "dcols": (self.margin + self.groups * self.k * b * q,),
             },
         )
 
@@ -222,99 +228,82 @@ class _Plan:
             self.columns = None
 
     # kernels on one chunk ---------------------------------------------------------------
-    def im2col(self, x: np.ndarray, buffers: dict, out=None) -> np.ndarray:
-        """Columns ``(b, G, K, L)``: ``cols[n, g, (c, u, v), (i, j)] = x_pad[n, gc + c, s i + d u, s j + d v]``."""
+    def pad(self, x: np.ndarray, buffers) -> np.ndarray:
         b, c, h, w = x.shape
-        kh, kw = self.w_shape[2:]
         top, bottom, left, right = self.pads
-        if top or bottom or left or right or self.extra_rows:
-            xp = buffers["padded"][:b]
-            xp[:, :, :top] = 0
-            xp[:, :, top + h :] = 0
-            xp[:, :, top : top + h, :left] = 0
-            xp[:, :, top : top + h, left + w :] = 0
-            xp[:, :, top : top + h, left : left + w] = x
-        else:
-            xp = np.ascontiguousarray(x)
-        cols = buffers["cols"][:b] if out is None else out
-        view = cols.reshape(b, c, kh, kw, self.length)
+        if not (top or bottom or left or right or self.extra_rows):
+            return np.ascontiguousarray(x)
+        xp = buffers["padded"][:b]
+        xp[:, :, :top] = 0
+        xp[:, :, top + h :] = 0
+        xp[:, :, top : top + h, :left] = 0
+        xp[:, :, top : top + h, left + w :] = 0
+        xp[:, :, top : top + h, left : left + w] = x
+        return xp
+
+    def im2col(self, x: np.ndarray, out: np.ndarray, buffers) -> None:
+        """``out (G, K, b L)[g, (c, u, v), (n, i, j)] = x_pad[n, gc + c, s i + d u, s j + d v]``."""
+        b, c = x.shape[:2]
+        kh, kw = self.w_shape[2:]
+        xp = self.pad(x, buffers)
         if self.wide:
-            # all kernel offsets at once: window (u, v) of a channel starts at d_h u Wp + d_w v
             flat = xp.reshape(b, c, -1)
             (dh, dw), item = self.dilation, flat.itemsize
             windows = np.lib.stride_tricks.as_strided(
                 flat,
-                shape=(b, c, kh, kw, self.length),
-                strides=flat.strides[:2] + (dh * self.wp * item, dw * item, item),
+                shape=(c, kh, kw, b, self.length),
+                strides=(flat.strides[1], dh * self.wp * item, dw * item, flat.strides[0], item),
                 writeable=False,
             )
-            np.copyto(view, windows)
+            np.copyto(out.reshape(c, kh, kw, b, self.length), windows)
         else:
-            view = view.reshape(b, c, kh, kw, self.ho, self.wo)
+            view = out.reshape(c, kh, kw, b, self.ho, self.wo)
             for u, v, (rows, columns) in self.offsets():
-                view[:, :, u, v] = xp[:, :, rows, columns]
-        return cols
+                view[:, u, v] = xp[:, :, rows, columns].transpose(1, 0, 2, 3)
 
-    def col2im(self, dcols: np.ndarray, buffers: dict, out: np.ndarray) -> None:
-        """Adjoint of :meth:`im2col`: add ``dcols (b, G, K, L)`` into a padded image, crop into ``out``."""
-        b, c, h, w = out.shape
-        kh, kw = self.w_shape[2:]
-        top, left = self.pads[0], self.pads[2]
-        dxp = buffers["padded"][:b]
-        dxp.fill(0)
-        view = dcols.reshape(b, c, kh, kw, self.length)
-        if self.wide:
-            flat = dxp.reshape(b, c, -1)
-            for u, v, offset in self.offsets():
-                flat[:, :, offset : offset + self.length] += view[:, :, u, v]
+    def gradient_rows(self, g: np.ndarray, buffers, flat: bool) -> np.ndarray:
+        """``g (b, O, Ho, Wo)`` O-major as ``(G, O/G, b L)`` (or ``b Q`` if ``flat``), zero-padded."""
+        b, o = g.shape[:2]
+        if flat and self.wide:
+            rows = buffers["g_flat"][:, :b]
+            rows.reshape(o, b, -1)[:, :, self.length :] = 0
+            target = rows[:, :, : self.length].reshape(o, b, self.ho, self.row)
         else:
-            view = view.reshape(b, c, kh, kw, self.ho, self.wo)
-            for u, v, (rows, columns) in self.offsets():
-                dxp[:, :, rows, columns] += view[:, :, u, v]
-        out[...] = dxp[:, :, top : top + h, left : left + w]
+            rows = buffers["g"][:, :b]
+            target = rows
+        target[..., : self.wo] = g.transpose(1, 0, 2, 3)
+        target[..., self.wo :] = 0
+        return rows.reshape(self.groups, o // self.groups, -1)
 
-    def col2im_wide(self, margined: np.ndarray, buffers, out: np.ndarray) -> None:
-        """col2im of wide-row ``dcols`` as one strided sum over the kernel offsets.
-
-        ``margined (b, G, K, margin + L + after)`` holds dcols between zero margins. Padded
-        input position ``q`` (flat per channel) receives ``sum_{u, v} dcols[u, v, q - off_uv]``
-        with ``off_uv = d_h u Wp + d_w v``; the index of that term is linear in ``(u, v, q)``,
-        so the terms form one strided view ``(b, C, kh, kw, Q)`` (out-of-range ``q - off_uv``
-        land in the zero margins) and col2im is ``view.sum(axis=(2, 3))``: a single pass
-        instead of ``kh kw`` read-modify-write passes over the padded image.
-        """
-        b, c, h, w = out.shape
+    def col2im(self, dcols_flat: np.ndarray, b: int, buffers, out: np.ndarray) -> None:
+        """Adjoint of :meth:`im2col` into ``out (b, C, H, W)``; see the class docstring."""
+        c, h, w = self.x_shape[1:]
         kh, kw = self.w_shape[2:]
         (dh, dw), top, left = self.dilation, self.pads[0], self.pads[2]
-        row, item = margined.shape[-1], margined.itemsize
-        q = (self.hp + self.extra_rows) * self.wp
-        base = margined.reshape(b, c, kh, kw, row)[:, :, 0, 0, self.margin :]
-        terms = np.lib.stride_tricks.as_strided(
-            base,
-            shape=(b, c, kh, kw, q),
-            strides=(
-                base.strides[0],
-                base.strides[1],
-                (kw * row - dh * self.wp) * item,
-                (row - dw) * item,
-                item,
-            ),
-            writeable=False,
-        )
         dxp = buffers["padded"][:b]
-        np.sum(terms, axis=(2, 3), out=dxp.reshape(b, c, q))
+        if self.wide:
+            q, item = self.flat, dcols_flat.itemsize
+            base = dcols_flat[self.margin :]
+            terms = np.lib.stride_tricks.as_strided(
+                base,
+                shape=(b, c, kh, kw, q),
+                strides=(
+                    q * item,
+                    kh * kw * b * q * item,
+                    (kw * b * q - dh * self.wp) * item,
+                    (b * q - dw) * item,
+                    item,
+                ),
+                writeable=False,
+            )
+            np.sum(terms, axis=(2, 3), out=dxp.reshape(b, c, q))
+        else:
+            dxp.fill(0)
+            view = dcols_flat[self.margin :][: c * kh * kw * b * self.length]
+            view = view.reshape(c, kh, kw, b, self.ho, self.wo)
+            for u, v, (rows, columns) in self.offsets():
+                dxp[:, :, rows, columns] += view[:, u, v].transpose(1, 0, 2, 3)
         out[...] = dxp[:, :, top : top + h, left : left + w]
-
-    def widen(self, g: np.ndarray, buffers: dict) -> np.ndarray:
-        """``g (b, O, Ho, Wo)`` as ``(b, G, O/G, L)``, zero in the discarded wide columns."""
-        b, o = g.shape[:2]
-        shape = (b, self.groups, o // self.groups, self.length)
-        if self.row == self.wo:
-            return np.ascontiguousarray(g).reshape(shape)
-        wide = buffers["wide"][:b]
-        wide[..., : self.wo] = g
-        wide[..., self.wo :] = 0
-        return wide.reshape(shape)
 
 
 def conv2d_forward(
@@ -330,69 +319,71 @@ def conv2d_forward(
 ):
     """``conv2d`` of ndarrays: ``(y (N, O, Ho, Wo), plan)``; ``bias (O,)`` optional.
 
-    Chunk by chunk of samples: im2col into a cached buffer, then one batched matmul
-    ``W_g @ cols`` written straight into the NCHW output. With wide rows the result is a
-    strided view that drops the extra columns (no compaction copy). ``out_hw`` limits the output
-    size (conv_transpose2d's backward needs it when ``output_padding`` adds rows that no window
-    of the forward reached). With ``keep_columns`` the whole ``(N, G, K, L)`` columns stay in
-    ``plan.columns`` for the weight gradient (one im2col buffer of memory instead of
-    rebuilding them); :meth:`_Plan.release_columns` gives them back.
+    Per chunk of samples: im2col, then one matmul per group written straight into an O-major
+    output ``(O, N, Ho, row)``; ``y`` is its transposed (and, for wide rows, cropped) view, so
+    no copy is made. ``out_hw`` limits the output size (conv_transpose2d's backward needs it
+    when ``output_padding`` adds rows that no window of the forward reached). With
+    ``keep_columns`` the whole ``(G, K, N L)`` columns stay in ``plan.columns`` for the weight
+    gradient (one im2col buffer of memory instead of rebuilding them).
     """
     plan = _Plan(x.shape, weight.shape, stride, pads, dilation, groups, out_hw, x.dtype)
     n, o, g = x.shape[0], weight.shape[0], groups
     w3 = weight.reshape(g, o // g, plan.k)
-    y = np.empty((n, o, plan.ho, plan.row), dtype=x.dtype)
+    y = np.empty((o, n, plan.ho, plan.row), dtype=x.dtype)
     buffers = plan.scratch(x.dtype)
     if keep_columns:
-        plan.columns = WORKSPACE.take((n, g, plan.k, plan.length), x.dtype)
+        plan.columns = WORKSPACE.take((g, plan.k, n * plan.length), x.dtype)
     for part in plan.chunks():
-        kept = None if plan.columns is None else plan.columns[part]
-        cols = plan.im2col(x[part], buffers, out=kept)
-        np.matmul(w3, cols, out=y[part].reshape(cols.shape[0], g, o // g, plan.length))
-        if bias is not None:  # while the chunk is contiguous and in cache
-            y[part] += bias[:, None, None]
+        b = part.stop - part.start
+        if plan.columns is None:
+            cols = buffers["cols"][:, :, : b * plan.length]
+        else:
+            cols = plan.columns[:, :, part.start * plan.length : part.stop * plan.length]
+        plan.im2col(x[part], cols, buffers)
+        out = y.reshape(o, n * plan.length)[:, part.start * plan.length : part.stop * plan.length]
+        np.matmul(w3, cols, out=out.reshape(g, o // g, -1))
     buffers.release()
+    if bias is not None:
+        y += bias[:, None, None, None]
+    y = y.transpose(1, 0, 2, 3)
     return (y if plan.row == plan.wo else y[..., : plan.wo]), plan
 
 
 def conv2d_backward(g, x, weight, plan, input_grad=True, weight_grad=True):
     """``(dL/dx, dL/dW)`` of conv2d from the upstream gradient ``g (N, O, Ho, Wo)``.
 
-    Per chunk: ``dW += sum_n g_n cols_n^T`` (the forward's kept columns, or rebuilt from
-    ``x``) and ``dx`` as the transposed convolution ``col2im(W_g^T @ g)``.
+    Per chunk, one matmul per group for each: ``dW_g += G_g cols^T`` (the forward's kept
+    columns, or rebuilt from ``x``) and ``dcols = W_g^T G_g`` followed by col2im (the
+    transposed convolution of ``g``). Gives back ``plan.columns``.
     """
     groups, o = plan.groups, plan.w_shape[0]
     dx = np.empty(plan.x_shape, dtype=g.dtype) if input_grad else None
     dw = np.zeros((groups, o // groups, plan.k), dtype=g.dtype) if weight_grad else None
+    buffers = plan.scratch(g.dtype)
     if input_grad:
         w3t = weight.reshape(groups, o // groups, plan.k).transpose(0, 2, 1)
-    buffers = plan.scratch(g.dtype)
-    zeroed = False
+        dcols_flat = buffers["dcols"]
+        dcols_flat[: plan.margin] = 0  # col2im reads up to `margin` before the first row
     for part in plan.chunks():
-        g4 = plan.widen(g[part], buffers)
+        b, lo, hi = part.stop - part.start, part.start * plan.length, part.stop * plan.length
         if weight_grad:
             if plan.columns is not None:
-                cols = plan.columns[part]
+                cols = plan.columns[:, :, lo:hi]
             else:
-                cols = plan.im2col(x[part], buffers)
-            dw += np.matmul(g4, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-        if input_grad and plan.wide:
-            # dcols inside zero margins, so that col2im is one strided sum (see col2im_wide)
-            margined = buffers["dcols"][: g4.shape[0]]
-            if not zeroed:
-                margined[..., : plan.margin] = 0
-                margined[..., plan.margin + plan.length :] = 0
-                zeroed = True
-            np.matmul(w3t, g4, out=margined[..., plan.margin : plan.margin + plan.length])
-            plan.col2im_wide(margined, buffers, dx[part])
-        elif input_grad:
-            # the kept columns of this chunk are used up: dcols overwrite them
-            target = buffers["cols"][: g4.shape[0]] if plan.columns is None else plan.columns[part]
-            dcols = np.matmul(w3t, g4, out=target)
-            plan.col2im(dcols, buffers, dx[part])
+                cols = buffers["cols"][:, :, : hi - lo]
+                plan.im2col(x[part], cols, buffers)
+            # as (cols G^T)^T: OpenBLAS threads split a tall-by-short product far better than
+            # a short-by-tall one with a long inner dimension (4-10x under shared cores)
+            rows = plan.gradient_rows(g[part], buffers, False)
+            dw += np.matmul(cols, rows.transpose(0, 2, 1)).transpose(0, 2, 1)
+        if input_grad:
+            rows = plan.gradient_rows(g[part], buffers, True)
+            size = groups * plan.k * rows.shape[-1]
+            dcols = dcols_flat[plan.margin : plan.margin + size].reshape(groups, plan.k, -1)
+            np.matmul(w3t, rows, out=dcols)
+            plan.col2im(dcols_flat[: plan.margin + size], b, buffers, dx[part])
     buffers.release()
-    if input_grad:
-        plan.release_columns()  # overwritten by dcols: a later backward rebuilds them
+    plan.release_columns()
     return dx, (None if dw is None else dw.reshape(plan.w_shape))
 
 
@@ -417,11 +408,13 @@ def im2col(x, kernel, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1)) -> np.n
         1,
         dtype=x.dtype,
     )
-    plan.chunk = x.shape[0]
+    n = x.shape[0]
+    plan.chunk = n
     buffers = plan.scratch(x.dtype)
-    cols = plan.im2col(x, buffers)
-    n, _, k, _ = cols.shape
-    out = cols.reshape(n, k, plan.ho, plan.row)[..., : plan.wo].reshape(n, k, -1).copy()
+    cols = buffers["cols"]
+    plan.im2col(x, cols, buffers)
+    out = cols.reshape(plan.k, n, plan.ho, plan.row)[..., : plan.wo].transpose(1, 0, 2, 3)
+    out = out.reshape(n, plan.k, -1).copy()
     buffers.release()
     return out
 
