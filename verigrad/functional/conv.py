@@ -115,7 +115,7 @@ WORKSPACE = _Workspace()
 #: bytes of scratch per chunk of samples. Each pass over a chunk is a single 2-D BLAS call per
 #: group, so chunks are large: few calls keep BLAS threads busy (many small calls stall when
 #: a core is shared) while bounding the scratch of very large batches.
-CHUNK_BYTES = 1 << 25
+CHUNK_BYTES = 1 << 24
 
 
 def _out_size(size, before, after, kernel, stride, dilation) -> int:
