@@ -261,19 +261,32 @@ class _Plan:
             for u, v, (rows, columns) in self.offsets():
                 view[:, u, v] = xp[:, :, rows, columns].transpose(1, 0, 2, 3)
 
-    def gradient_rows(self, g: np.ndarray, buffers, flat: bool) -> np.ndarray:
-        """``g (b, O, Ho, Wo)`` O-major as ``(G, O/G, b L)`` (or ``b Q`` if ``flat``), zero-padded."""
+    def gradient_rows(self, g: np.ndarray, buffers, need_rows: bool, need_flat: bool) -> tuple:
+        """``g (b, O, Ho, Wo)`` O-major, zero where no output was kept.
+
+        Returns ``(rows (G, O/G, b L), flat (G, O/G, b Q))`` (each None unless asked): rows for
+        the weight gradient, super-wide ``flat`` rows for the input gradient. The transposing
+        copy from ``g`` is made once; the other layout is a plain row copy of it.
+        """
         b, o = g.shape[:2]
-        if flat and self.wide:
-            rows = buffers["g_flat"][:, :b]
-            rows.reshape(o, b, -1)[:, :, self.length :] = 0
-            target = rows[:, :, : self.length].reshape(o, b, self.ho, self.row)
+        shape = (self.groups, o // self.groups, -1)
+        rows = buffers["g"][:, :b] if need_rows else None
+        flat = buffers["g_flat"][:, :b] if need_flat and self.wide else None
+        if flat is not None:
+            flat.reshape(o, b, -1)[:, :, self.length :] = 0
+            target = flat[:, :, : self.length].reshape(o, b, self.ho, self.row)
         else:
-            rows = buffers["g"][:, :b]
-            target = rows
+            target = rows if rows is not None else buffers["g"][:, :b]
+            if need_flat:  # not wide: the input gradient uses the plain rows
+                flat = target
         target[..., : self.wo] = g.transpose(1, 0, 2, 3)
         target[..., self.wo :] = 0
-        return rows.reshape(self.groups, o // self.groups, -1)
+        if rows is not None and flat is not None and rows is not flat:
+            rows.reshape(o, b, self.length)[...] = flat.reshape(o, b, -1)[:, :, : self.length]
+        return (
+            None if rows is None else rows.reshape(shape),
+            None if flat is None else flat.reshape(shape),
+        )
 
     def col2im(self, dcols_flat: np.ndarray, b: int, buffers, out: np.ndarray) -> None:
         """Adjoint of :meth:`im2col` into ``out (b, C, H, W)``; see the class docstring."""
@@ -366,6 +379,7 @@ def conv2d_backward(g, x, weight, plan, input_grad=True, weight_grad=True):
         dcols_flat[: plan.margin] = 0  # col2im reads up to `margin` before the first row
     for part in plan.chunks():
         b, lo, hi = part.stop - part.start, part.start * plan.length, part.stop * plan.length
+        rows, flat = plan.gradient_rows(g[part], buffers, weight_grad, input_grad)
         if weight_grad:
             if plan.columns is not None:
                 cols = plan.columns[:, :, lo:hi]
@@ -374,13 +388,11 @@ def conv2d_backward(g, x, weight, plan, input_grad=True, weight_grad=True):
                 plan.im2col(x[part], cols, buffers)
             # as (cols G^T)^T: OpenBLAS threads split a tall-by-short product far better than
             # a short-by-tall one with a long inner dimension (4-10x under shared cores)
-            rows = plan.gradient_rows(g[part], buffers, False)
             dw += np.matmul(cols, rows.transpose(0, 2, 1)).transpose(0, 2, 1)
         if input_grad:
-            rows = plan.gradient_rows(g[part], buffers, True)
-            size = groups * plan.k * rows.shape[-1]
+            size = groups * plan.k * flat.shape[-1]
             dcols = dcols_flat[plan.margin : plan.margin + size].reshape(groups, plan.k, -1)
-            np.matmul(w3t, rows, out=dcols)
+            np.matmul(w3t, flat, out=dcols)
             plan.col2im(dcols_flat[: plan.margin + size], b, buffers, dx[part])
     buffers.release()
     plan.release_columns()
