@@ -11,23 +11,21 @@ As in torch, conv2d is a cross-correlation (the kernel is not flipped)::
 
     y[n, o, i, j] = b[o] + sum_{c, u, v} w[o, c, u, v] x_pad[n, gc + c, s i + d u, s j + d v]
 
-Algorithm, chunk by chunk of samples (a chunk's columns fit in cache, about 2 MiB):
-``im2col`` copies, for every kernel offset ``(u, v)``, one view of the padded input into
-``cols (b, G, K, L)`` with ``K = C/G kh kw`` and ``L = Ho Wo`` (``Ho Wp`` for stride 1, see
-``_Plan``); the convolution is then one batched BLAS matmul ``y = W_g @ cols`` written straight
-into the NCHW output. When a weight gradient will be needed the columns are kept for the
-backward pass (one im2col buffer), otherwise only a chunk's worth exists at a time. Backward:
+Algorithm (details in ``_Plan``), chunk by chunk of samples: ``im2col`` copies the windows of
+the padded input into channel-major columns ``cols (G, K, b L)`` (``K = C/G kh kw`` rows, one
+column per sample and output pixel); then each pass is one 2-D BLAS matmul per group:
 
-* ``dW_g += sum_n g[n] @ cols[n]^T`` (one batched matmul per chunk);
-* ``dx`` as the *transposed convolution* of ``g``: ``dcols = W_g^T @ g`` (one batched matmul)
-  followed by ``col2im``, which adds the ``kh kw`` slices of ``dcols`` into ``dx`` at their
-  kernel offsets: for stride 1 one strided-view sum over the offsets (``_Plan.col2im_wide``),
-  otherwise a loop over kernel offsets of vectorised adds; never a loop over windows or pixels;
+* forward ``Y_g = W_g @ cols``, written into an O-major output whose transposed view is ``y``;
+* ``dW_g += (cols @ G_g^T)^T`` with the forward's columns, kept when a weight gradient will be
+  needed (one im2col buffer) and otherwise rebuilt;
+* ``dx`` as the *transposed convolution* of ``g``: ``dcols = W_g^T @ G_g``, then ``col2im``
+  adds the ``kh kw`` slices of ``dcols`` into ``dx`` at their kernel offsets: for stride 1 as
+  one strided-view sum, otherwise by a loop over kernel offsets; never a loop over windows;
 * ``db = sum_{n, i, j} g``.
 
-Scratch buffers come from a small pool (:data:`WORKSPACE`) so repeated calls do not pay page
-faults for fresh memory. Extra memory per call is one im2col buffer (when kept) plus a few
-chunk-sized buffers and the outputs.
+Few, large BLAS calls matter: many small multi-threaded calls stall whenever a core is shared.
+Scratch buffers come from a small pool (:data:`WORKSPACE`), so repeated calls do not pay page
+faults for fresh memory.
 
 conv_transpose2d is the same pair of kernels with the roles exchanged: its forward is conv2d's
 input gradient and its input gradient is conv2d's forward.
@@ -503,9 +501,9 @@ def _conv_padding(padding, kernel, dilation, stride):
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     """2-D cross-correlation (``torch.nn.functional.conv2d``); see the module docstring.
 
-    For stride 1 the result's data is a strided view of a slightly wider array (rows computed
-    over the padded width, see ``_Plan``): every NumPy operation handles it, and code that
-    needs a contiguous array gets one from ``np.ascontiguousarray``.
+    The result's data is a strided view (of an O-major array, with wider rows for stride 1;
+    see ``_Plan``): every NumPy operation handles it, and code that needs a contiguous array
+    gets one from ``np.ascontiguousarray``.
     """
     x, weight, bias, dtype, unbatched = _prepare(x, weight, bias, "conv2d")
     stride = check_pair(stride, "stride", 1)
