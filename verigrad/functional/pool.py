@@ -224,7 +224,14 @@ def _max_forward(xd, geo, need_index):
 
 
 def _route(g, index, geo, shape):
-    """Gradient of a selection: ``g`` goes to offset ``index`` of each window."""
+    """Gradient of a selection: ``g`` goes to offset ``index`` of each window.
+
+    Disjoint windows: one masked product per kernel offset, written straight into the
+    gradient. Overlapping windows: one ``bincount`` over the flat input position of every
+    selected entry (sums the contributions of windows sharing an entry in a single pass).
+    """
+    if not geo.disjoint:
+        return _route_overlapping(g, index, geo, shape)
     mask = np.empty(index.shape, dtype=bool)
 
     def part(k, out):
@@ -232,6 +239,21 @@ def _route(g, index, geo, shape):
         np.multiply(g, mask, out=out)
 
     return geo.scatter(part, shape, g.dtype)
+
+
+def _route_overlapping(g, index, geo, shape):
+    n, c = shape[:2]
+    (ph, pw), (ah, aw) = geo.padding, geo.after
+    hp, wp = ph + shape[2] + ah, pw + shape[3] + aw
+    kw, (sh, sw), (dh, dw) = geo.kernel[1], geo.stride, geo.dilation
+    ho, wo = geo.out_hw
+    u, v = np.divmod(index.astype(np.int64), kw)
+    flat = u * (dh * wp) + v * dw
+    flat += (np.arange(ho) * (sh * wp))[:, None] + np.arange(wo) * sw
+    flat += (np.arange(n * c, dtype=np.int64) * (hp * wp)).reshape(n, c, 1, 1)
+    total = np.bincount(flat.ravel(), weights=g.ravel(), minlength=n * c * hp * wp)
+    gxp = total.reshape(n, c, hp, wp)[:, :, ph : ph + shape[2], pw : pw + shape[3]]
+    return gxp.astype(g.dtype)
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False) -> Tensor:
