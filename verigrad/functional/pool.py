@@ -12,8 +12,9 @@ error naming the input and kernel sizes.
 Kernels work on strided views, one per kernel offset ``(u, v)``: the view holds, for every
 output pixel, the input at that offset of its window. A reduction over the window is then a
 loop over the ``kh kw`` offsets of vectorised NumPy operations on output-sized arrays, and the
-backward adds into the gradient through the same views (never ``np.add.at``, never a loop over
-pixels or windows).
+backward adds into the gradient through the same views, or, for a selection (max, stochastic)
+among overlapping windows, with one ``np.bincount`` over the flat input position of each
+selected entry (never ``np.add.at``, never a loop over pixels or windows).
 
 Policies (all as torch unless said otherwise):
 
