@@ -6,6 +6,7 @@ Layout: :mod:`.activation` (relu, sigmoid, tanh, dropout), :mod:`.linear`, :mod:
 """
 
 from .activation import dropout, relu, sigmoid, tanh
+from .conv import conv2d, conv_transpose2d
 from .linear import linear
 from .loss import (
     cross_entropy,
@@ -14,6 +15,17 @@ from .loss import (
     mse_loss,
     nll_loss,
     softmax,
+)
+from .pool import (
+    adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    avg_pool2d,
+    global_avg_pool2d,
+    global_max_pool2d,
+    lp_pool2d,
+    max_pool2d,
+    mixed_pool2d,
+    stochastic_pool2d,
 )
 
 __all__ = [
@@ -28,33 +40,15 @@ __all__ = [
     "nll_loss",
     "cross_entropy_from_probs",
     "mse_loss",
+    "conv2d",
+    "conv_transpose2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "lp_pool2d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+    "global_avg_pool2d",
+    "global_max_pool2d",
+    "stochastic_pool2d",
+    "mixed_pool2d",
 ]
-
-try:  # convolution and pooling (verigrad.functional.conv / .pool)
-    from .conv import conv2d, conv_transpose2d  # noqa: F401
-
-    __all__ += ["conv2d", "conv_transpose2d"]
-except ImportError:  # pragma: no cover - during development only
-    pass
-try:
-    from .pool import (  # noqa: F401
-        adaptive_avg_pool2d,
-        adaptive_max_pool2d,
-        avg_pool2d,
-        lp_pool2d,
-        max_pool2d,
-        mixed_pool2d,
-        stochastic_pool2d,
-    )
-
-    __all__ += [
-        "max_pool2d",
-        "avg_pool2d",
-        "lp_pool2d",
-        "adaptive_avg_pool2d",
-        "adaptive_max_pool2d",
-        "stochastic_pool2d",
-        "mixed_pool2d",
-    ]
-except ImportError:  # pragma: no cover - during development only
-    pass

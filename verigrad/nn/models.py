@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_choice, check_rng
+from . import pool
+from .conv import Conv2d
 from .layers import Flatten, Linear, ReLU
 from .module import Module, Sequential
 from .softmax_regression import SoftmaxRegression
@@ -17,8 +19,6 @@ POOLS = ("max", "avg", "lp", "stochastic", "mixed")
 
 def make_pool(kind: str, kernel_size: int = 2, rng=None) -> Module:
     """A 2x2 (stride 2) pooling layer of the given kind."""
-    from . import pool
-
     check_choice(kind, "pool", POOLS)
     if kind == "max":
         return pool.MaxPool2d(kernel_size)
@@ -59,8 +59,6 @@ class DigitsCNN(Sequential):
         rng=None,
         dtype=np.float32,
     ):
-        from .conv import Conv2d
-
         rng = check_rng(rng)
         h, w = image_size[0] // 4, image_size[1] // 4
         super().__init__(
@@ -88,8 +86,6 @@ class LeNet5(Sequential):
         rng=None,
         dtype=np.float32,
     ):
-        from .conv import Conv2d
-
         rng = check_rng(rng)
         h = ((image_size[0]) // 2 - 4) // 2
         w = ((image_size[1]) // 2 - 4) // 2
