@@ -90,7 +90,7 @@ def test_softmax_regression_gradient_is_yhat_minus_y_times_x():
     np.testing.assert_allclose(model.weight.grad, (yhat - np.eye(3)[y]).T @ X, rtol=1e-12)
     np.testing.assert_allclose(model.bias.grad, (yhat - np.eye(3)[y]).sum(0), rtol=1e-12)
     params = np.concatenate([model.weight.data.ravel(), model.bias.data])
-    f, g = softmax_regression_objective(params, X, np.eye(3)[y], l2=0.0)
+    f, g = softmax_regression_objective(params, X, np.eye(3)[y].T.copy(), l2=0.0)
     assert np.isclose(f, loss.item(), rtol=1e-13)
     np.testing.assert_allclose(g[:12], model.weight.grad.ravel(), rtol=1e-12)
     assert gradcheck(

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import functional as F
 from .._checks import as_float_array, check_finite, check_int, check_number
-from ..functional.loss import log_softmax_forward
+from ..optim.lbfgs import lbfgs
 from ..tensor import Tensor
 from .module import Module, Parameter
 
@@ -24,27 +24,34 @@ __all__ = ["SoftmaxRegression", "softmax_regression_objective"]
 
 
 def softmax_regression_objective(
-    params: np.ndarray, X: np.ndarray, Y: np.ndarray, l2: float, scale: float = 1.0
+    params: np.ndarray, X: np.ndarray, Y_t: np.ndarray, l2: float, scale: float = 1.0
 ):
-    """``(f, grad)`` of ``scale * (sum_n CE(W x_n + b, y_n) + (l2 / 2) ||W||_F^2)`` (bias not penalised).
+    """``(f, grad)`` of ``scale * (sum_n CE(W x_n + b, y_n) + (l2 / 2) ||W||_F^2)``.
 
-    ``params`` is ``[W.ravel(), b]`` of a ``(k, d)`` W; ``X (n, d)``; ``Y (n, k)`` one-hot (or
-    probabilities). This is scikit-learn's multinomial ``LogisticRegression`` objective with
-    ``C = 1 / l2``.
+    ``params`` is ``[W.ravel(), b]`` of a ``(k, d)`` W (the bias is not penalised); ``X (n, d)``;
+    ``Y_t (k, n)`` the one-hot (or probability) targets transposed, so the logits ``Z = W X^T + b``
+    are ``(k, n)`` and every per-sample reduction (max, log-sum-exp) runs down contiguous columns.
+    With ``l2 = 1/C`` and ``scale = 1/n`` this is scikit-learn's multinomial
+    ``LogisticRegression`` objective. The gradient is the closed form ``(Yhat - Y)^T X + l2 W``.
     """
-    n, d = X.shape
-    k = Y.shape[1]
+    k, n = Y_t.shape
+    d = X.shape[1]
     W = params[: k * d].reshape(k, d)
     b = params[k * d :]
-    logits = X @ W.T
-    logits += b
-    logp = log_softmax_forward(logits, axis=1)
-    f = -np.sum(Y * logp) + 0.5 * l2 * np.sum(W * W)
-    delta = np.exp(logp)
-    delta -= Y  # yhat - y
-    grad_W = delta.T @ X
+    Z = W @ X.T
+    Z += b[:, None]
+    m = Z.max(axis=0)
+    Z -= m
+    # sum_n y_n^T z_n with z shifted back: vdot(Y, Z) + sum_n m_n sum_c y_nc
+    f = -(np.vdot(Y_t, Z) + Y_t.sum(axis=0) @ m)
+    E = np.exp(Z, out=Z)
+    total = E.sum(axis=0)
+    f += np.sum(m) + np.sum(np.log(total)) + 0.5 * l2 * np.vdot(W, W)
+    E /= total  # Yhat
+    E -= Y_t  # Yhat - Y
+    grad_W = E @ X
     grad_W += l2 * W
-    grad = np.concatenate([grad_W.ravel(), delta.sum(axis=0)])
+    grad = np.concatenate([grad_W.ravel(), E.sum(axis=1)])
     if scale != 1.0:
         grad *= scale
     return scale * f, grad
@@ -57,7 +64,7 @@ class SoftmaxRegression(Module):
     so the start does not matter). ``forward`` returns the logits ``W x + b`` (inputs of any
     shape ``(N, ...)`` are flattened), which is what :class:`CrossEntropyLoss` takes;
     ``predict_proba`` returns ``softmax(W x + b)``. Train it like any module with an optimizer,
-    or to convergence with :meth:`fit` (full-batch L-BFGS on the regularised objective).
+    or to convergence with :meth:`fit` (full-batch L-BFGS, :func:`verigrad.optim.lbfgs.lbfgs`, on the regularised objective).
     """
 
     def __init__(self, n_features: int, n_classes: int, dtype=np.float32):
@@ -81,15 +88,13 @@ class SoftmaxRegression(Module):
         return self.forward(x).data.argmax(axis=1)
 
     def fit(self, X, y, l2: float = 1.0, tol: float = 1e-6, max_iter: int = 1000):
-        """Minimise ``sum_n CE + (l2/2)||W||^2`` to convergence by L-BFGS (scipy); returns self.
+        """Minimise ``sum_n CE + (l2/2)||W||^2`` to convergence by L-BFGS; returns self.
 
         ``l2 = 1/C`` gives scikit-learn's ``LogisticRegression(C=C)`` solution. As scikit-learn
         does, the solver works on the objective divided by ``n`` (mean cross-entropy), so ``tol``
         bounds the largest entry of the mean gradient, like its ``tol``. Sets ``n_iter_`` and
         ``converged_``; the gradient is the closed form of the module docstring.
         """
-        from scipy.optimize import minimize
-
         X = as_float_array(X, "X")
         X = check_finite(X.reshape(len(X), -1).astype(np.float64), "X")
         y = np.asarray(y)
@@ -106,21 +111,21 @@ class SoftmaxRegression(Module):
         l2 = check_number(l2, "l2", 0.0)
         tol = check_number(tol, "tol", 0.0, low_open=True)
         max_iter = check_int(max_iter, "max_iter", 1)
-        Y = np.eye(self.n_classes)[y]
+        Y_t = np.zeros((self.n_classes, len(y)))
+        Y_t[y, np.arange(len(y))] = 1.0
         x0 = np.concatenate([self.weight.data.ravel(), self.bias.data]).astype(np.float64)
-        result = minimize(
+        result = lbfgs(
             softmax_regression_objective,
             x0,
-            args=(X, Y, l2, 1.0 / len(X)),
-            jac=True,
-            method="L-BFGS-B",
-            options={"maxiter": max_iter, "gtol": tol, "ftol": 1e-15, "maxcor": 10},
+            args=(X, Y_t, l2, 1.0 / len(X)),
+            gtol=tol,
+            max_iter=max_iter,
         )
         k, d = self.n_classes, self.n_features
         self.weight.data = result.x[: k * d].reshape(k, d).astype(self.weight.dtype)
         self.bias.data = result.x[k * d :].astype(self.bias.dtype)
-        self.n_iter_ = int(result.nit)
-        self.converged_ = bool(result.success)
+        self.n_iter_ = result.n_iter
+        self.converged_ = result.converged
         return self
 
     def extra_repr(self):
