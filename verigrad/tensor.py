@@ -30,7 +30,15 @@ import threading
 
 import numpy as np
 
-__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "make_node"]
+__all__ = [
+    "Tensor",
+    "tensor",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "make_node",
+    "topological_order",
+]
 
 
 class _GradMode(threading.local):
@@ -285,7 +293,7 @@ class Tensor:
                 )
 
         grads = {id(self): grad}
-        for node in reversed(_topological_order(self)):
+        for node in reversed(topological_order(self)):
             g = grads.pop(id(node), None)
             if g is None:
                 continue
@@ -638,10 +646,12 @@ def make_node(data: np.ndarray, parents: tuple, backward, op: str = "") -> Tenso
     return out
 
 
-def _topological_order(root: Tensor) -> list:
-    """Nodes reachable from ``root`` that require grad, parents before children.
+def topological_order(root: Tensor, requiring_grad: bool = True) -> list:
+    """Nodes reachable from ``root``, parents before children (``root`` last).
 
-    Iterative post-order depth-first search: no recursion, so graph depth is unbounded.
+    Iterative post-order depth-first search: no recursion, so graph depth is unbounded. With
+    ``requiring_grad`` (what backward walks) constants are left out; without it every node is
+    listed, parents in argument order (what a printed graph shows).
     """
     order, visited = [], set()
     stack = [(root, False)]
@@ -654,8 +664,8 @@ def _topological_order(root: Tensor) -> list:
             continue
         visited.add(id(node))
         stack.append((node, True))
-        for parent in node._parents:
-            if parent.requires_grad and id(parent) not in visited:
+        for parent in reversed(node._parents):
+            if (parent.requires_grad or not requiring_grad) and id(parent) not in visited:
                 stack.append((parent, False))
     return order
 

@@ -23,7 +23,7 @@ import math
 
 from .. import functional as F
 from ..gradcheck import numerical_gradient
-from ..tensor import Tensor
+from ..tensor import Tensor, topological_order
 from .record import Answer
 
 __all__ = ["answers", "f", "chain_rule_by_hand", "graph_lines"]
@@ -69,19 +69,9 @@ def chain_rule_by_hand(x: float, y: float):
 def graph_lines(root: Tensor, names: dict) -> list:
     """The computation graph under ``root``: one line per node, inputs before results.
 
-    Walks ``_parents`` iteratively; ``names`` maps ``id(tensor)`` to a label for the leaves.
+    Uses the engine's own :func:`~verigrad.tensor.topological_order`; ``names`` maps ``id(tensor)`` to a label for the leaves.
     """
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        stack.extend((p, False) for p in reversed(node._parents))
+    order = topological_order(root, requiring_grad=False)
     labels, lines = {}, []
     for node in order:
         if not node._parents:
