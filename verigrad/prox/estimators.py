@@ -327,6 +327,15 @@ class _LinearModel:
     def _warm(self):
         return getattr(self, "coef_", None) if getattr(self, "warm_start", False) else None
 
+    def _fit_enet(self, X, y, l1_ratio):
+        """Lasso and ElasticNet: :func:`enet_fit` with this estimator's hyperparameters."""
+        _check_bool(self.warm_start, "warm_start")
+        dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+        fit = enet_fit(X, y, self.alpha, l1_ratio, fit_intercept=self.fit_intercept,
+                       positive=self.positive, tol=self.tol, max_iter=self.max_iter,
+                       coef_init=self._warm())
+        return self._store(fit, dtype)
+
     def predict(self, X) -> np.ndarray:
         """``X @ coef_ + intercept_`` for ``X`` of shape ``(m, n_features_in_)``."""
         if not hasattr(self, "coef_"):
@@ -369,12 +378,7 @@ class ElasticNet(_LinearModel):
 
     def fit(self, X, y):
         """Fit to ``X`` (n, p) and ``y`` (n,); returns ``self``."""
-        _check_bool(self.warm_start, "warm_start")
-        dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
-        fit = enet_fit(X, y, self.alpha, self.l1_ratio, fit_intercept=self.fit_intercept,
-                       positive=self.positive, tol=self.tol, max_iter=self.max_iter,
-                       coef_init=self._warm())
-        return self._store(fit, dtype)
+        return self._fit_enet(X, y, self.l1_ratio)
 
 
 class Lasso(_LinearModel):
@@ -396,12 +400,7 @@ class Lasso(_LinearModel):
 
     def fit(self, X, y):
         """Fit to ``X`` (n, p) and ``y`` (n,); returns ``self``."""
-        _check_bool(self.warm_start, "warm_start")
-        dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
-        fit = enet_fit(X, y, self.alpha, 1.0, fit_intercept=self.fit_intercept,
-                       positive=self.positive, tol=self.tol, max_iter=self.max_iter,
-                       coef_init=self._warm())
-        return self._store(fit, dtype)
+        return self._fit_enet(X, y, 1.0)
 
 
 class GroupLasso(_LinearModel):
