@@ -76,12 +76,15 @@ def test_matches_sklearn(problem):
     scores, y, k, w = problem
     c = scores.shape[1]
     for normalize in (True, False):
-        expected = sklearn_score(y, scores, k, labels=np.arange(c), sample_weight=w, normalize=normalize)
+        expected = sklearn_score(
+            y, scores, k, labels=np.arange(c), sample_weight=w, normalize=normalize
+        )
         got = ours(top_k_accuracy, scores, y, k, sample_weight=w, normalize=normalize)
         assert got == pytest.approx(expected, rel=1e-12, abs=1e-12)
     error = ours(top_k_error, scores, y, k, sample_weight=w)
-    assert error == pytest.approx(1 - sklearn_score(y, scores, k, labels=np.arange(c), sample_weight=w),
-                                  abs=1e-12)
+    assert error == pytest.approx(
+        1 - sklearn_score(y, scores, k, labels=np.arange(c), sample_weight=w), abs=1e-12
+    )
 
 
 @given(problems(min_classes=1, max_classes=6))
@@ -96,17 +99,25 @@ def test_hits_match_stable_argsort_rule_including_two_classes(problem):
 def test_class_labels_match_sklearn_labels(problem, kind, n_dropped):
     scores, y, k, w = problem
     c = scores.shape[1]
-    classes = np.array([f"class{i:02d}" for i in range(c)]) if kind == "strings" else np.arange(c) * 7 - 5
+    classes = (
+        np.array([f"class{i:02d}" for i in range(c)]) if kind == "strings" else np.arange(c) * 7 - 5
+    )
     # y may lack some classes: drop the highest few from the true labels
     y = np.minimum(y, max(0, c - 1 - n_dropped))
     values = classes[y]
     expected = sklearn_score(values, scores, k, labels=classes, sample_weight=w)
-    assert ours(top_k_accuracy, scores, values, k, class_labels=classes, sample_weight=w) == \
-        pytest.approx(expected, abs=1e-12)
+    assert ours(
+        top_k_accuracy, scores, values, k, class_labels=classes, sample_weight=w
+    ) == pytest.approx(expected, abs=1e-12)
 
 
-@given(st.integers(1, 20), st.integers(0, 2**32 - 1), st.sampled_from(["probability", "decision"]),
-       st.integers(1, 3), st.booleans())
+@given(
+    st.integers(1, 20),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(["probability", "decision"]),
+    st.integers(1, 3),
+    st.booleans(),
+)
 def test_binary_one_d_scores_match_sklearn(n, seed, kind, k, weighted):
     rng = np.random.default_rng(seed)
     if kind == "probability":  # include the threshold 0.5 itself and the ends 0, 1
@@ -118,8 +129,9 @@ def test_binary_one_d_scores_match_sklearn(n, seed, kind, k, weighted):
     expected = sklearn_score(y, scores, k, labels=[0, 1], sample_weight=w)
     assert ours(top_k_accuracy, scores, y, k, sample_weight=w) == pytest.approx(expected, abs=1e-12)
     words = np.array(["neg", "pos"])
-    assert ours(top_k_accuracy, scores, words[y], k, class_labels=words, sample_weight=w) == \
-        pytest.approx(expected, abs=1e-12)
+    assert ours(
+        top_k_accuracy, scores, words[y], k, class_labels=words, sample_weight=w
+    ) == pytest.approx(expected, abs=1e-12)
 
 
 def test_named_edge_cases_match_sklearn():
@@ -152,7 +164,9 @@ def test_matches_torch_topk_without_ties():
     y = rng.integers(0, 50, size=3000)
     for k in (1, 5, 17):
         expected = (t.topk(t.from_numpy(scores), k).indices == t.from_numpy(y)[:, None]).any(1)
-        assert top_k_accuracy(scores, y, k) == pytest.approx(expected.double().mean().item(), abs=1e-12)
+        assert top_k_accuracy(scores, y, k) == pytest.approx(
+            expected.double().mean().item(), abs=1e-12
+        )
 
 
 @pytest.mark.parametrize("block_elements", [7, 64, 1 << 18])
@@ -162,7 +176,9 @@ def test_blocking_and_tie_correction_across_blocks(monkeypatch, block_elements):
     scores = rng.integers(0, 4, size=(701, 9)).astype(np.float32)
     y = rng.integers(0, 9, size=701)
     for k in (1, 3, 8):
-        assert top_k_accuracy(scores, y, k) == pytest.approx(reference_hits(scores, y, k).mean(), abs=1e-12)
+        assert top_k_accuracy(scores, y, k) == pytest.approx(
+            reference_hits(scores, y, k).mean(), abs=1e-12
+        )
     scores[650, 4] = np.nan
     with pytest.raises(ValueError, match=r"scores: contains NaN \(row 650\)"):
         top_k_accuracy(scores, y, 1)
@@ -195,7 +211,11 @@ def test_blocked_kernel_equals_plain_reference_in_both_pass_orders(monkeypatch, 
 def test_streaming_over_random_splits_equals_one_shot(problem, data):
     scores, y, _, w = problem
     n, c = scores.shape
-    cuts = sorted(data.draw(st.lists(st.integers(1, max(1, n - 1)), max_size=5, unique=True))) if n > 1 else []
+    cuts = (
+        sorted(data.draw(st.lists(st.integers(1, max(1, n - 1)), max_size=5, unique=True)))
+        if n > 1
+        else []
+    )
     bounds = [0] + [b for b in cuts if 0 < b < n] + [n]
     ks = (1, 2, c - 1, c)
     stream = TopKError(ks=ks)
@@ -205,9 +225,15 @@ def test_streaming_over_random_splits_equals_one_shot(problem, data):
     per_class = ours(stream.compute_per_class)
     assert stream.n_samples_ == n
     for k in dict.fromkeys(ks):
-        assert errors[k] == pytest.approx(ours(top_k_error, scores, y, k, sample_weight=w), abs=1e-12)
-        np.testing.assert_allclose(per_class[k], ours(per_class_top_k_error, scores, y, k, sample_weight=w),
-                                   atol=1e-12, equal_nan=True)
+        assert errors[k] == pytest.approx(
+            ours(top_k_error, scores, y, k, sample_weight=w), abs=1e-12
+        )
+        np.testing.assert_allclose(
+            per_class[k],
+            ours(per_class_top_k_error, scores, y, k, sample_weight=w),
+            atol=1e-12,
+            equal_nan=True,
+        )
     stream.reset()
     with pytest.raises(ValueError, match="no batches"):
         stream.compute()
@@ -218,7 +244,9 @@ def test_streaming_binary_threshold_decided_by_all_batches():
     first, second = np.array([0.6, 0.4, 0.3]), np.array([0.2, 1.5])  # 1.5 switches threshold to 0
     stream = TopKError(ks=(1, 2))
     stream.update(first, y[:3])
-    assert ours(stream.compute)[1] == pytest.approx(1 - sklearn_score(y[:3], first, 1, labels=[0, 1]))
+    assert ours(stream.compute)[1] == pytest.approx(
+        1 - sklearn_score(y[:3], first, 1, labels=[0, 1])
+    )
     stream.update(second, y[3:])
     full = np.concatenate([first, second])
     result = ours(stream.compute)
@@ -243,7 +271,9 @@ def test_streaming_large_batches_and_state_size():
         all_scores.append(scores)
         all_y.append(y)
     scores, y = np.concatenate(all_scores), np.concatenate(all_y)
-    assert stream.compute() == pytest.approx({1: top_k_error(scores, y, 1), 5: top_k_error(scores, y, 5)})
+    assert stream.compute() == pytest.approx(
+        {1: top_k_error(scores, y, 1), 5: top_k_error(scores, y, 5)}
+    )
     assert stream.hits_.shape == (2, 20) and stream.totals_.shape == (20,)
 
 
@@ -257,7 +287,9 @@ def test_accuracy_never_decreases_with_k(problem):
     accuracies = [ours(top_k_accuracy, scores, y, k, sample_weight=w) for k in range(1, c + 1)]
     assert np.all(np.diff(accuracies) >= -1e-15)
     assert accuracies[-1] == pytest.approx(1.0)
-    per_class = np.array([ours(per_class_top_k_error, scores, y, k, sample_weight=w) for k in range(1, c + 1)])
+    per_class = np.array(
+        [ours(per_class_top_k_error, scores, y, k, sample_weight=w) for k in range(1, c + 1)]
+    )
     seen = np.bincount(y, minlength=c) > 0
     assert np.all(np.isnan(per_class[:, ~seen]))
     assert np.all(np.diff(per_class[:, seen], axis=0) <= 1e-15)
@@ -276,8 +308,10 @@ def test_per_class_error_values():
 # ----------------------------------------------------------------------------- errors
 
 
-@pytest.mark.parametrize("k, exc", [(0, ValueError), (-2, ValueError), (1.5, TypeError), ("2", TypeError),
-                                    (True, TypeError)])
+@pytest.mark.parametrize(
+    "k, exc",
+    [(0, ValueError), (-2, ValueError), (1.5, TypeError), ("2", TypeError), (True, TypeError)],
+)
 def test_bad_k(k, exc):
     with pytest.raises(exc, match="k"):
         top_k_accuracy(np.zeros((2, 3)), [0, 1], k)
@@ -285,35 +319,81 @@ def test_bad_k(k, exc):
         TopKError(ks=(1, k))
 
 
-@pytest.mark.parametrize("scores, labels, kwargs, exc, pattern", [
-    (np.zeros((2, 3)), [0, 3], {}, ValueError, r"labels: must be in \[0, 3\), got 3"),
-    (np.zeros((2, 3)), [-1, 0], {}, ValueError, r"labels: must be in \[0, 3\), got -1"),
-    (np.zeros(2), [0, 2], {}, ValueError, r"labels: must be in \[0, 2\)"),
-    (np.zeros((2, 3)), [0.5, 1], {}, TypeError, "labels: expected integer"),
-    (np.zeros((2, 3)), ["a", "b"], {}, TypeError, "labels: expected integer"),
-    (np.array([[0.0, np.nan, 1.0], [0, 0, 0]]), [0, 1], {}, ValueError, "scores: contains NaN"),
-    (np.array([0.2, np.nan]), [0, 1], {}, ValueError, "scores: contains NaN"),
-    (np.zeros((2, 3)), [0, 1, 2], {}, ValueError, "labels: has 3 entries but scores have 2"),
-    (np.zeros((2, 3)), [[0, 1]], {}, ValueError, "labels: expected a 1-D"),
-    (np.zeros((2, 3, 1)), [0, 1], {}, ValueError, "scores: expected shape"),
-    (np.zeros((0, 3)), [], {}, ValueError, "scores: empty"),
-    (np.zeros((2, 0)), [0, 1], {}, ValueError, "scores: needs at least one class"),
-    (np.array([["a", "b"]]), [0], {}, TypeError, "scores: expected a real"),
-    (np.zeros((2, 3)), [0, 1], {"sample_weight": [1.0]}, ValueError, r"sample_weight: expected shape \(2,\)"),
-    (np.zeros((2, 3)), [0, 1], {"sample_weight": [1.0, -1.0]}, ValueError, "sample_weight: must be >= 0"),
-    (np.zeros((2, 3)), [0, 1], {"sample_weight": [1.0, np.nan]}, ValueError, "sample_weight: contains NaN"),
-    (np.zeros((2, 3)), [0, 1], {"sample_weight": [0.0, 0.0]}, ValueError, "sample_weight: weights sum to zero"),
-    (np.zeros((2, 3)), [1, 5], {"class_labels": [1, 3, 5, 7]}, ValueError, "class_labels: has 4 classes"),
-    (np.zeros((2, 3)), [1, 5], {"class_labels": [5, 3, 1]}, ValueError, "class_labels: .* sorted"),
-    (np.zeros((2, 3)), [1, 5], {"class_labels": [1, 1, 5]}, ValueError, "class_labels: .* unique"),
-    (np.zeros((2, 3)), [1, 4], {"class_labels": [1, 3, 5]}, ValueError, "labels: contains 4"),
-])
+@pytest.mark.parametrize(
+    "scores, labels, kwargs, exc, pattern",
+    [
+        (np.zeros((2, 3)), [0, 3], {}, ValueError, r"labels: must be in \[0, 3\), got 3"),
+        (np.zeros((2, 3)), [-1, 0], {}, ValueError, r"labels: must be in \[0, 3\), got -1"),
+        (np.zeros(2), [0, 2], {}, ValueError, r"labels: must be in \[0, 2\)"),
+        (np.zeros((2, 3)), [0.5, 1], {}, TypeError, "labels: expected integer"),
+        (np.zeros((2, 3)), ["a", "b"], {}, TypeError, "labels: expected integer"),
+        (np.array([[0.0, np.nan, 1.0], [0, 0, 0]]), [0, 1], {}, ValueError, "scores: contains NaN"),
+        (np.array([0.2, np.nan]), [0, 1], {}, ValueError, "scores: contains NaN"),
+        (np.zeros((2, 3)), [0, 1, 2], {}, ValueError, "labels: has 3 entries but scores have 2"),
+        (np.zeros((2, 3)), [[0, 1]], {}, ValueError, "labels: expected a 1-D"),
+        (np.zeros((2, 3, 1)), [0, 1], {}, ValueError, "scores: expected shape"),
+        (np.zeros((0, 3)), [], {}, ValueError, "scores: empty"),
+        (np.zeros((2, 0)), [0, 1], {}, ValueError, "scores: needs at least one class"),
+        (np.array([["a", "b"]]), [0], {}, TypeError, "scores: expected a real"),
+        (
+            np.zeros((2, 3)),
+            [0, 1],
+            {"sample_weight": [1.0]},
+            ValueError,
+            r"sample_weight: expected shape \(2,\)",
+        ),
+        (
+            np.zeros((2, 3)),
+            [0, 1],
+            {"sample_weight": [1.0, -1.0]},
+            ValueError,
+            "sample_weight: must be >= 0",
+        ),
+        (
+            np.zeros((2, 3)),
+            [0, 1],
+            {"sample_weight": [1.0, np.nan]},
+            ValueError,
+            "sample_weight: contains NaN",
+        ),
+        (
+            np.zeros((2, 3)),
+            [0, 1],
+            {"sample_weight": [0.0, 0.0]},
+            ValueError,
+            "sample_weight: weights sum to zero",
+        ),
+        (
+            np.zeros((2, 3)),
+            [1, 5],
+            {"class_labels": [1, 3, 5, 7]},
+            ValueError,
+            "class_labels: has 4 classes",
+        ),
+        (
+            np.zeros((2, 3)),
+            [1, 5],
+            {"class_labels": [5, 3, 1]},
+            ValueError,
+            "class_labels: .* sorted",
+        ),
+        (
+            np.zeros((2, 3)),
+            [1, 5],
+            {"class_labels": [1, 1, 5]},
+            ValueError,
+            "class_labels: .* unique",
+        ),
+        (np.zeros((2, 3)), [1, 4], {"class_labels": [1, 3, 5]}, ValueError, "labels: contains 4"),
+    ],
+)
 def test_bad_inputs(scores, labels, kwargs, exc, pattern):
     with pytest.raises(exc, match=pattern):
         top_k_accuracy(scores, labels, 1, **kwargs)
     with pytest.raises(exc, match=pattern):
         TopKError(ks=(1,), class_labels=kwargs.get("class_labels")).update(
-            scores, labels, sample_weight=kwargs.get("sample_weight")).compute()
+            scores, labels, sample_weight=kwargs.get("sample_weight")
+        ).compute()
 
 
 def test_k_at_least_classes_warns_and_gives_zero_error():
@@ -368,8 +448,12 @@ def test_benchmark_quick_smoke():
     from verigrad.bench import topk
 
     rows = topk.run(quick=True)
-    assert [r.reference for r in rows] == ["torch.topk", "sklearn top_k_accuracy_score", "torch.topk",
-                                           "torch.topk per batch"]
+    assert [r.reference for r in rows] == [
+        "torch.topk",
+        "sklearn top_k_accuracy_score",
+        "torch.topk",
+        "torch.topk per batch",
+    ]
     assert rows[0].extra["acc"] == pytest.approx(rows[0].extra["torch_acc"], abs=1e-6)
     assert rows[1].extra["acc"] == rows[1].extra["sklearn_acc"]
     assert rows[3].extra["top5_err"] == pytest.approx(rows[3].extra["torch_top5_err"], abs=1e-12)

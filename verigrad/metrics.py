@@ -78,8 +78,9 @@ def _check_scores(scores):
     if s.dtype.kind not in "iuf":
         raise TypeError(f"scores: expected a real numeric array, got dtype {s.dtype}")
     if s.ndim not in (1, 2):
-        raise ValueError("scores: expected shape (n_samples, n_classes) or (n_samples,), "
-                         f"got {s.shape}")
+        raise ValueError(
+            f"scores: expected shape (n_samples, n_classes) or (n_samples,), got {s.shape}"
+        )
     if s.shape[0] == 0:
         raise ValueError("scores: empty input (0 samples)")
     if s.ndim == 2 and s.shape[1] == 0:
@@ -113,8 +114,9 @@ def _encode_labels(labels, n, n_classes, class_labels):
         try:
             index = np.searchsorted(classes, y)
         except TypeError:
-            raise TypeError(f"labels: values of dtype {y.dtype} cannot be compared with "
-                            "class_labels") from None
+            raise TypeError(
+                f"labels: values of dtype {y.dtype} cannot be compared with class_labels"
+            ) from None
         found = np.take(classes, np.minimum(index, n_classes - 1)) == y
         if not np.all(found):
             bad = y[~found][0].item()
@@ -127,8 +129,10 @@ def _encode_labels(labels, n, n_classes, class_labels):
             raise TypeError("labels: expected integer class indices, got non-integer values")
         y = y.astype(np.int64)
     elif y.dtype.kind not in "iu":
-        raise TypeError(f"labels: expected integer class indices, got dtype {y.dtype} "
-                        f"(use class_labels= for other label values)")
+        raise TypeError(
+            f"labels: expected integer class indices, got dtype {y.dtype} "
+            f"(use class_labels= for other label values)"
+        )
     low, high = int(y.min()), int(y.max())
     if low < 0 or high >= n_classes:
         bad = low if low < 0 else high
@@ -166,8 +170,12 @@ def _prepare(scores, labels, sample_weight, class_labels):
 
 
 def _warn_trivial(k, n_classes):
-    warnings.warn(f"k ({k}) >= number of classes ({n_classes}): every sample is a top-k hit, "
-                  "so the metric is trivial (accuracy 1, error 0)", UserWarning, stacklevel=3)
+    warnings.warn(
+        f"k ({k}) >= number of classes ({n_classes}): every sample is a top-k hit, "
+        "so the metric is trivial (accuracy 1, error 0)",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 # ----------------------------------------------------------------------------- kernels
@@ -219,8 +227,9 @@ def _beaten_counts(scores, y, kmax):
             raise ValueError(f"scores: contains NaN (row {row})")
         yb = y[start:stop]
         true_score = block[np.arange(stop - start), yb][:, None]
-        first_op, second_op = ((np.greater_equal, np.greater) if ge_first
-                               else (np.greater, np.greater_equal))
+        first_op, second_op = (
+            (np.greater_equal, np.greater) if ge_first else (np.greater, np.greater_equal)
+        )
         first = _count_rows(block, true_score, first_op, mask, count_dtype)
         out = counts[start:stop]
         if ge_first:
@@ -233,8 +242,9 @@ def _beaten_counts(scores, y, kmax):
             if 2 * unsettled.size > len(yb):  # most rows: a full pass beats a gathered copy
                 second = _count_rows(block, true_score, second_op, mask, count_dtype)[unsettled]
             else:
-                second = _count_rows(block[unsettled], true_score[unsettled], second_op, mask,
-                                     count_dtype)
+                second = _count_rows(
+                    block[unsettled], true_score[unsettled], second_op, mask, count_dtype
+                )
             gt, ge = (second, first[unsettled]) if ge_first else (first[unsettled], second)
             gt = gt.astype(np.int64)
             out[unsettled] = gt
@@ -397,8 +407,8 @@ class TopKError:
         self.n_classes_ = None
         self.binary_ = None
         self.n_samples_ = 0
-        self.hits_ = None      # (len(ks), C) weight of top-k hits per true class
-        self.totals_ = None    # (C,) weight per true class
+        self.hits_ = None  # (len(ks), C) weight of top-k hits per true class
+        self.totals_ = None  # (C,) weight per true class
         self._binary_hits = None  # (2 thresholds [0.5, 0], 2 classes) for 1-D scores
         self._min = np.inf
         self._max = -np.inf
@@ -414,8 +424,10 @@ class TopKError:
             self.totals_ = np.zeros(n_classes)
             self._binary_hits = np.zeros((2, 2))
         elif binary != self.binary_ or n_classes != self.n_classes_:
-            raise ValueError(f"scores: shape {s.shape} does not match earlier batches "
-                             f"({'1-D binary' if self.binary_ else f'{self.n_classes_} classes'})")
+            raise ValueError(
+                f"scores: shape {s.shape} does not match earlier batches "
+                f"({'1-D binary' if self.binary_ else f'{self.n_classes_} classes'})"
+            )
         weights = np.ones(len(y)) if w is None else w
         if binary:
             if np.isnan(s).any():
@@ -442,8 +454,9 @@ class TopKError:
         if not self.binary_:
             return self.hits_
         threshold_row = 0 if (self._min >= 0 and self._max <= 1) else 1
-        return np.array([self._binary_hits[threshold_row] if k == 1 else self.totals_
-                         for k in self._ks])
+        return np.array(
+            [self._binary_hits[threshold_row] if k == 1 else self.totals_ for k in self._ks]
+        )
 
     def compute(self):
         """``{k: error}`` over every sample seen (weighted fraction of top-k misses)."""

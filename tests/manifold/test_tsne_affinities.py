@@ -11,8 +11,9 @@ from verigrad.manifold import joint_probabilities
 from verigrad.manifold.affinities import conditional_probabilities, nearest_neighbors
 
 
-@pytest.mark.parametrize("seed, n, d, perplexity", [(0, 120, 5, 30.0), (1, 200, 20, 10.0),
-                                                     (2, 60, 3, 50.0)])
+@pytest.mark.parametrize(
+    "seed, n, d, perplexity", [(0, 120, 5, 30.0), (1, 200, 20, 10.0), (2, 60, 3, 50.0)]
+)
 def test_exact_P_equals_sklearn(seed, n, d, perplexity):
     X = np.random.default_rng(seed).normal(size=(n, d)) * (seed + 1)
     distances = pairwise_distances(X, metric="euclidean", squared=True)
@@ -56,8 +57,9 @@ def test_fft_P_is_sparse_symmetric_normalised_and_close_to_sklearn_nn():
     k = 60
     assert P.nnz <= 2 * 300 * k and P.getnnz(axis=1).min() >= k
     indices, distances = nearest_neighbors(X, k)
-    graph = sp.csr_matrix((distances.ravel(), indices.ravel(), np.arange(0, 300 * k + 1, k)),
-                          shape=(300, 300))
+    graph = sp.csr_matrix(
+        (distances.ravel(), indices.ravel(), np.arange(0, 300 * k + 1, k)), shape=(300, 300)
+    )
     expected = _joint_probabilities_nn(graph, 20.0, 0)
     np.testing.assert_allclose(P.toarray(), expected.toarray(), rtol=2e-4, atol=1e-9)
 
@@ -66,7 +68,7 @@ def test_fft_P_is_sparse_symmetric_normalised_and_close_to_sklearn_nn():
 def test_duplicates_and_constant_columns_give_finite_P(method):
     rng = np.random.default_rng(6)
     X = np.repeat(rng.normal(size=(20, 4)), 5, axis=0)  # every point five times
-    X = np.column_stack([X, np.full(len(X), 3.0)])      # and a constant column
+    X = np.column_stack([X, np.full(len(X), 3.0)])  # and a constant column
     P = joint_probabilities(X, 10.0, method=method)
     values = P.data if sp.issparse(P) else P
     assert np.all(np.isfinite(values)) and abs(values.sum() - 1.0) < 1e-9

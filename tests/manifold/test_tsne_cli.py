@@ -29,10 +29,16 @@ def data(tmp_path_factory):
 FAST = ["--max-iter", "60", "--quiet", "--seed", "1"]
 
 
-@pytest.mark.parametrize("source, extra", [("X.npy", []), ("Xy.npz", []),
-                                           ("X.csv", ["--labels", "kind"]),
-                                           ("X.csv", ["--labels", "5"]),
-                                           ("X.npy", ["--labels", "LABELS"])])
+@pytest.mark.parametrize(
+    "source, extra",
+    [
+        ("X.npy", []),
+        ("Xy.npz", []),
+        ("X.csv", ["--labels", "kind"]),
+        ("X.csv", ["--labels", "5"]),
+        ("X.npy", ["--labels", "LABELS"]),
+    ],
+)
 def test_writes_png_npy_csv(data, source, extra):
     root, X, y = data
     out = root / f"out_{source}_{len(extra)}_{extra[-1] if extra else ''}.png"
@@ -57,16 +63,19 @@ def test_same_embedding_from_every_format(data):
     np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["missing.npy"], "no such file"),
-    (["X.csv", "--labels", "nope"], "--labels"),
-    (["X.npy", "--labels", "kind"], "--labels"),
-    (["X.npy", "--perplexity", "200"], "perplexity: must be less than n_samples=80"),
-    (["X.npy", "--method", "fft", "--n-components", "3"], "n_components"),
-    (["labels.txt"], "unsupported file type"),
-    (["bad.csv"], "non-numeric"),
-    (["nan.npy"], "X: contains"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["missing.npy"], "no such file"),
+        (["X.csv", "--labels", "nope"], "--labels"),
+        (["X.npy", "--labels", "kind"], "--labels"),
+        (["X.npy", "--perplexity", "200"], "perplexity: must be less than n_samples=80"),
+        (["X.npy", "--method", "fft", "--n-components", "3"], "n_components"),
+        (["labels.txt"], "unsupported file type"),
+        (["bad.csv"], "non-numeric"),
+        (["nan.npy"], "X: contains"),
+    ],
+)
 def test_bad_input_exits_2(data, capsys, args, message):
     root, X, _ = data
     (root / "bad.csv").write_text("1,2,3\n4,x,6\n7,8,9\n1,1,1\n5,5,5\n")
@@ -82,10 +91,25 @@ def test_bad_input_exits_2(data, capsys, args, message):
 def test_subprocess_run(data):
     root, _, _ = data
     out = root / "sub" / "plot.png"
-    result = subprocess.run([sys.executable, "-m", "verigrad", "tsne", str(root / "Xy.npz"),
-                             "--out", str(out), "--max-iter", "30", "--method", "exact"],
-                            capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "verigrad",
+            "tsne",
+            str(root / "Xy.npz"),
+            "--out",
+            str(out),
+            "--max-iter",
+            "30",
+            "--method",
+            "exact",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     assert result.returncode == 0, result.stderr
     assert "embedded 80 points" in result.stdout
     assert out.exists() and out.with_suffix(".npy").exists() and out.with_suffix(".csv").exists()

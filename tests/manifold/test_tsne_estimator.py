@@ -25,10 +25,19 @@ def test_digits_quality_matches_openTSNE():
     ours = TSNE(perplexity=30.0, max_iter=750, random_state=0).fit(X)
     init = initial_embedding(X, 2, "pca", None)
     reference = openTSNE.TSNE(
-        perplexity=30, early_exaggeration=12, early_exaggeration_iter=250, n_iter=500,
+        perplexity=30,
+        early_exaggeration=12,
+        early_exaggeration_iter=250,
+        n_iter=500,
         learning_rate=4 * ours.learning_rate_,  # openTSNE's gradient lacks our factor 4
-        initial_momentum=0.5, final_momentum=0.8, max_step_norm=None, initialization=init,
-        neighbors="exact", negative_gradient_method="fft", n_jobs=2, random_state=0,
+        initial_momentum=0.5,
+        final_momentum=0.8,
+        max_step_norm=None,
+        initialization=init,
+        neighbors="exact",
+        negative_gradient_method="fft",
+        n_jobs=2,
+        random_state=0,
     ).fit(X)
     assert ours.n_iter_ == 750
     assert ours.kl_divergence_ == pytest.approx(reference.kl_divergence, rel=0.03)
@@ -42,8 +51,9 @@ def test_digits_quality_matches_openTSNE():
 def test_two_blobs_stay_separated(method):
     X, labels = _blobs()
     # scikit-learn's 'auto' rate never goes below 50, far too fast for 120 points
-    Y = TSNE(perplexity=15.0, max_iter=300, learning_rate=10.0, method=method,
-             random_state=0).fit_transform(X)
+    Y = TSNE(
+        perplexity=15.0, max_iter=300, learning_rate=10.0, method=method, random_state=0
+    ).fit_transform(X)
     assert np.all(np.isfinite(Y))
     a, b = Y[labels == 0], Y[labels == 1]
     axis = b.mean(0) - a.mean(0)
@@ -55,12 +65,15 @@ def test_two_blobs_stay_separated(method):
 
 def test_repeatable_with_a_seed_and_different_without():
     X, _ = _blobs(n_per=40)
-    first = TSNE(perplexity=10.0, max_iter=60, init="random", learning_rate=5.0,
-                 random_state=7).fit_transform(X)
-    again = TSNE(perplexity=10.0, max_iter=60, init="random", learning_rate=5.0,
-                 random_state=7).fit_transform(X)
-    other = TSNE(perplexity=10.0, max_iter=60, init="random", learning_rate=5.0,
-                 random_state=8).fit_transform(X)
+    first = TSNE(
+        perplexity=10.0, max_iter=60, init="random", learning_rate=5.0, random_state=7
+    ).fit_transform(X)
+    again = TSNE(
+        perplexity=10.0, max_iter=60, init="random", learning_rate=5.0, random_state=7
+    ).fit_transform(X)
+    other = TSNE(
+        perplexity=10.0, max_iter=60, init="random", learning_rate=5.0, random_state=8
+    ).fit_transform(X)
     np.testing.assert_array_equal(first, again)
     assert not np.allclose(first, other)
 
@@ -82,10 +95,14 @@ def test_duplicates_and_constant_columns():
 
 def test_exact_any_dimension_reports_the_true_kl():
     X, _ = _blobs(n_per=25, d=4)
-    model = TSNE(n_components=3, perplexity=8.0, max_iter=260, method="exact", random_state=0).fit(X)
+    model = TSNE(n_components=3, perplexity=8.0, max_iter=260, method="exact", random_state=0).fit(
+        X
+    )
     assert model.embedding_.shape == (50, 3)
     P = joint_probabilities(X, 8.0, method="exact")
-    assert model.kl_divergence_ == pytest.approx(kl_divergence(P, model.embedding_, dof=2.0), rel=1e-12)
+    assert model.kl_divergence_ == pytest.approx(
+        kl_divergence(P, model.embedding_, dof=2.0), rel=1e-12
+    )
 
 
 def test_exact_kl_close_to_sklearn_exact():
@@ -93,15 +110,22 @@ def test_exact_kl_close_to_sklearn_exact():
 
     X, _ = _blobs(n_per=50, d=6, gap=8.0, seed=3)
     ours = TSNE(perplexity=20.0, max_iter=500, method="exact", random_state=0).fit(X)
-    theirs = SklearnTSNE(perplexity=20.0, max_iter=500, method="exact", random_state=0,
-                         init="pca").fit(X)
+    theirs = SklearnTSNE(
+        perplexity=20.0, max_iter=500, method="exact", random_state=0, init="pca"
+    ).fit(X)
     assert ours.kl_divergence_ < theirs.kl_divergence_ * 1.1
 
 
 def test_one_dimensional_fft_and_estimator_conventions(capsys):
     X, labels = _blobs(n_per=40)
-    model = TSNE(n_components=1, perplexity=10.0, max_iter=300, learning_rate=5.0,
-                 random_state=0, verbose=True)
+    model = TSNE(
+        n_components=1,
+        perplexity=10.0,
+        max_iter=300,
+        learning_rate=5.0,
+        random_state=0,
+        verbose=True,
+    )
     assert model.fit(X) is model
     assert model.learning_rate == 5.0 and model.learning_rate_ == 5.0
     auto = TSNE(perplexity=10.0, max_iter=1, early_exaggeration=0.4 * 2.5).fit(X)
@@ -135,21 +159,34 @@ def test_pca_init_is_scaled_like_sklearn():
     np.testing.assert_allclose(np.abs(Y), np.abs(expected), rtol=1e-6, atol=1e-12)
 
 
-@pytest.mark.parametrize("kwargs, X_shape, error, match", [
-    (dict(perplexity=30.0), (30, 3), ValueError, "perplexity: must be less than n_samples=30"),
-    (dict(perplexity=1.0), (3, 3), ValueError, "more than 3 samples"),
-    (dict(n_components=3), (20, 3), ValueError, "n_components: must be 1 or 2 for method='fft'"),
-    (dict(n_components=0, method="exact"), (20, 3), ValueError, "n_components"),
-    (dict(init=np.zeros((19, 2))), (20, 3), ValueError, r"init: expected an array of shape \(20, 2\)"),
-    (dict(init="spectral"), (20, 3), ValueError, "init"),
-    (dict(method="barnes_hut"), (20, 3), ValueError, "method"),
-    (dict(metric="cosine"), (20, 3), ValueError, "metric"),
-    (dict(learning_rate="fast"), (20, 3), ValueError, "learning_rate"),
-    (dict(learning_rate=-1.0), (20, 3), ValueError, "learning_rate"),
-    (dict(max_iter=0), (20, 3), ValueError, "max_iter"),
-    (dict(early_exaggeration=0.5), (20, 3), ValueError, "early_exaggeration"),
-    (dict(perplexity="high"), (20, 3), TypeError, "perplexity"),
-])
+@pytest.mark.parametrize(
+    "kwargs, X_shape, error, match",
+    [
+        (dict(perplexity=30.0), (30, 3), ValueError, "perplexity: must be less than n_samples=30"),
+        (dict(perplexity=1.0), (3, 3), ValueError, "more than 3 samples"),
+        (
+            dict(n_components=3),
+            (20, 3),
+            ValueError,
+            "n_components: must be 1 or 2 for method='fft'",
+        ),
+        (dict(n_components=0, method="exact"), (20, 3), ValueError, "n_components"),
+        (
+            dict(init=np.zeros((19, 2))),
+            (20, 3),
+            ValueError,
+            r"init: expected an array of shape \(20, 2\)",
+        ),
+        (dict(init="spectral"), (20, 3), ValueError, "init"),
+        (dict(method="barnes_hut"), (20, 3), ValueError, "method"),
+        (dict(metric="cosine"), (20, 3), ValueError, "metric"),
+        (dict(learning_rate="fast"), (20, 3), ValueError, "learning_rate"),
+        (dict(learning_rate=-1.0), (20, 3), ValueError, "learning_rate"),
+        (dict(max_iter=0), (20, 3), ValueError, "max_iter"),
+        (dict(early_exaggeration=0.5), (20, 3), ValueError, "early_exaggeration"),
+        (dict(perplexity="high"), (20, 3), TypeError, "perplexity"),
+    ],
+)
 def test_errors_name_the_parameter(kwargs, X_shape, error, match):
     kwargs.setdefault("perplexity", 5.0)
     X = np.random.default_rng(0).normal(size=X_shape)

@@ -61,8 +61,9 @@ def test_exact_chunks_and_exaggeration(monkeypatch):
     np.testing.assert_allclose(grad_chunked, grad, rtol=1e-12, atol=1e-15)
     # exaggeration scales the attractive part only: grad(4) - grad(1) = 3 * 4 * attraction
     _, plain = kl_gradient_exact(P, Y)
-    attraction = np.einsum("ij,ijk->ik", P / (1 + ((Y[:, None] - Y[None]) ** 2).sum(-1)),
-                           Y[:, None] - Y[None])
+    attraction = np.einsum(
+        "ij,ijk->ik", P / (1 + ((Y[:, None] - Y[None]) ** 2).sum(-1)), Y[:, None] - Y[None]
+    )
     np.testing.assert_allclose(grad - plain, 12.0 * attraction, rtol=1e-10, atol=1e-14)
 
 
@@ -85,10 +86,12 @@ def test_fft_matches_openTSNE(sparse_P, n_components, scale):
 
     Y = np.random.default_rng(5).normal(size=(300, n_components)) * scale
     kl, grad = kl_gradient_fft(sparse_P, Y, exaggeration=1.0)
-    expected_kl, expected = kl_divergence_fft(np.ascontiguousarray(Y), sparse_P, 1, FFT_PARAMS,
-                                              should_eval_error=True)
-    np.testing.assert_allclose(grad, 4 * expected.reshape(Y.shape), rtol=1e-9,
-                               atol=1e-9 * np.abs(grad).max())
+    expected_kl, expected = kl_divergence_fft(
+        np.ascontiguousarray(Y), sparse_P, 1, FFT_PARAMS, should_eval_error=True
+    )
+    np.testing.assert_allclose(
+        grad, 4 * expected.reshape(Y.shape), rtol=1e-9, atol=1e-9 * np.abs(grad).max()
+    )
     assert kl == pytest.approx(expected_kl, rel=1e-10)
 
 
@@ -109,8 +112,9 @@ def test_attractive_forces_against_dense(sparse_P):
     dense = sparse_P.toarray()
     diff = Y[:, None, :] - Y[None, :, :]
     w = 1.0 / (1.0 + (diff**2).sum(-1))
-    np.testing.assert_allclose(forces, np.einsum("ij,ijk->ik", dense * w, diff), rtol=1e-10,
-                               atol=1e-14)
+    np.testing.assert_allclose(
+        forces, np.einsum("ij,ijk->ik", dense * w, diff), rtol=1e-10, atol=1e-14
+    )
     assert sum_p == pytest.approx(1.0, rel=1e-12)
     mask = dense > 0
     expected = np.sum(dense[mask] * np.log(dense[mask] / (w[mask] + 2.2e-16) + 2.2e-16))

@@ -17,10 +17,20 @@ LRS = (0.1, 0.03)
 
 
 def _optimizers():
-    ours = SGD([{"params": [Tensor(np.ones(2), requires_grad=True)]},
-                {"params": [Tensor(np.ones(3), requires_grad=True)], "lr": LRS[1]}], lr=LRS[0])
-    theirs = torch().optim.SGD([{"params": [torch().ones(2, requires_grad=True)]},
-                                {"params": [torch().ones(3, requires_grad=True)], "lr": LRS[1]}], lr=LRS[0])
+    ours = SGD(
+        [
+            {"params": [Tensor(np.ones(2), requires_grad=True)]},
+            {"params": [Tensor(np.ones(3), requires_grad=True)], "lr": LRS[1]},
+        ],
+        lr=LRS[0],
+    )
+    theirs = torch().optim.SGD(
+        [
+            {"params": [torch().ones(2, requires_grad=True)]},
+            {"params": [torch().ones(3, requires_grad=True)], "lr": LRS[1]},
+        ],
+        lr=LRS[0],
+    )
     return ours, theirs
 
 
@@ -71,7 +81,7 @@ def _sequences(name, epochs=100):
 @pytest.mark.parametrize("name", NAMES)
 def test_schedule_matches_torch_over_100_epochs(name):
     got, expected = _sequences(name)
-    assert got == expected          # the same float operations: equal to the last bit
+    assert got == expected  # the same float operations: equal to the last bit
     assert len({tuple(g) for g in got}) > 1
 
 
@@ -138,19 +148,26 @@ def _opt():
     return Adam([Tensor(np.ones(2), requires_grad=True)])
 
 
-@pytest.mark.parametrize(("make", "error", "name"), [
-    (lambda: ours_sched.StepLR(_opt(), step_size=0), ValueError, "step_size"),
-    (lambda: ours_sched.StepLR(_opt(), step_size=2.5), TypeError, "step_size"),
-    (lambda: ours_sched.StepLR(_opt(), step_size=2, gamma=-0.1), ValueError, "gamma"),
-    (lambda: ours_sched.ExponentialLR(_opt(), gamma=-1.0), ValueError, "gamma"),
-    (lambda: ours_sched.CosineAnnealingLR(_opt(), T_max=0), ValueError, "T_max"),
-    (lambda: ours_sched.CosineAnnealingLR(_opt(), T_max=10, eta_min=-1.0), ValueError, "eta_min"),
-    (lambda: ours_sched.LinearLR(_opt(), start_factor=0.0), ValueError, "start_factor"),
-    (lambda: ours_sched.LinearLR(_opt(), end_factor=1.5), ValueError, "end_factor"),
-    (lambda: ours_sched.LinearLR(_opt(), total_iters=0), ValueError, "total_iters"),
-    (lambda: ours_sched.StepLR("not an optimizer", step_size=1), TypeError, "optimizer"),
-    (lambda: ours_sched.StepLR(_opt(), step_size=1, last_epoch=3), ValueError, "last_epoch"),
-])
+@pytest.mark.parametrize(
+    ("make", "error", "name"),
+    [
+        (lambda: ours_sched.StepLR(_opt(), step_size=0), ValueError, "step_size"),
+        (lambda: ours_sched.StepLR(_opt(), step_size=2.5), TypeError, "step_size"),
+        (lambda: ours_sched.StepLR(_opt(), step_size=2, gamma=-0.1), ValueError, "gamma"),
+        (lambda: ours_sched.ExponentialLR(_opt(), gamma=-1.0), ValueError, "gamma"),
+        (lambda: ours_sched.CosineAnnealingLR(_opt(), T_max=0), ValueError, "T_max"),
+        (
+            lambda: ours_sched.CosineAnnealingLR(_opt(), T_max=10, eta_min=-1.0),
+            ValueError,
+            "eta_min",
+        ),
+        (lambda: ours_sched.LinearLR(_opt(), start_factor=0.0), ValueError, "start_factor"),
+        (lambda: ours_sched.LinearLR(_opt(), end_factor=1.5), ValueError, "end_factor"),
+        (lambda: ours_sched.LinearLR(_opt(), total_iters=0), ValueError, "total_iters"),
+        (lambda: ours_sched.StepLR("not an optimizer", step_size=1), TypeError, "optimizer"),
+        (lambda: ours_sched.StepLR(_opt(), step_size=1, last_epoch=3), ValueError, "last_epoch"),
+    ],
+)
 def test_invalid_arguments_raise_naming_them(make, error, name):
     with pytest.raises(error, match=rf"^{name}"):
         make()

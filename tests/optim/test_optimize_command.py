@@ -19,7 +19,7 @@ def _table_rows(text):
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("optimizer"))
     rows = {}
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if line.startswith("wrote"):
             break
         cells = line.split()
@@ -43,16 +43,18 @@ def test_sgd_path_on_the_quadratic_is_the_closed_form():
     k = np.arange(steps + 1)
     expected = np.column_stack([-4.0 * (1 - lr) ** k, 2.0 * (1 - 20 * lr) ** k])
     np.testing.assert_allclose(run.path, expected, rtol=1e-12, atol=1e-300)
-    np.testing.assert_allclose(run.losses, 0.5 * expected[:, 0] ** 2 + 10 * expected[:, 1] ** 2,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        run.losses, 0.5 * expected[:, 0] ** 2 + 10 * expected[:, 1] ** 2, rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("name", list(FUNCTIONS))
 def test_default_learning_rates_make_progress(name):
     function = FUNCTIONS[name]
     for optimizer in OPTIMIZERS:
-        run = run_optimizer(function, optimizer, DEFAULT_LR[name][optimizer], function.steps,
-                            function.start)
+        run = run_optimizer(
+            function, optimizer, DEFAULT_LR[name][optimizer], function.steps, function.start
+        )
         assert not run.diverged, optimizer
         assert run.losses[-1] < 1e-3 * run.losses[0], (optimizer, run.losses[0], run.losses[-1])
 
@@ -74,8 +76,24 @@ def test_playground_writes_png_and_table(tmp_path, capsys):
 
 def test_lr_override_start_and_unreached_tolerance(tmp_path, capsys):
     out = tmp_path / "r.png"
-    code = main(["optimize", "--function", "rosenbrock", "--optimizers", "sgd, adam", "--lr", "0.001",
-                 "--steps", "20", "--start=-1,1.5", "--tol", "1e-12", "--out", str(out)])
+    code = main(
+        [
+            "optimize",
+            "--function",
+            "rosenbrock",
+            "--optimizers",
+            "sgd, adam",
+            "--lr",
+            "0.001",
+            "--steps",
+            "20",
+            "--start=-1,1.5",
+            "--tol",
+            "1e-12",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0 and out.exists()
     text = capsys.readouterr().out
     rows = _table_rows(text)
@@ -85,8 +103,21 @@ def test_lr_override_start_and_unreached_tolerance(tmp_path, capsys):
 
 
 def test_diverging_run_is_reported(tmp_path, capsys):
-    code = main(["optimize", "--function", "quadratic", "--optimizers", "sgd", "--lr", "5",
-                 "--steps", "400", "--out", str(tmp_path / "d.png")])
+    code = main(
+        [
+            "optimize",
+            "--function",
+            "quadratic",
+            "--optimizers",
+            "sgd",
+            "--lr",
+            "5",
+            "--steps",
+            "400",
+            "--out",
+            str(tmp_path / "d.png"),
+        ]
+    )
     assert code == 0
     assert _table_rows(capsys.readouterr().out)["sgd"][1] == "diverged"
 
@@ -97,20 +128,23 @@ def test_default_output_name(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "optimize-matyas.png").read_bytes()[:8] == PNG_MAGIC
 
 
-@pytest.mark.parametrize(("argv", "option"), [
-    (["--function", "nope"], "--function"),
-    (["--optimizers", "sgd,lbfgs"], "--optimizers"),
-    (["--optimizers", ","], "--optimizers"),
-    (["--optimizers", "adam,adam"], "--optimizers"),
-    (["--steps", "0"], "--steps"),
-    (["--lr", "-1"], "--lr"),
-    (["--lr", "0"], "--lr"),
-    (["--start", "1"], "--start"),
-    (["--start", "a,b"], "--start"),
-    (["--start", "1,nan"], "--start"),
-    (["--tol", "0"], "--tol"),
-    (["--out", "figure.jpg"], "--out"),
-])
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["--function", "nope"], "--function"),
+        (["--optimizers", "sgd,lbfgs"], "--optimizers"),
+        (["--optimizers", ","], "--optimizers"),
+        (["--optimizers", "adam,adam"], "--optimizers"),
+        (["--steps", "0"], "--steps"),
+        (["--lr", "-1"], "--lr"),
+        (["--lr", "0"], "--lr"),
+        (["--start", "1"], "--start"),
+        (["--start", "a,b"], "--start"),
+        (["--start", "1,nan"], "--start"),
+        (["--tol", "0"], "--tol"),
+        (["--out", "figure.jpg"], "--out"),
+    ],
+)
 def test_bad_options_exit_2_naming_the_option(argv, option, tmp_path, capsys):
     code = main(["optimize", "--steps", "5", "--out", str(tmp_path / "x.png"), *argv])
     assert code == 2
@@ -121,8 +155,24 @@ def test_bad_options_exit_2_naming_the_option(argv, option, tmp_path, capsys):
 
 def test_subprocess_run(tmp_path):
     out = tmp_path / "b.png"
-    result = subprocess.run([sys.executable, "-m", "verigrad", "optimize", "--function", "beale",
-                             "--optimizers", "momentum,adam", "--steps", "100", "--out", str(out)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "verigrad",
+            "optimize",
+            "--function",
+            "beale",
+            "--optimizers",
+            "momentum,adam",
+            "--steps",
+            "100",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "momentum" in result.stdout and out.read_bytes()[:8] == PNG_MAGIC

@@ -61,14 +61,16 @@ def _run_pair(ours_cls, torch_cls, kwargs, steps=200, skip=True, dtype=np.float6
     trajectory = []
     for t in range(steps):
         for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
-            if skip and i == 1 and t % 3 == 2:      # a parameter without gradient is skipped
+            if skip and i == 1 and t % 3 == 2:  # a parameter without gradient is skipped
                 a.grad, b.grad = None, None
                 continue
             a.grad = _gradient(i, a.data, t, problem, sign)
             b.grad = torch().from_numpy(_gradient(i, b.detach().numpy(), t, problem, sign))
         opt_ours.step()
         opt_theirs.step()
-        trajectory.append(([a.data.copy() for a in ours], [b.detach().numpy().copy() for b in theirs]))
+        trajectory.append(
+            ([a.data.copy() for a in ours], [b.detach().numpy().copy() for b in theirs])
+        )
     return trajectory
 
 
@@ -82,13 +84,23 @@ def _assert_same_trajectory(trajectory, rtol=RTOL, atol=ATOL):
 
 def _combos(**options):
     names = list(options)
-    return [dict(zip(names, values, strict=True)) for values in itertools.product(*options.values())]
+    return [
+        dict(zip(names, values, strict=True)) for values in itertools.product(*options.values())
+    ]
 
 
-SGD_CASES = [c for c in _combos(momentum=[0.0, 0.9], dampening=[0.0, 0.5], nesterov=[False, True],
-                                weight_decay=[0.0, 0.05], maximize=[False, True])
-             if not (c["nesterov"] and (c["momentum"] == 0 or c["dampening"] != 0))
-             and not (c["momentum"] == 0 and c["dampening"] != 0)]
+SGD_CASES = [
+    c
+    for c in _combos(
+        momentum=[0.0, 0.9],
+        dampening=[0.0, 0.5],
+        nesterov=[False, True],
+        weight_decay=[0.0, 0.05],
+        maximize=[False, True],
+    )
+    if not (c["nesterov"] and (c["momentum"] == 0 or c["dampening"] != 0))
+    and not (c["momentum"] == 0 and c["dampening"] != 0)
+]
 
 
 @pytest.mark.parametrize("options", SGD_CASES, ids=str)
@@ -96,20 +108,41 @@ def test_sgd_matches_torch(options):
     _assert_same_trajectory(_run_pair(SGD, torch().optim.SGD, dict(lr=0.05, **options)))
 
 
-@pytest.mark.parametrize("options", _combos(lr_decay=[0.0, 0.01], initial_accumulator_value=[0.0, 0.1],
-                                            weight_decay=[0.0, 0.05], maximize=[False, True]), ids=str)
+@pytest.mark.parametrize(
+    "options",
+    _combos(
+        lr_decay=[0.0, 0.01],
+        initial_accumulator_value=[0.0, 0.1],
+        weight_decay=[0.0, 0.05],
+        maximize=[False, True],
+    ),
+    ids=str,
+)
 def test_adagrad_matches_torch(options):
     _assert_same_trajectory(_run_pair(Adagrad, torch().optim.Adagrad, dict(lr=0.1, **options)))
 
 
-@pytest.mark.parametrize("options", _combos(centered=[False, True], momentum=[0.0, 0.5], alpha=[0.99, 0.3],
-                                            weight_decay=[0.0, 0.05], maximize=[False, True]), ids=str)
+@pytest.mark.parametrize(
+    "options",
+    _combos(
+        centered=[False, True],
+        momentum=[0.0, 0.5],
+        alpha=[0.99, 0.3],
+        weight_decay=[0.0, 0.05],
+        maximize=[False, True],
+    ),
+    ids=str,
+)
 def test_rmsprop_matches_torch(options):
     _assert_same_trajectory(_run_pair(RMSprop, torch().optim.RMSprop, dict(lr=0.01, **options)))
 
 
-ADAM_CASES = _combos(amsgrad=[False, True], weight_decay=[0.0, 0.05], betas=[(0.9, 0.999), (0.3, 0.6)],
-                     maximize=[False, True])
+ADAM_CASES = _combos(
+    amsgrad=[False, True],
+    weight_decay=[0.0, 0.05],
+    betas=[(0.9, 0.999), (0.3, 0.6)],
+    maximize=[False, True],
+)
 
 
 @pytest.mark.parametrize("options", ADAM_CASES, ids=str)
@@ -123,13 +156,19 @@ def test_adamw_matches_torch(options):
 
 
 def test_proximal_sgd_without_prox_is_sgd_with_momentum():
-    _assert_same_trajectory(_run_pair(ProximalSGD, lambda groups, foreach, **kw: torch().optim.SGD(groups, **kw),
-                                      dict(lr=0.05, momentum=0.9)))
+    _assert_same_trajectory(
+        _run_pair(
+            ProximalSGD,
+            lambda groups, foreach, **kw: torch().optim.SGD(groups, **kw),
+            dict(lr=0.05, momentum=0.9),
+        )
+    )
 
 
 def test_adam_float32_matches_torch():
-    trajectory = _run_pair(Adam, torch().optim.Adam, dict(lr=0.05, amsgrad=True), steps=50,
-                           dtype=np.float32)
+    trajectory = _run_pair(
+        Adam, torch().optim.Adam, dict(lr=0.05, amsgrad=True), steps=50, dtype=np.float32
+    )
     assert trajectory[-1][0][0].dtype == np.float32
     _assert_same_trajectory(trajectory, rtol=1e-5, atol=1e-5)
 
@@ -148,8 +187,18 @@ def test_adam_fast_kernel_equals_torch_ordered_reference(amsgrad, decoupled):
         g = np.cos(3 * ref) + ref
         p.grad = np.cos(3 * p.data) + p.data
         opt.step()
-        adam_update(ref, g, m, v, vmax, float(t), lr=0.02, weight_decay=0.1, amsgrad=amsgrad,
-                    decoupled_weight_decay=decoupled)
+        adam_update(
+            ref,
+            g,
+            m,
+            v,
+            vmax,
+            float(t),
+            lr=0.02,
+            weight_decay=0.1,
+            amsgrad=amsgrad,
+            decoupled_weight_decay=decoupled,
+        )
         np.testing.assert_allclose(p.data, ref, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(opt.state[p]["exp_avg_sq"], v, rtol=RTOL)
 
@@ -187,7 +236,7 @@ def _npz_round_trip(state_dict):
     buffer = io.BytesIO()
     np.savez(buffer, **optimizer_state_to_arrays(state_dict))
     buffer.seek(0)
-    with np.load(buffer) as arrays:            # allow_pickle stays False
+    with np.load(buffer) as arrays:  # allow_pickle stays False
         return optimizer_state_from_arrays(arrays)
 
 
@@ -220,7 +269,7 @@ def test_state_dict_mid_run_continues_identically(cls, kwargs, via_npz):
     run(opt, params, range(100, 200))
 
     fresh = [Tensor(x, requires_grad=True) for x in saved_params]
-    fresh_kwargs = dict(kwargs, lr=123.0)       # the state dict restores the learning rates
+    fresh_kwargs = dict(kwargs, lr=123.0)  # the state dict restores the learning rates
     opt2 = cls(_groups(fresh, fresh_kwargs), **fresh_kwargs)
     opt2.load_state_dict(_npz_round_trip(saved) if via_npz else saved)
     assert [g["lr"] for g in opt2.param_groups] == [kwargs["lr"], kwargs["lr"] * 0.5]
@@ -238,8 +287,9 @@ def test_state_dict_is_a_snapshot_with_torch_keys():
     assert set(sd["state"][0]) == {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}
     assert sd["state"][0]["step"] == 1.0
     opt.step()
-    assert sd["state"][0]["step"] == 1.0 and not np.shares_memory(sd["state"][0]["exp_avg"],
-                                                                   opt.state[p]["exp_avg"])
+    assert sd["state"][0]["step"] == 1.0 and not np.shares_memory(
+        sd["state"][0]["exp_avg"], opt.state[p]["exp_avg"]
+    )
     assert sd["param_groups"][0]["params"] == [0] and "prox" not in sd["param_groups"][0]
 
 
@@ -259,8 +309,15 @@ def _soft_threshold(v, t):
     return np.sign(v) * np.maximum(np.abs(v) - LAM * t, 0)
 
 
-@pytest.mark.parametrize(("cls", "kwargs"), [(SGD, dict(lr=0.1)), (ProximalSGD, dict(lr=0.1)),
-                                             (Adam, dict(lr=0.1)), (RMSprop, dict(lr=0.01))])
+@pytest.mark.parametrize(
+    ("cls", "kwargs"),
+    [
+        (SGD, dict(lr=0.1)),
+        (ProximalSGD, dict(lr=0.1)),
+        (Adam, dict(lr=0.1)),
+        (RMSprop, dict(lr=0.01)),
+    ],
+)
 def test_prox_is_gradient_step_then_soft_threshold(cls, kwargs):
     rng = np.random.default_rng(5)
     x = rng.normal(size=(6, 3))
@@ -269,7 +326,7 @@ def test_prox_is_gradient_step_then_soft_threshold(cls, kwargs):
     opt_prox = cls([with_prox], prox=_soft_threshold, **kwargs)
     opt_plain = cls([plain], **kwargs)
     for _ in range(5):
-        g = with_prox.data * 1.0          # pulls every coordinate towards 0
+        g = with_prox.data * 1.0  # pulls every coordinate towards 0
         with_prox.grad = g
         plain.data[...] = with_prox.data
         plain.grad = g.copy()
@@ -326,36 +383,39 @@ def _p():
     return [Tensor(np.ones(2), requires_grad=True)]
 
 
-@pytest.mark.parametrize(("make", "name"), [
-    (lambda: SGD(_p(), lr=-0.1), "lr"),
-    (lambda: SGD(_p(), lr=0.1, momentum=-0.9), "momentum"),
-    (lambda: SGD(_p(), lr=0.1, weight_decay=-1), "weight_decay"),
-    (lambda: SGD(_p(), lr=0.1, dampening=-0.1), "dampening"),
-    (lambda: SGD(_p(), lr=0.1, nesterov=True), "nesterov"),
-    (lambda: SGD(_p(), lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "nesterov"),
-    (lambda: SGD([{"params": _p(), "lr": -1.0}], lr=0.1), "lr"),
-    (lambda: ProximalSGD(_p(), lr=-1.0), "lr"),
-    (lambda: Adagrad(_p(), lr=-1.0), "lr"),
-    (lambda: Adagrad(_p(), lr_decay=-1.0), "lr_decay"),
-    (lambda: Adagrad(_p(), eps=-1.0), "eps"),
-    (lambda: Adagrad(_p(), weight_decay=-1.0), "weight_decay"),
-    (lambda: Adagrad(_p(), initial_accumulator_value=-1.0), "initial_accumulator_value"),
-    (lambda: RMSprop(_p(), lr=-1.0), "lr"),
-    (lambda: RMSprop(_p(), alpha=-0.5), "alpha"),
-    (lambda: RMSprop(_p(), eps=-1e-8), "eps"),
-    (lambda: RMSprop(_p(), momentum=-0.1), "momentum"),
-    (lambda: RMSprop(_p(), weight_decay=-0.1), "weight_decay"),
-    (lambda: Adam(_p(), lr=-1e-3), "lr"),
-    (lambda: Adam(_p(), betas=(1.0, 0.999)), "betas"),
-    (lambda: Adam(_p(), betas=(0.9, -0.1)), "betas"),
-    (lambda: Adam(_p(), eps=-1e-8), "eps"),
-    (lambda: Adam(_p(), weight_decay=-1e-2), "weight_decay"),
-    (lambda: AdamW(_p(), betas=(0.9, 1.5)), "betas"),
-    (lambda: AdamW(_p(), lr=-1.0), "lr"),
-    (lambda: SGD([], lr=0.1), "params"),
-    (lambda: SGD(2 * [_p()[0]], lr=0.1), "params"),
-    (lambda: SGD([Tensor(np.ones(2))], lr=0.1), "params"),
-])
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda: SGD(_p(), lr=-0.1), "lr"),
+        (lambda: SGD(_p(), lr=0.1, momentum=-0.9), "momentum"),
+        (lambda: SGD(_p(), lr=0.1, weight_decay=-1), "weight_decay"),
+        (lambda: SGD(_p(), lr=0.1, dampening=-0.1), "dampening"),
+        (lambda: SGD(_p(), lr=0.1, nesterov=True), "nesterov"),
+        (lambda: SGD(_p(), lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "nesterov"),
+        (lambda: SGD([{"params": _p(), "lr": -1.0}], lr=0.1), "lr"),
+        (lambda: ProximalSGD(_p(), lr=-1.0), "lr"),
+        (lambda: Adagrad(_p(), lr=-1.0), "lr"),
+        (lambda: Adagrad(_p(), lr_decay=-1.0), "lr_decay"),
+        (lambda: Adagrad(_p(), eps=-1.0), "eps"),
+        (lambda: Adagrad(_p(), weight_decay=-1.0), "weight_decay"),
+        (lambda: Adagrad(_p(), initial_accumulator_value=-1.0), "initial_accumulator_value"),
+        (lambda: RMSprop(_p(), lr=-1.0), "lr"),
+        (lambda: RMSprop(_p(), alpha=-0.5), "alpha"),
+        (lambda: RMSprop(_p(), eps=-1e-8), "eps"),
+        (lambda: RMSprop(_p(), momentum=-0.1), "momentum"),
+        (lambda: RMSprop(_p(), weight_decay=-0.1), "weight_decay"),
+        (lambda: Adam(_p(), lr=-1e-3), "lr"),
+        (lambda: Adam(_p(), betas=(1.0, 0.999)), "betas"),
+        (lambda: Adam(_p(), betas=(0.9, -0.1)), "betas"),
+        (lambda: Adam(_p(), eps=-1e-8), "eps"),
+        (lambda: Adam(_p(), weight_decay=-1e-2), "weight_decay"),
+        (lambda: AdamW(_p(), betas=(0.9, 1.5)), "betas"),
+        (lambda: AdamW(_p(), lr=-1.0), "lr"),
+        (lambda: SGD([], lr=0.1), "params"),
+        (lambda: SGD(2 * [_p()[0]], lr=0.1), "params"),
+        (lambda: SGD([Tensor(np.ones(2))], lr=0.1), "params"),
+    ],
+)
 def test_invalid_hyperparameters_raise_naming_the_argument(make, name):
     with pytest.raises(ValueError, match=rf"^{name}"):
         make()

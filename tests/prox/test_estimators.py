@@ -51,18 +51,33 @@ def test_matches_sklearn(n, p, seed, fit_intercept, positive, model):
     kwargs = {"l1_ratio": 0.4} if model == "ElasticNet" else {}
     for fraction in (0.05, 0.3):
         alpha = fraction * alpha_max(X, y)
-        ours = getattr(prox, model)(alpha=alpha, fit_intercept=fit_intercept, positive=positive,
-                                    tol=1e-10, **kwargs).fit(X, y)
-        ref = getattr(sk, model)(alpha=alpha, fit_intercept=fit_intercept, positive=positive,
-                                 tol=1e-10, max_iter=1_000_000, **kwargs).fit(X, y)
+        ours = getattr(prox, model)(
+            alpha=alpha, fit_intercept=fit_intercept, positive=positive, tol=1e-10, **kwargs
+        ).fit(X, y)
+        ref = getattr(sk, model)(
+            alpha=alpha,
+            fit_intercept=fit_intercept,
+            positive=positive,
+            tol=1e-10,
+            max_iter=1_000_000,
+            **kwargs,
+        ).fit(X, y)
         scale = max(1.0, np.abs(ref.coef_).max())
         np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-6 * scale)
         assert abs(ours.intercept_ - ref.intercept_) <= 1e-6 * max(1.0, abs(ref.intercept_))
         if positive:
             assert np.all(ours.coef_ >= 0)
         # the certificate: the gap reached the same tolerance as scikit-learn's rule
-        gap, yy = sklearn_gap(X, y, ours.coef_, ours.intercept_, alpha, kwargs.get("l1_ratio", 1.0),
-                              positive, fit_intercept)
+        gap, yy = sklearn_gap(
+            X,
+            y,
+            ours.coef_,
+            ours.intercept_,
+            alpha,
+            kwargs.get("l1_ratio", 1.0),
+            positive,
+            fit_intercept,
+        )
         assert ours.converged_
         assert np.isclose(ours.dual_gap_tol_, 1e-10 * yy)
         assert gap <= ours.dual_gap_tol_ and abs(gap - ours.dual_gap_) <= 1e-9 * yy
@@ -181,8 +196,13 @@ def test_group_lasso_with_singleton_groups_is_the_lasso():
     X, y = problem(70, 15, 9)
     alpha = 0.1 * alpha_max(X, y)
     lasso = prox.Lasso(alpha=alpha, tol=1e-12).fit(X, y)
-    group = prox.GroupLasso(alpha=alpha, groups=[[j] for j in range(15)], weights=np.ones(15),
-                            tol=1e-12, max_iter=100000).fit(X, y)
+    group = prox.GroupLasso(
+        alpha=alpha,
+        groups=[[j] for j in range(15)],
+        weights=np.ones(15),
+        tol=1e-12,
+        max_iter=100000,
+    ).fit(X, y)
     np.testing.assert_allclose(group.coef_, lasso.coef_, atol=1e-6)
     default = prox.GroupLasso(alpha=alpha, tol=1e-12, max_iter=100000).fit(X, y)  # groups=None
     np.testing.assert_allclose(default.coef_, lasso.coef_, atol=1e-6)
@@ -194,7 +214,11 @@ def test_group_lasso_satisfies_kkt(n, p):
     groups = [list(range(k, min(k + 3, p))) for k in range(0, p, 3)]
     weights = np.sqrt([len(g) for g in groups])
     Xc, yc = X - X.mean(0), y - y.mean()
-    alpha = 0.3 * max(np.linalg.norm(Xc[:, g].T @ yc) / w for g, w in zip(groups, weights, strict=True)) / n
+    alpha = (
+        0.3
+        * max(np.linalg.norm(Xc[:, g].T @ yc) / w for g, w in zip(groups, weights, strict=True))
+        / n
+    )
     model = prox.GroupLasso(alpha=alpha, groups=groups, tol=1e-12, max_iter=100000).fit(X, y)
     assert model.converged_ and model.dual_gap_ <= model.dual_gap_tol_
     R = yc - Xc @ model.coef_
@@ -214,23 +238,51 @@ def test_group_lasso_satisfies_kkt(n, p):
 BAD = np.array([[1.0, np.nan], [0.0, 1.0], [2.0, 1.0]])
 
 
-@pytest.mark.parametrize("make, X, y, match", [
-    (lambda: prox.Lasso(alpha=-1.0), None, None, "alpha"),
-    (lambda: prox.ElasticNet(alpha=-0.1), None, None, "alpha"),
-    (lambda: prox.ElasticNet(l1_ratio=1.5), None, None, "l1_ratio"),
-    (lambda: prox.Lasso(tol=-1.0), None, None, "tol"),
-    (lambda: prox.Lasso(max_iter=0), None, None, "max_iter"),
-    (lambda: prox.GroupLasso(alpha=-1.0, groups=[[0], [1]]), None, None, "alpha"),
-    (lambda: prox.Lasso(), np.ones((3, 2)), np.ones(4), "X, y: X has 3 samples but y has 4"),
-    (lambda: prox.Lasso(), np.ones(3), np.ones(3), "X: expected a 2-D"),
-    (lambda: prox.Lasso(), np.ones((3, 2)), np.ones((3, 1)), "y: expected a 1-D"),
-    (lambda: prox.Lasso(), BAD, np.ones(3), "X: contains 1 NaN or infinite"),
-    (lambda: prox.ElasticNet(), np.ones((3, 2)), np.array([1.0, np.inf, 0.0]), "y: contains 1 NaN"),
-    (lambda: prox.GroupLasso(groups=[[0]]), np.ones((3, 2)), np.ones(3), "groups: must cover every feature"),
-    (lambda: prox.GroupLasso(groups=[[0, 1], [1]]), np.ones((3, 2)), np.ones(3), "groups: groups overlap"),
-    (lambda: prox.GroupLasso(groups=[[0, 1, 2]]), np.ones((3, 2)), np.ones(3), "groups: index 2 is out of range"),
-    (lambda: prox.GroupLasso(groups=[[0], [1]], weights=[1.0]), np.ones((3, 2)), np.ones(3), "weights"),
-])
+@pytest.mark.parametrize(
+    "make, X, y, match",
+    [
+        (lambda: prox.Lasso(alpha=-1.0), None, None, "alpha"),
+        (lambda: prox.ElasticNet(alpha=-0.1), None, None, "alpha"),
+        (lambda: prox.ElasticNet(l1_ratio=1.5), None, None, "l1_ratio"),
+        (lambda: prox.Lasso(tol=-1.0), None, None, "tol"),
+        (lambda: prox.Lasso(max_iter=0), None, None, "max_iter"),
+        (lambda: prox.GroupLasso(alpha=-1.0, groups=[[0], [1]]), None, None, "alpha"),
+        (lambda: prox.Lasso(), np.ones((3, 2)), np.ones(4), "X, y: X has 3 samples but y has 4"),
+        (lambda: prox.Lasso(), np.ones(3), np.ones(3), "X: expected a 2-D"),
+        (lambda: prox.Lasso(), np.ones((3, 2)), np.ones((3, 1)), "y: expected a 1-D"),
+        (lambda: prox.Lasso(), BAD, np.ones(3), "X: contains 1 NaN or infinite"),
+        (
+            lambda: prox.ElasticNet(),
+            np.ones((3, 2)),
+            np.array([1.0, np.inf, 0.0]),
+            "y: contains 1 NaN",
+        ),
+        (
+            lambda: prox.GroupLasso(groups=[[0]]),
+            np.ones((3, 2)),
+            np.ones(3),
+            "groups: must cover every feature",
+        ),
+        (
+            lambda: prox.GroupLasso(groups=[[0, 1], [1]]),
+            np.ones((3, 2)),
+            np.ones(3),
+            "groups: groups overlap",
+        ),
+        (
+            lambda: prox.GroupLasso(groups=[[0, 1, 2]]),
+            np.ones((3, 2)),
+            np.ones(3),
+            "groups: index 2 is out of range",
+        ),
+        (
+            lambda: prox.GroupLasso(groups=[[0], [1]], weights=[1.0]),
+            np.ones((3, 2)),
+            np.ones(3),
+            "weights",
+        ),
+    ],
+)
 def test_fit_errors_name_the_parameter(make, X, y, match):
     X = np.random.default_rng(0).normal(size=(5, 2)) if X is None else X
     y = np.ones(X.shape[0]) if y is None else y

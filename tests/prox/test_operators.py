@@ -27,36 +27,63 @@ def split_sign_minimise(v, t, l1, l2=0.0):
         gx = l2 * x + (x - v) / t
         return value, np.concatenate([l1 + gx, l1 - gx])
 
-    res = minimize(fun, np.zeros(2 * m), jac=True, method="L-BFGS-B", bounds=[(0, None)] * (2 * m),
-                   options=dict(ftol=1e-15, gtol=1e-12, maxiter=10000))
+    res = minimize(
+        fun,
+        np.zeros(2 * m),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(0, None)] * (2 * m),
+        options=dict(ftol=1e-15, gtol=1e-12, maxiter=10000),
+    )
     return res.x[:m] - res.x[m:]
 
 
 def norm_epigraph_minimise(v, t, lam, groups):
     """min lam sum_g s_g + ||x - v||^2/(2t) s.t. s_g^2 >= ||x_g||^2, s >= 0 (SLSQP, smooth)."""
     m, k = v.size, len(groups)
-    cons = [dict(type="ineq", fun=lambda z, g=g, i=i: z[m + i] ** 2 - z[:m][g] @ z[:m][g])
-            for i, g in enumerate(groups)]
+    cons = [
+        dict(type="ineq", fun=lambda z, g=g, i=i: z[m + i] ** 2 - z[:m][g] @ z[:m][g])
+        for i, g in enumerate(groups)
+    ]
     z0 = np.concatenate([v, [np.linalg.norm(v[g]) + 1 for g in groups]])
-    res = minimize(lambda z: lam * z[m:].sum() + (z[:m] - v) @ (z[:m] - v) / (2 * t), z0,
-                   method="SLSQP", constraints=cons, bounds=[(None, None)] * m + [(0, None)] * k,
-                   options=dict(ftol=1e-15, maxiter=1000))
+    res = minimize(
+        lambda z: lam * z[m:].sum() + (z[:m] - v) @ (z[:m] - v) / (2 * t),
+        z0,
+        method="SLSQP",
+        constraints=cons,
+        bounds=[(None, None)] * m + [(0, None)] * k,
+        options=dict(ftol=1e-15, maxiter=1000),
+    )
     return res.x[:m]
 
 
 def linf_minimise(v, t, lam):
     m = v.size
-    cons = [dict(type="ineq", fun=lambda z: z[m] - z[:m]), dict(type="ineq", fun=lambda z: z[m] + z[:m])]
+    cons = [
+        dict(type="ineq", fun=lambda z: z[m] - z[:m]),
+        dict(type="ineq", fun=lambda z: z[m] + z[:m]),
+    ]
     z0 = np.concatenate([v, [np.abs(v).max()]])
-    res = minimize(lambda z: lam * z[m] + (z[:m] - v) @ (z[:m] - v) / (2 * t), z0, method="SLSQP",
-                   constraints=cons, options=dict(ftol=1e-15, maxiter=1000))
+    res = minimize(
+        lambda z: lam * z[m] + (z[:m] - v) @ (z[:m] - v) / (2 * t),
+        z0,
+        method="SLSQP",
+        constraints=cons,
+        options=dict(ftol=1e-15, maxiter=1000),
+    )
     return res.x[:m]
 
 
 def constrained_projection(v, bounds=None, constraints=()):
-    res = minimize(lambda x: 0.5 * (x - v) @ (x - v), np.zeros_like(v), jac=lambda x: x - v,
-                   method="SLSQP", bounds=bounds, constraints=constraints,
-                   options=dict(ftol=1e-15, maxiter=1000))
+    res = minimize(
+        lambda x: 0.5 * (x - v) @ (x - v),
+        np.zeros_like(v),
+        jac=lambda x: x - v,
+        method="SLSQP",
+        bounds=bounds,
+        constraints=constraints,
+        options=dict(ftol=1e-15, maxiter=1000),
+    )
     return res.x
 
 
@@ -64,10 +91,15 @@ def l1_ball_projection_split(v, radius):
     """Projection onto the l1 ball via x = p - q, p, q >= 0, sum(p + q) <= radius."""
     m = v.size
     cons = [dict(type="ineq", fun=lambda z: radius - z.sum(), jac=lambda z: -np.ones(2 * m))]
-    res = minimize(lambda z: 0.5 * np.sum((z[:m] - z[m:] - v) ** 2), np.zeros(2 * m),
-                   jac=lambda z: np.concatenate([z[:m] - z[m:] - v, -(z[:m] - z[m:] - v)]),
-                   method="SLSQP", bounds=[(0, None)] * (2 * m), constraints=cons,
-                   options=dict(ftol=1e-15, maxiter=1000))
+    res = minimize(
+        lambda z: 0.5 * np.sum((z[:m] - z[m:] - v) ** 2),
+        np.zeros(2 * m),
+        jac=lambda z: np.concatenate([z[:m] - z[m:] - v, -(z[:m] - z[m:] - v)]),
+        method="SLSQP",
+        bounds=[(0, None)] * (2 * m),
+        constraints=cons,
+        options=dict(ftol=1e-15, maxiter=1000),
+    )
     return res.x[:m] - res.x[m:]
 
 
@@ -85,7 +117,12 @@ def _check_against(op, v, t, reference, atol=1e-6):
 @pytest.mark.parametrize("seed", RNG_SEEDS)
 def test_l1_and_elastic_net_equal_brute_force(seed):
     rng = np.random.default_rng(seed)
-    v, t, lam, l2 = rng.normal(size=6) * 2, rng.uniform(0.2, 2), rng.uniform(0.1, 1.5), rng.uniform(0, 2)
+    v, t, lam, l2 = (
+        rng.normal(size=6) * 2,
+        rng.uniform(0.2, 2),
+        rng.uniform(0.1, 1.5),
+        rng.uniform(0, 2),
+    )
     _check_against(prox.l1(lam), v, t, split_sign_minimise(v, t, lam))
     _check_against(prox.elastic_net(lam, l2), v, t, split_sign_minimise(v, t, lam, l2))
 
@@ -100,12 +137,19 @@ def test_l2_and_group_l1_equal_brute_force(seed):
     op = prox.group_l1(lam, groups, weights)
     # weighted groups: each group's epigraph variable enters the objective with its weight
     m = v.size
-    cons = [dict(type="ineq", fun=lambda z, g=g, i=i: z[m + i] ** 2 - z[:m][g] @ z[:m][g])
-            for i, g in enumerate(groups)]
+    cons = [
+        dict(type="ineq", fun=lambda z, g=g, i=i: z[m + i] ** 2 - z[:m][g] @ z[:m][g])
+        for i, g in enumerate(groups)
+    ]
     z0 = np.concatenate([v, np.ones(3) * 3])
-    res = minimize(lambda z: lam * weights @ z[m:] + (z[:m] - v) @ (z[:m] - v) / (2 * t), z0,
-                   method="SLSQP", constraints=cons, bounds=[(None, None)] * m + [(0, None)] * 3,
-                   options=dict(ftol=1e-15, maxiter=1000))
+    res = minimize(
+        lambda z: lam * weights @ z[m:] + (z[:m] - v) @ (z[:m] - v) / (2 * t),
+        z0,
+        method="SLSQP",
+        constraints=cons,
+        bounds=[(None, None)] * m + [(0, None)] * 3,
+        options=dict(ftol=1e-15, maxiter=1000),
+    )
     ref = res.x[:m]
     _check_against(op, v, t, ref, atol=1e-5)
 
@@ -138,18 +182,23 @@ def factored_nuclear_minimise(V, t, lam, rng):
     r = min(m, k)
 
     def fun(z):
-        A, B = z[: m * r].reshape(m, r), z[m * r:].reshape(k, r)
+        A, B = z[: m * r].reshape(m, r), z[m * r :].reshape(k, r)
         E = (A @ B.T - V) / t
         value = 0.5 * lam * (z @ z) + 0.5 * t * np.sum(E * E)
         return value, np.concatenate([(lam * A + E @ B).ravel(), (lam * B + E.T @ A).ravel()])
 
     best = None
     for _ in range(4):
-        res = minimize(fun, rng.normal(size=(m + k) * r), jac=True, method="L-BFGS-B",
-                       options=dict(ftol=1e-15, gtol=1e-11, maxiter=20000))
+        res = minimize(
+            fun,
+            rng.normal(size=(m + k) * r),
+            jac=True,
+            method="L-BFGS-B",
+            options=dict(ftol=1e-15, gtol=1e-11, maxiter=20000),
+        )
         if best is None or res.fun < best.fun:
             best = res
-    A, B = best.x[: m * r].reshape(m, r), best.x[m * r:].reshape(k, r)
+    A, B = best.x[: m * r].reshape(m, r), best.x[m * r :].reshape(k, r)
     return A @ B.T
 
 
@@ -170,11 +219,20 @@ def test_constraint_projections_equal_brute_force(seed):
     t = rng.uniform(0.1, 3)  # projections ignore t
     _check_against(prox.nonneg(), v, t, constrained_projection(v, bounds=[(0, None)] * 5))
     lo, hi = -0.5, np.array([0.1, 0.5, 1.0, 2.0, 3.0])
-    _check_against(prox.box(lo, hi), v, t, constrained_projection(v, bounds=list(zip([lo] * 5, hi, strict=True))))
+    _check_against(
+        prox.box(lo, hi),
+        v,
+        t,
+        constrained_projection(v, bounds=list(zip([lo] * 5, hi, strict=True))),
+    )
     _check_against(prox.l1_ball(1.3), v, t, l1_ball_projection_split(v, 1.3))
     simplex_cons = [dict(type="eq", fun=lambda x: x.sum() - 2.0)]
-    _check_against(prox.simplex(2.0), v, t,
-                   constrained_projection(v, bounds=[(0, None)] * 5, constraints=simplex_cons))
+    _check_against(
+        prox.simplex(2.0),
+        v,
+        t,
+        constrained_projection(v, bounds=[(0, None)] * 5, constraints=simplex_cons),
+    )
 
 
 def test_moreau_identity():
@@ -183,9 +241,13 @@ def test_moreau_identity():
     for _ in range(5):
         v, t, lam = rng.normal(size=7) * 2, rng.uniform(0.1, 3), rng.uniform(0.1, 2)
         # lam ||.||_1 and the linf ball of radius lam
-        np.testing.assert_allclose(prox.l1(lam)(v, t) + t * prox.box(-lam, lam)(v / t, 1 / t), v, atol=1e-13)
+        np.testing.assert_allclose(
+            prox.l1(lam)(v, t) + t * prox.box(-lam, lam)(v / t, 1 / t), v, atol=1e-13
+        )
         # lam ||.||_inf and the l1 ball of radius lam (the identity linf is built on)
-        np.testing.assert_allclose(prox.linf(lam)(v, t) + t * prox.l1_ball(lam)(v / t, 1 / t), v, atol=1e-13)
+        np.testing.assert_allclose(
+            prox.linf(lam)(v, t) + t * prox.l1_ball(lam)(v / t, 1 / t), v, atol=1e-13
+        )
         # lam ||.||_2 and the l2 ball of radius lam
         u = v / t
         ball = u * min(1.0, lam / np.linalg.norm(u))
@@ -199,8 +261,17 @@ def test_moreau_identity():
         np.testing.assert_allclose(prox.nuclear(lam)(V, t) + t * spectral, V, atol=1e-12)
 
 
-@pytest.mark.parametrize("op", [prox.nonneg(), prox.box(-0.3, 0.7), prox.l1_ball(1.5), prox.simplex(1.0),
-                                prox.simplex(2.5), prox.l1_ball(0.0)])
+@pytest.mark.parametrize(
+    "op",
+    [
+        prox.nonneg(),
+        prox.box(-0.3, 0.7),
+        prox.l1_ball(1.5),
+        prox.simplex(1.0),
+        prox.simplex(2.5),
+        prox.l1_ball(0.0),
+    ],
+)
 @settings(max_examples=20, deadline=None)
 @given(data=st.data())
 def test_projections_idempotent_and_keep_inside_points(op, data):
@@ -225,9 +296,18 @@ def test_inside_points_are_returned_unchanged():
     np.testing.assert_allclose(prox.l1_ball(2.0)(tie, 1.0), tie / 2, atol=1e-15)
 
 
-ALL_OPERATORS = [prox.l1(0.3), prox.l2(0.3), prox.group_l1(0.3, [[0, 1], [2]]), prox.elastic_net(0.3, 0.5),
-                 prox.nonneg(), prox.box(-0.5, 0.5), prox.nuclear(0.3), prox.l1_ball(1.0),
-                 prox.simplex(1.0), prox.linf(0.3)]
+ALL_OPERATORS = [
+    prox.l1(0.3),
+    prox.l2(0.3),
+    prox.group_l1(0.3, [[0, 1], [2]]),
+    prox.elastic_net(0.3, 0.5),
+    prox.nonneg(),
+    prox.box(-0.5, 0.5),
+    prox.nuclear(0.3),
+    prox.l1_ball(1.0),
+    prox.simplex(1.0),
+    prox.linf(0.3),
+]
 
 
 @pytest.mark.parametrize("op", ALL_OPERATORS, ids=repr)

@@ -27,8 +27,9 @@ def least_squares(n, p, seed, ridge=0.0):
 
 
 def reference_solution(f, grad_f, g, L, p):
-    res = prox.proximal_gradient(f, grad_f, g, np.zeros(p), lipschitz=L, backtracking=False,
-                                 tol=0.0, max_iter=20000)
+    res = prox.proximal_gradient(
+        f, grad_f, g, np.zeros(p), lipschitz=L, backtracking=False, tol=0.0, max_iter=20000
+    )
     return res.x, res.history.min()
 
 
@@ -51,8 +52,9 @@ def test_fista_iterates_match_the_textbook_algorithm():
     f, grad_f, L = least_squares(20, 30, 0)
     g = prox.l1(0.5)
     x0 = np.random.default_rng(1).normal(size=30)
-    res = prox.proximal_gradient(f, grad_f, g, x0, step=1 / L, restart=False, backtracking=False,
-                                 tol=0.0, max_iter=60)
+    res = prox.proximal_gradient(
+        f, grad_f, g, x0, step=1 / L, restart=False, backtracking=False, tol=0.0, max_iter=60
+    )
     xs = textbook_fista(grad_f, g, x0, 1 / L, 60)
     np.testing.assert_allclose(res.x, xs[-1], rtol=1e-10, atol=1e-12)
     expected = [f(x) + g.value(x) for x in xs]
@@ -67,15 +69,17 @@ def test_fista_rate_is_o_one_over_k_squared(ridge):
     g = prox.l1(0.3)
     x_star, f_star = reference_solution(f, grad_f, g, L, 60)
     x0 = np.full(60, 2.0)
-    res = prox.proximal_gradient(f, grad_f, g, x0, lipschitz=L, restart=False, backtracking=False,
-                                 tol=0.0, max_iter=400)
+    res = prox.proximal_gradient(
+        f, grad_f, g, x0, lipschitz=L, restart=False, backtracking=False, tol=0.0, max_iter=400
+    )
     k = np.arange(1, 401)
     excess = res.history[1:] - f_star
     bound = 2 * L * np.sum((x0 - x_star) ** 2)
     assert np.all((k + 1) ** 2 * excess <= bound)
     # ISTA only has the O(1/k) bound and is far behind after the same number of steps
-    ista = prox.proximal_gradient(f, grad_f, g, x0, lipschitz=L, accelerated=False,
-                                  backtracking=False, tol=0.0, max_iter=400)
+    ista = prox.proximal_gradient(
+        f, grad_f, g, x0, lipschitz=L, accelerated=False, backtracking=False, tol=0.0, max_iter=400
+    )
     assert np.all(k * (ista.history[1:] - f_star) <= 0.5 * L * np.sum((x0 - x_star) ** 2) + 1e-9)
     assert excess[99] < 0.1 * (ista.history[100] - f_star)
 
@@ -85,12 +89,30 @@ def test_step_above_one_over_l_diverges_without_backtracking_and_not_with_it():
     g = prox.l1(0.1)
     x0 = np.ones(10)
     for accelerated in (False, True):
-        bad = prox.proximal_gradient(f, grad_f, g, x0, step=2.5 / L, accelerated=accelerated,
-                                     backtracking=False, tol=0.0, max_iter=300)
+        bad = prox.proximal_gradient(
+            f,
+            grad_f,
+            g,
+            x0,
+            step=2.5 / L,
+            accelerated=accelerated,
+            backtracking=False,
+            tol=0.0,
+            max_iter=300,
+        )
         assert not bad.converged
         assert bad.message == "diverged" or bad.history[-1] > 1e10 * bad.history[0]
-        good = prox.proximal_gradient(f, grad_f, g, x0, step=2.5 / L, accelerated=accelerated,
-                                      backtracking=True, tol=1e-12, max_iter=5000)
+        good = prox.proximal_gradient(
+            f,
+            grad_f,
+            g,
+            x0,
+            step=2.5 / L,
+            accelerated=accelerated,
+            backtracking=True,
+            tol=1e-12,
+            max_iter=5000,
+        )
         _, f_star = reference_solution(f, grad_f, g, L, 10)
         assert good.history[-1] - f_star <= 1e-8 * abs(f_star)
         # the line search shrank the step, never below eta / L (Beck & Teboulle's guarantee)
@@ -105,7 +127,9 @@ def test_default_step_uses_a_power_iteration_estimate():
     f, grad_f, L = least_squares(50, 20, 4)
     estimate = prox.estimate_lipschitz(grad_f, np.zeros(20), n_iter=100)
     assert abs(estimate - L) <= 1e-6 * L
-    res = prox.proximal_gradient(f, grad_f, prox.l1(0.2), np.zeros(20), backtracking=False, tol=1e-12)
+    res = prox.proximal_gradient(
+        f, grad_f, prox.l1(0.2), np.zeros(20), backtracking=False, tol=1e-12
+    )
     assert res.converged
     assert 1.0 <= res.lipschitz / L <= 1.06
     _, f_star = reference_solution(f, grad_f, prox.l1(0.2), L, 20)
@@ -128,8 +152,17 @@ def test_adaptive_restart_speeds_up_an_ill_conditioned_strongly_convex_problem()
     _, f_star = reference_solution(f, grad_f, g, 1.0, 30)
 
     def iterations_to(restart):
-        res = prox.proximal_gradient(f, grad_f, g, np.zeros(30), lipschitz=1.0, restart=restart,
-                                     backtracking=False, tol=0.0, max_iter=5000)
+        res = prox.proximal_gradient(
+            f,
+            grad_f,
+            g,
+            np.zeros(30),
+            lipschitz=1.0,
+            restart=restart,
+            backtracking=False,
+            tol=0.0,
+            max_iter=5000,
+        )
         hit = np.flatnonzero(res.history - f_star <= 1e-9 * abs(f_star))
         return (hit[0] if hit.size else math.inf), res.n_restarts
 
@@ -151,8 +184,9 @@ def test_tolerance_and_callback_stop_the_run():
         seen.append((k, objective))
         return k == 7
 
-    res = prox.proximal_gradient(f, grad_f, prox.nonneg(), np.zeros(10), lipschitz=L, tol=0.0,
-                                 callback=callback)
+    res = prox.proximal_gradient(
+        f, grad_f, prox.nonneg(), np.zeros(10), lipschitz=L, tol=0.0, callback=callback
+    )
     assert res.n_iter == 7 and res.message == "callback"
     assert [k for k, _ in seen] == list(range(1, 8))
     assert seen[-1][1] == res.history[-1]
@@ -161,14 +195,19 @@ def test_tolerance_and_callback_stop_the_run():
 def test_plain_callable_prox_and_input_not_modified():
     f, grad_f, L = least_squares(30, 10, 7)
     x0 = np.ones(10)
-    res = prox.proximal_gradient(f, grad_f, lambda v, t: np.maximum(v, 0), x0, lipschitz=L,
-                                 tol=1e-12)
+    res = prox.proximal_gradient(
+        f, grad_f, lambda v, t: np.maximum(v, 0), x0, lipschitz=L, tol=1e-12
+    )
     np.testing.assert_array_equal(x0, np.ones(10))
     expected = prox.proximal_gradient(f, grad_f, prox.nonneg(), x0, lipschitz=L, tol=1e-12)
     np.testing.assert_allclose(res.x, expected.x, atol=1e-6)
     assert res.x.dtype == np.float64
-    assert prox.proximal_gradient(f, grad_f, prox.nonneg(), x0.astype(np.float32), lipschitz=L,
-                                  max_iter=3).x.dtype == np.float32
+    assert (
+        prox.proximal_gradient(
+            f, grad_f, prox.nonneg(), x0.astype(np.float32), lipschitz=L, max_iter=3
+        ).x.dtype
+        == np.float32
+    )
 
 
 def test_solver_errors():

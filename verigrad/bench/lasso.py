@@ -66,9 +66,16 @@ def _first_order(X, y, alpha, target, accelerated, max_iter):
         return Xc.T @ (Xc @ w - yc) / n
 
     with single_threaded_blas():  # as the estimators run (see lasso_solver.single_threaded_blas)
-        result = proximal_gradient(f, grad_f, l1(alpha), np.zeros(X.shape[1]),
-                                   accelerated=accelerated, tol=0.0, max_iter=max_iter,
-                                   callback=lambda k, w, objective: objective <= target)
+        result = proximal_gradient(
+            f,
+            grad_f,
+            l1(alpha),
+            np.zeros(X.shape[1]),
+            accelerated=accelerated,
+            tol=0.0,
+            max_iter=max_iter,
+            callback=lambda k, w, objective: objective <= target,
+        )
     return result.message == "callback", result.n_iter
 
 
@@ -93,16 +100,35 @@ def _case(n, p, quick):
         "sk_epochs": int(reference.n_iter_),
         "nnz": int(np.count_nonzero(ours.coef_)),
     }
-    rows = [compare("lasso", f"{case} working set", lambda: ours.fit(X, y), lambda: reference.fit(X, y),
-                    "sklearn Lasso (cd)", repeats=2 if quick else 7, target=1.0, extra=extra)]
+    rows = [
+        compare(
+            "lasso",
+            f"{case} working set",
+            lambda: ours.fit(X, y),
+            lambda: reference.fit(X, y),
+            "sklearn Lasso (cd)",
+            repeats=2 if quick else 7,
+            target=1.0,
+            extra=extra,
+        )
+    ]
     for name, accelerated, limit in (("FISTA", True, 3000), ("ISTA", False, 20000)):
         info = {}
 
         def first_order(accelerated=accelerated, max_iter=2000 if quick else limit, info=info):
-            info["reached"], info["iterations"] = _first_order(X, y, alpha, target, accelerated, max_iter)
+            info["reached"], info["iterations"] = _first_order(
+                X, y, alpha, target, accelerated, max_iter
+            )
 
-        row = compare("lasso", f"{case} {name} alone", first_order, lambda: reference.fit(X, y),
-                      "sklearn Lasso (cd)", repeats=1, warmup=0)
+        row = compare(
+            "lasso",
+            f"{case} {name} alone",
+            first_order,
+            lambda: reference.fit(X, y),
+            "sklearn Lasso (cd)",
+            repeats=1,
+            warmup=0,
+        )
         row.extra.update(info)
         rows.append(row)
     return rows

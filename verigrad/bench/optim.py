@@ -56,24 +56,48 @@ def run(quick: bool = False) -> list:
         def go():
             for _ in range(steps):
                 optimizer.step()
+
         return go
 
     ours = make_ours()
     torch_threads = torch.get_num_threads()
     threads = dict(verigrad_threads=num_threads(), torch_threads=torch_threads)
     rows = [
-        compare("adam", case, steps_of(ours), steps_of(make_torch()), "torch.optim.Adam (foreach)",
-                repeats=repeats, target=1.2, extra=threads),
-        compare("adam", case, steps_of(ours), steps_of(make_torch(foreach=False)),
-                "torch.optim.Adam (foreach=False)", repeats=repeats, extra=threads),
+        compare(
+            "adam",
+            case,
+            steps_of(ours),
+            steps_of(make_torch()),
+            "torch.optim.Adam (foreach)",
+            repeats=repeats,
+            target=1.2,
+            extra=threads,
+        ),
+        compare(
+            "adam",
+            case,
+            steps_of(ours),
+            steps_of(make_torch(foreach=False)),
+            "torch.optim.Adam (foreach=False)",
+            repeats=repeats,
+            extra=threads,
+        ),
     ]
     previous = os.environ.get("VERIGRAD_NUM_THREADS")
     os.environ["VERIGRAD_NUM_THREADS"] = "1"
     torch.set_num_threads(1)
     try:
-        rows.append(compare("adam", case + ", 1 thread each", steps_of(ours), steps_of(make_torch()),
-                            "torch.optim.Adam (foreach)", repeats=repeats,
-                            extra=dict(verigrad_threads=1, torch_threads=1)))
+        rows.append(
+            compare(
+                "adam",
+                case + ", 1 thread each",
+                steps_of(ours),
+                steps_of(make_torch()),
+                "torch.optim.Adam (foreach)",
+                repeats=repeats,
+                extra=dict(verigrad_threads=1, torch_threads=1),
+            )
+        )
     finally:
         torch.set_num_threads(torch_threads)
         if previous is None:

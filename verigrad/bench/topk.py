@@ -64,33 +64,69 @@ def run(quick: bool = False) -> list:
     rows[-1].extra = {"acc": values["ours"], "torch_acc": values["torch"], "torch_threads": threads}
 
     # sklearn sorts every row (~6 s per call at full size): no warm-up, three repeats
-    rows.append(compare("topk", case, ours, reference_sklearn, "sklearn top_k_accuracy_score",
-                        repeats=3, warmup=0, target=1 / 30))
+    rows.append(
+        compare(
+            "topk",
+            case,
+            ours,
+            reference_sklearn,
+            "sklearn top_k_accuracy_score",
+            repeats=3,
+            warmup=0,
+            target=1 / 30,
+        )
+    )
     rows[-1].extra = {"acc": values["ours"], "sklearn_acc": values["sklearn"]}
 
-    rows.append(compare("topk", case + ", trained-like scores", ours_trained, reference_torch_trained,
-                        "torch.topk", repeats=repeats))
-    rows[-1].extra = {"acc": values["ours_trained"], "torch_acc": values["torch_trained"],
-                      "torch_threads": threads}
+    rows.append(
+        compare(
+            "topk",
+            case + ", trained-like scores",
+            ours_trained,
+            reference_torch_trained,
+            "torch.topk",
+            repeats=repeats,
+        )
+    )
+    rows[-1].extra = {
+        "acc": values["ours_trained"],
+        "torch_acc": values["torch_trained"],
+        "torch_threads": threads,
+    }
 
     batches = np.array_split(np.arange(n), 10)
 
     def ours_streaming():
         stream = TopKError(ks=(1, 5))
         for b in batches:
-            stream.update(scores[b[0]:b[-1] + 1], labels[b[0]:b[-1] + 1])
+            stream.update(scores[b[0] : b[-1] + 1], labels[b[0] : b[-1] + 1])
         values["stream"] = stream.compute()
 
     def torch_streaming():
         hits1 = hits5 = 0
         for b in batches:
-            top = torch.topk(scores_t[b[0]:b[-1] + 1], 5).indices == labels_t[b[0]:b[-1] + 1, None]
+            top = (
+                torch.topk(scores_t[b[0] : b[-1] + 1], 5).indices
+                == labels_t[b[0] : b[-1] + 1, None]
+            )
             hits1 += int(top[:, 0].sum())
             hits5 += int(top.any(1).sum())
         values["torch_stream"] = {1: 1 - hits1 / n, 5: 1 - hits5 / n}
 
-    rows.append(compare("topk", case + ", streaming TopKError(ks=(1, 5)), 10 batches", ours_streaming,
-                        torch_streaming, "torch.topk per batch", repeats=repeats))
-    rows[-1].extra = {"top5_err": values["stream"][5], "torch_top5_err": values["torch_stream"][5],
-                      "top1_err": values["stream"][1], "torch_top1_err": values["torch_stream"][1]}
+    rows.append(
+        compare(
+            "topk",
+            case + ", streaming TopKError(ks=(1, 5)), 10 batches",
+            ours_streaming,
+            torch_streaming,
+            "torch.topk per batch",
+            repeats=repeats,
+        )
+    )
+    rows[-1].extra = {
+        "top5_err": values["stream"][5],
+        "torch_top5_err": values["torch_stream"][5],
+        "top1_err": values["stream"][1],
+        "torch_top1_err": values["torch_stream"][1],
+    }
     return rows

@@ -48,9 +48,16 @@ def _open_tsne(X, max_iter):
     n = len(X)
     learning_rate = 4 * max(n / 12.0 / 4.0, 50.0)
     return lambda: openTSNE.TSNE(
-        perplexity=30, early_exaggeration=12, early_exaggeration_iter=250,
-        n_iter=max_iter - 250, learning_rate=learning_rate, initial_momentum=0.5,
-        final_momentum=0.8, max_step_norm=None, negative_gradient_method="fft", n_jobs=2,
+        perplexity=30,
+        early_exaggeration=12,
+        early_exaggeration_iter=250,
+        n_iter=max_iter - 250,
+        learning_rate=learning_rate,
+        initial_momentum=0.5,
+        final_momentum=0.8,
+        max_step_norm=None,
+        negative_gradient_method="fft",
+        n_jobs=2,
         random_state=0,
     ).fit(X)
 
@@ -58,22 +65,39 @@ def _open_tsne(X, max_iter):
 def _sklearn(X, max_iter):
     from sklearn.manifold import TSNE
 
-    return lambda: TSNE(method="barnes_hut", max_iter=max_iter, init="pca",
-                        learning_rate="auto", random_state=0, n_jobs=2).fit(X)
+    return lambda: TSNE(
+        method="barnes_hut",
+        max_iter=max_iter,
+        init="pca",
+        learning_rate="auto",
+        random_state=0,
+        n_jobs=2,
+    ).fit(X)
 
 
 def _memory_row(n, max_iter):
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, str(n), str(max_iter)],
-                            capture_output=True, text=True, env=env, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", _MEMORY_SCRIPT, str(n), str(max_iter)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     wall = time.perf_counter() - start
     report = json.loads(result.stdout.strip().splitlines()[-1])
     peak_gb = report["peak_bytes"] / 1e9
-    return Row("tsne", f"peak RSS (GB) {n}x50, {max_iter} it", "4 GB budget", peak_gb, 4.0,
-               target=1.0, repeats=1,
-               extra={"unit": "GB", "fit_s": report["seconds"], "wall_s": wall,
-                      "kl": report["kl"]})
+    return Row(
+        "tsne",
+        f"peak RSS (GB) {n}x50, {max_iter} it",
+        "4 GB budget",
+        peak_gb,
+        4.0,
+        target=1.0,
+        repeats=1,
+        extra={"unit": "GB", "fit_s": report["seconds"], "wall_s": wall, "kl": report["kl"]},
+    )
 
 
 def _warm_up():
@@ -94,17 +118,46 @@ def run(quick: bool = False) -> list:
     digits = load_digits()[0].reshape(1797, 64).astype(np.float64)
     if quick:
         X, max_iter = digits[:300], 260
-        rows.append(compare("tsne", f"digits[:300], {max_iter} it", _ours(X, max_iter),
-                            _open_tsne(X, max_iter), "openTSNE (fft, 2 threads)", repeats=1,
-                            warmup=0, target=1.0))
+        rows.append(
+            compare(
+                "tsne",
+                f"digits[:300], {max_iter} it",
+                _ours(X, max_iter),
+                _open_tsne(X, max_iter),
+                "openTSNE (fft, 2 threads)",
+                repeats=1,
+                warmup=0,
+                target=1.0,
+            )
+        )
         return rows
     blobs, _ = make_blobs(20000, 50, centers=10, random_state=0)
     max_iter = 750
     for name, X in [("digits 1797x64", digits), ("blobs 20000x50", blobs)]:
         case = f"{name}, {max_iter} it"
-        rows.append(compare("tsne", case, _ours(X, max_iter), _open_tsne(X, max_iter),
-                            "openTSNE (fft, 2 threads)", repeats=1, warmup=0, target=1.0))
-        rows.append(compare("tsne", case, _ours(X, max_iter), _sklearn(X, max_iter),
-                            "sklearn barnes_hut", repeats=1, warmup=0, target=1 / 3))
+        rows.append(
+            compare(
+                "tsne",
+                case,
+                _ours(X, max_iter),
+                _open_tsne(X, max_iter),
+                "openTSNE (fft, 2 threads)",
+                repeats=1,
+                warmup=0,
+                target=1.0,
+            )
+        )
+        rows.append(
+            compare(
+                "tsne",
+                case,
+                _ours(X, max_iter),
+                _sklearn(X, max_iter),
+                "sklearn barnes_hut",
+                repeats=1,
+                warmup=0,
+                target=1 / 3,
+            )
+        )
     rows.append(_memory_row(100_000, max_iter))
     return rows

@@ -48,19 +48,19 @@ class TestFunction:
 
 
 def _rosenbrock(x, y):
-    return (1 - x) ** 2 + 100 * (y - x ** 2) ** 2
+    return (1 - x) ** 2 + 100 * (y - x**2) ** 2
 
 
 def _beale(x, y):
-    return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y ** 2) ** 2 + (2.625 - x + x * y ** 3) ** 2
+    return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
 
 
 def _quadratic(x, y):
-    return 0.5 * x ** 2 + 10 * y ** 2
+    return 0.5 * x**2 + 10 * y**2
 
 
 def _himmelblau(x, y):
-    return (x ** 2 + y - 11) ** 2 + (x + y ** 2 - 7) ** 2
+    return (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2
 
 
 def _booth(x, y):
@@ -68,25 +68,66 @@ def _booth(x, y):
 
 
 def _matyas(x, y):
-    return 0.26 * (x ** 2 + y ** 2) - 0.48 * x * y
+    return 0.26 * (x**2 + y**2) - 0.48 * x * y
 
 
 FUNCTIONS = {
-    f.name: f for f in [
-        TestFunction("rosenbrock", _rosenbrock, ((1.0, 1.0),), (-1.2, 1.0), (-2.0, 2.0, -1.0, 3.0),
-                     "(1-x)^2 + 100 (y-x^2)^2", steps=3000),
-        TestFunction("beale", _beale, ((3.0, 0.5),), (1.0, 1.5), (-1.0, 4.5, -1.5, 2.0),
-                     "(1.5-x+xy)^2 + (2.25-x+xy^2)^2 + (2.625-x+xy^3)^2"),
-        TestFunction("quadratic", _quadratic, ((0.0, 0.0),), (-4.0, 2.0), (-5.0, 5.0, -3.0, 3.0),
-                     "x^2/2 + 10 y^2 (condition number 20)"),
-        TestFunction("himmelblau", _himmelblau,
-                     ((3.0, 2.0), (-2.805118086952745, 3.131312518250573),
-                      (-3.779310253377747, -3.283185991286170), (3.584428340330492, -1.848126526964404)),
-                     (-0.5, -4.0), (-5.5, 5.5, -5.5, 5.5), "(x^2+y-11)^2 + (x+y^2-7)^2"),
-        TestFunction("booth", _booth, ((1.0, 3.0),), (5.0, -5.0), (-7.0, 7.0, -6.0, 6.0),
-                     "(x+2y-7)^2 + (2x+y-5)^2"),
-        TestFunction("matyas", _matyas, ((0.0, 0.0),), (-8.0, 6.0), (-10.0, 10.0, -10.0, 10.0),
-                     "0.26 (x^2+y^2) - 0.48 xy"),
+    f.name: f
+    for f in [
+        TestFunction(
+            "rosenbrock",
+            _rosenbrock,
+            ((1.0, 1.0),),
+            (-1.2, 1.0),
+            (-2.0, 2.0, -1.0, 3.0),
+            "(1-x)^2 + 100 (y-x^2)^2",
+            steps=3000,
+        ),
+        TestFunction(
+            "beale",
+            _beale,
+            ((3.0, 0.5),),
+            (1.0, 1.5),
+            (-1.0, 4.5, -1.5, 2.0),
+            "(1.5-x+xy)^2 + (2.25-x+xy^2)^2 + (2.625-x+xy^3)^2",
+        ),
+        TestFunction(
+            "quadratic",
+            _quadratic,
+            ((0.0, 0.0),),
+            (-4.0, 2.0),
+            (-5.0, 5.0, -3.0, 3.0),
+            "x^2/2 + 10 y^2 (condition number 20)",
+        ),
+        TestFunction(
+            "himmelblau",
+            _himmelblau,
+            (
+                (3.0, 2.0),
+                (-2.805118086952745, 3.131312518250573),
+                (-3.779310253377747, -3.283185991286170),
+                (3.584428340330492, -1.848126526964404),
+            ),
+            (-0.5, -4.0),
+            (-5.5, 5.5, -5.5, 5.5),
+            "(x^2+y-11)^2 + (x+y^2-7)^2",
+        ),
+        TestFunction(
+            "booth",
+            _booth,
+            ((1.0, 3.0),),
+            (5.0, -5.0),
+            (-7.0, 7.0, -6.0, 6.0),
+            "(x+2y-7)^2 + (2x+y-5)^2",
+        ),
+        TestFunction(
+            "matyas",
+            _matyas,
+            ((0.0, 0.0),),
+            (-8.0, 6.0),
+            (-10.0, 10.0, -10.0, 10.0),
+            "0.26 (x^2+y^2) - 0.48 xy",
+        ),
     ]
 }
 
@@ -97,12 +138,24 @@ OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adam
 
 #: default learning rates (function -> optimizer -> lr), tuned so each run converges
 DEFAULT_LR = {
-    "rosenbrock": dict(sgd=2e-3, momentum=2e-3, nesterov=1e-3, adagrad=1.0, rmsprop=2e-3, adam=0.05, adamw=0.05),
-    "beale": dict(sgd=0.03, momentum=3e-3, nesterov=3e-3, adagrad=1.0, rmsprop=0.01, adam=0.3, adamw=0.3),
-    "quadratic": dict(sgd=0.08, momentum=0.01, nesterov=0.03, adagrad=1.0, rmsprop=0.03, adam=0.2, adamw=0.2),
-    "himmelblau": dict(sgd=5e-3, momentum=1e-3, nesterov=3e-3, adagrad=0.5, rmsprop=0.02, adam=0.2, adamw=0.2),
-    "booth": dict(sgd=0.05, momentum=0.01, nesterov=0.02, adagrad=1.0, rmsprop=0.03, adam=0.3, adamw=0.5),
-    "matyas": dict(sgd=1.0, momentum=0.5, nesterov=0.5, adagrad=2.0, rmsprop=0.05, adam=0.5, adamw=0.5),
+    "rosenbrock": dict(
+        sgd=2e-3, momentum=2e-3, nesterov=1e-3, adagrad=1.0, rmsprop=2e-3, adam=0.05, adamw=0.05
+    ),
+    "beale": dict(
+        sgd=0.03, momentum=3e-3, nesterov=3e-3, adagrad=1.0, rmsprop=0.01, adam=0.3, adamw=0.3
+    ),
+    "quadratic": dict(
+        sgd=0.08, momentum=0.01, nesterov=0.03, adagrad=1.0, rmsprop=0.03, adam=0.2, adamw=0.2
+    ),
+    "himmelblau": dict(
+        sgd=5e-3, momentum=1e-3, nesterov=3e-3, adagrad=0.5, rmsprop=0.02, adam=0.2, adamw=0.2
+    ),
+    "booth": dict(
+        sgd=0.05, momentum=0.01, nesterov=0.02, adagrad=1.0, rmsprop=0.03, adam=0.3, adamw=0.5
+    ),
+    "matyas": dict(
+        sgd=1.0, momentum=0.5, nesterov=0.5, adagrad=2.0, rmsprop=0.05, adam=0.5, adamw=0.5
+    ),
 }
 
 
@@ -171,34 +224,66 @@ def _distance(function: TestFunction, point) -> float:
 
 # ---------------------------------------------------------------------- command line
 def add_arguments(p):
-    p.add_argument("--function", default="rosenbrock", metavar="NAME",
-                   help=f"one of {', '.join(FUNCTIONS)} (default: %(default)s)")
-    p.add_argument("--optimizers", default=",".join(OPTIMIZERS), metavar="LIST",
-                   help="comma-separated subset of " + ",".join(OPTIMIZERS) + " (default: all)")
-    p.add_argument("--steps", type=int, default=None,
-                   help="steps per optimizer (default: 3000 for rosenbrock, else 1000)")
-    p.add_argument("--lr", type=float, default=None,
-                   help="learning rate for every optimizer (default: tuned per function and optimizer)")
-    p.add_argument("--start", default=None, metavar="X,Y",
-                   help="starting point (default: per function); write --start=-1,2 when X is negative")
-    p.add_argument("--tol", type=float, default=1e-6,
-                   help="loss below which a run counts as converged (default: %(default)g)")
-    p.add_argument("--out", default=None, metavar="FILE.png",
-                   help="figure to write (default: optimize-<function>.png)")
+    p.add_argument(
+        "--function",
+        default="rosenbrock",
+        metavar="NAME",
+        help=f"one of {', '.join(FUNCTIONS)} (default: %(default)s)",
+    )
+    p.add_argument(
+        "--optimizers",
+        default=",".join(OPTIMIZERS),
+        metavar="LIST",
+        help="comma-separated subset of " + ",".join(OPTIMIZERS) + " (default: all)",
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="steps per optimizer (default: 3000 for rosenbrock, else 1000)",
+    )
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="learning rate for every optimizer (default: tuned per function and optimizer)",
+    )
+    p.add_argument(
+        "--start",
+        default=None,
+        metavar="X,Y",
+        help="starting point (default: per function); write --start=-1,2 when X is negative",
+    )
+    p.add_argument(
+        "--tol",
+        type=float,
+        default=1e-6,
+        help="loss below which a run counts as converged (default: %(default)g)",
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="FILE.png",
+        help="figure to write (default: optimize-<function>.png)",
+    )
 
 
 def _parse(args):
     from .._checks import check_int, check_number
 
     if args.function not in FUNCTIONS:
-        raise ValueError(f"--function: unknown function {args.function!r}; choose from {', '.join(FUNCTIONS)}")
+        raise ValueError(
+            f"--function: unknown function {args.function!r}; choose from {', '.join(FUNCTIONS)}"
+        )
     function = FUNCTIONS[args.function]
     names = [n.strip().lower() for n in str(args.optimizers).split(",") if n.strip()]
     if not names:
         raise ValueError("--optimizers: give at least one optimizer")
     unknown = [n for n in names if n not in OPTIMIZERS]
     if unknown:
-        raise ValueError(f"--optimizers: unknown optimizer(s) {', '.join(unknown)}; choose from {','.join(OPTIMIZERS)}")
+        raise ValueError(
+            f"--optimizers: unknown optimizer(s) {', '.join(unknown)}; choose from {','.join(OPTIMIZERS)}"
+        )
     if len(set(names)) != len(names):
         raise ValueError(f"--optimizers: an optimizer is listed twice in {args.optimizers!r}")
     steps = function.steps if args.steps is None else check_int(args.steps, "--steps", 1, 1_000_000)
@@ -230,12 +315,23 @@ def _table(function, runs, tol) -> str:
             rows.append([r.optimizer, f"{r.lr:g}", "diverged", "-", "-"])
             continue
         hit = r.steps_to(tol)
-        rows.append([r.optimizer, f"{r.lr:g}", f"{r.losses[-1]:.3e}",
-                     f"{_distance(function, r.path[-1]):.3e}", "-" if hit is None else str(hit)])
+        rows.append(
+            [
+                r.optimizer,
+                f"{r.lr:g}",
+                f"{r.losses[-1]:.3e}",
+                f"{_distance(function, r.path[-1]):.3e}",
+                "-" if hit is None else str(hit),
+            ]
+        )
     widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(head, widths, strict=True)).rstrip(),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(head, widths, strict=True)).rstrip(),
+        "  ".join("-" * w for w in widths),
+    ]
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
     return "\n".join(lines)
 
 
@@ -249,8 +345,12 @@ def _view(function, runs, start):
     points = np.vstack([np.array([start])] + [r.path for r in runs if not r.diverged])
     (px0, py0), (px1, py1) = points.min(axis=0), points.max(axis=0)
     pad_x, pad_y = 0.03 * w, 0.03 * h
-    return (max(min(x0, px0 - pad_x), x0 - w), min(max(x1, px1 + pad_x), x1 + w),
-            max(min(y0, py0 - pad_y), y0 - h), min(max(y1, py1 + pad_y), y1 + h))
+    return (
+        max(min(x0, px0 - pad_x), x0 - w),
+        min(max(x1, px1 + pad_x), x1 + w),
+        max(min(y0, py0 - pad_y), y0 - h),
+        min(max(y1, py1 + pad_y), y1 + h),
+    )
 
 
 def _plot(function, runs, start, steps, tol, out):
@@ -266,18 +366,38 @@ def _plot(function, runs, start, steps, tol, out):
     z = function.formula(gx, gy)
     low = max(float(z.min()), 1e-3 * float(np.median(z)), 1e-6)
     levels = np.logspace(np.log10(low), np.log10(float(z.max())), 25)
-    ax.contourf(gx, gy, np.maximum(z, low), levels=levels, norm=LogNorm(), cmap="Greys",
-                alpha=0.3, extend="both")
-    ax.contour(gx, gy, np.maximum(z, low), levels=levels[::2], norm=LogNorm(), colors="0.5",
-               linewidths=0.5)
+    ax.contourf(
+        gx,
+        gy,
+        np.maximum(z, low),
+        levels=levels,
+        norm=LogNorm(),
+        cmap="Greys",
+        alpha=0.3,
+        extend="both",
+    )
+    ax.contour(
+        gx, gy, np.maximum(z, low), levels=levels[::2], norm=LogNorm(), colors="0.5", linewidths=0.5
+    )
     colors = [f"C{i}" for i in range(10)]
     for color, r in zip(colors, runs, strict=False):
         ax.plot(r.path[:, 0], r.path[:, 1], "-", color=color, lw=1.5, alpha=0.9)
-        ax.plot(r.path[-1, 0], r.path[-1, 1], "o", color=color, ms=6, mec="black", mew=0.6,
-                zorder=6)
+        ax.plot(
+            r.path[-1, 0], r.path[-1, 1], "o", color=color, ms=6, mec="black", mew=0.6, zorder=6
+        )
     mins = np.array(function.minima)
-    ax.plot(mins[:, 0], mins[:, 1], "*", color="gold", ms=18, mec="black", mew=0.8, zorder=5,
-            ls="none", label="minimum")
+    ax.plot(
+        mins[:, 0],
+        mins[:, 1],
+        "*",
+        color="gold",
+        ms=18,
+        mec="black",
+        mew=0.8,
+        zorder=5,
+        ls="none",
+        label="minimum",
+    )
     ax.plot(*start, "s", color="white", ms=8, mec="black", zorder=5, ls="none", label="start")
     ax.plot([], [], "o", color="0.6", mec="black", mew=0.6, ls="none", label="end point")
     ax.set_xlim(x0, x1)
@@ -290,8 +410,9 @@ def _plot(function, runs, start, steps, tol, out):
     floor = tol * 1e-8
     for color, r in zip(colors, runs, strict=False):
         label = f"{r.optimizer}  lr={r.lr:g}" + ("  (diverged)" if r.diverged else "")
-        ax_loss.semilogy(np.arange(len(r.losses)), np.maximum(r.losses, floor), color=color, lw=1.5,
-                         label=label)
+        ax_loss.semilogy(
+            np.arange(len(r.losses)), np.maximum(r.losses, floor), color=color, lw=1.5, label=label
+        )
     ax_loss.axhline(tol, color="0.3", ls="--", lw=1, label=f"tol = {tol:g}")
     ax_loss.set_ylim(bottom=floor)
     ax_loss.set_xlabel("step")
@@ -305,9 +426,19 @@ def _plot(function, runs, start, steps, tol, out):
 
 def run(args) -> int:
     function, names, steps, tol, start, out = _parse(args)
-    runs = [run_optimizer(function, name, args.lr if args.lr is not None else DEFAULT_LR[function.name][name],
-                          steps, start) for name in names]
-    print(f"{function.name}: f(x, y) = {function.text}, start ({start[0]:g}, {start[1]:g}), {steps} steps")
+    runs = [
+        run_optimizer(
+            function,
+            name,
+            args.lr if args.lr is not None else DEFAULT_LR[function.name][name],
+            steps,
+            start,
+        )
+        for name in names
+    ]
+    print(
+        f"{function.name}: f(x, y) = {function.text}, start ({start[0]:g}, {start[1]:g}), {steps} steps"
+    )
     print(_table(function, runs, tol))
     path = _plot(function, runs, start, steps, tol, out)
     print(f"wrote {path}")

@@ -16,10 +16,17 @@ a column of the CSV (index or header name, removed from the features) or a file 
 
 def add_arguments(p):
     p.add_argument("input", metavar="INPUT", help="data file: .npy, .npz (X, optional y) or .csv")
-    p.add_argument("--out", required=True, metavar="PNG", help="plot to write (PNG); the "
-                   "embedding goes next to it as .npy and .csv")
-    p.add_argument("--labels", metavar="COLUMN|FILE", help="CSV column (index or name) or a "
-                   "file of labels used to colour the points")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="PNG",
+        help="plot to write (PNG); the embedding goes next to it as .npy and .csv",
+    )
+    p.add_argument(
+        "--labels",
+        metavar="COLUMN|FILE",
+        help="CSV column (index or name) or a file of labels used to colour the points",
+    )
     p.add_argument("--perplexity", type=float, default=30.0)
     p.add_argument("--method", choices=("fft", "exact"), default="fft")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -60,8 +67,10 @@ def _read_csv(path, label_column):
             try:
                 index = int(label_column)
             except ValueError:
-                raise ValueError(f"--labels: {label_column!r} is neither a file, a column "
-                                 f"index nor a column name of {path}") from None
+                raise ValueError(
+                    f"--labels: {label_column!r} is neither a file, a column "
+                    f"index nor a column name of {path}"
+                ) from None
             if not -width <= index < width:
                 raise ValueError(f"--labels: column {index} out of range for {width} columns")
             index %= width
@@ -69,7 +78,7 @@ def _read_csv(path, label_column):
         if all(numeric(v) for v in labels):
             values = labels.astype(float)
             labels = values.astype(int) if np.all(values == np.round(values)) else values
-        rows = [row[:index] + row[index + 1:] for row in rows]
+        rows = [row[:index] + row[index + 1 :] for row in rows]
     try:
         X = np.array([[float(cell) for cell in row] for row in rows], dtype=np.float64)
     except ValueError as exc:
@@ -110,14 +119,18 @@ def load_input(path, labels_arg=None):
         if extension == ".npz":
             with data:
                 if "X" not in data.files:
-                    raise ValueError(f"INPUT: {path} has no array 'X' (found {', '.join(data.files)})")
+                    raise ValueError(
+                        f"INPUT: {path} has no array 'X' (found {', '.join(data.files)})"
+                    )
                 X = data["X"]
                 labels = data["y"] if "y" in data.files else None
         else:
             X = data
         if column is not None:
-            raise ValueError(f"--labels: {column!r} is not a file (a column name or index "
-                             "works only with .csv input)")
+            raise ValueError(
+                f"--labels: {column!r} is not a file (a column name or index "
+                "works only with .csv input)"
+            )
         if X.ndim == 1 or X.ndim == 0:
             raise ValueError(f"INPUT: expected a 2-D array of samples, got shape {X.shape}")
         X = X.reshape(len(X), -1)
@@ -125,7 +138,9 @@ def load_input(path, labels_arg=None):
             raise ValueError(f"INPUT: expected numbers, got dtype {X.dtype}")
         X = X.astype(np.float64)
     else:
-        raise ValueError(f"INPUT: unsupported file type {extension or '(none)'!r}; use .npy, .npz or .csv")
+        raise ValueError(
+            f"INPUT: unsupported file type {extension or '(none)'!r}; use .npy, .npz or .csv"
+        )
     if label_file is not None:
         labels = _read_labels_file(label_file)
     if labels is not None and len(labels) != len(X):
@@ -145,15 +160,25 @@ def run(args) -> int:
     if not args.out.lower().endswith(".png"):
         raise ValueError(f"--out: expected a .png path, got {args.out!r}")
     X, labels = load_input(args.input, args.labels)
-    model = TSNE(n_components=args.n_components, perplexity=args.perplexity,
-                 max_iter=args.max_iter, init=args.init, method=args.method,
-                 random_state=args.seed)
+    model = TSNE(
+        n_components=args.n_components,
+        perplexity=args.perplexity,
+        max_iter=args.max_iter,
+        init=args.init,
+        method=args.method,
+        random_state=args.seed,
+    )
     bar = None
     if not args.quiet:
         from tqdm import tqdm
 
-        bar = tqdm(total=args.max_iter, desc="t-SNE", unit="it", leave=False,
-                   disable=None if len(X) * args.max_iter < 2_000_000 else False)
+        bar = tqdm(
+            total=args.max_iter,
+            desc="t-SNE",
+            unit="it",
+            leave=False,
+            disable=None if len(X) * args.max_iter < 2_000_000 else False,
+        )
 
     def progress(iteration, total):
         if bar is not None:
@@ -172,16 +197,24 @@ def run(args) -> int:
     header = ",".join(f"dim{k}" for k in range(Y.shape[1]))
     if labels is not None:
         table = np.column_stack([Y.astype(object), np.asarray(labels).astype(str)])
-        text = header + ",label\n" + "\n".join(",".join(
-            [f"{v:.9g}" for v in row[:-1]] + [str(row[-1])]) for row in table) + "\n"
+        text = (
+            header
+            + ",label\n"
+            + "\n".join(",".join([f"{v:.9g}" for v in row[:-1]] + [str(row[-1])]) for row in table)
+            + "\n"
+        )
     else:
         text = header + "\n" + "\n".join(",".join(f"{v:.9g}" for v in row) for row in Y) + "\n"
     _atomic_write(stem + ".csv", lambda fh: fh.write(text.encode("utf-8")))
     shown = Y[:, :2]
-    title = (f"t-SNE ({args.method}, perplexity {args.perplexity:g}), N={len(X)}, "
-             f"KL={model.kl_divergence_:.3f}")
+    title = (
+        f"t-SNE ({args.method}, perplexity {args.perplexity:g}), N={len(X)}, "
+        f"KL={model.kl_divergence_:.3f}"
+    )
     plot_embedding(shown, args.out, labels=labels, title=title)
     if not args.quiet:
-        print(f"embedded {len(X)} points in {seconds:.1f} s, KL divergence "
-              f"{model.kl_divergence_:.4f}; wrote {args.out}, {stem}.npy, {stem}.csv")
+        print(
+            f"embedded {len(X)} points in {seconds:.1f} s, KL divergence "
+            f"{model.kl_divergence_:.4f}; wrote {args.out}, {stem}.npy, {stem}.csv"
+        )
     return 0

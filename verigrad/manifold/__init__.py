@@ -8,5 +8,11 @@ from .affinities import joint_probabilities
 from .gradients import kl_divergence, kl_gradient_exact, kl_gradient_fft
 from .tsne import TSNE, GradientDescent
 
-__all__ = ["TSNE", "GradientDescent", "joint_probabilities", "kl_divergence",
-           "kl_gradient_exact", "kl_gradient_fft"]
+__all__ = [
+    "TSNE",
+    "GradientDescent",
+    "joint_probabilities",
+    "kl_divergence",
+    "kl_gradient_exact",
+    "kl_gradient_fft",
+]

@@ -26,8 +26,13 @@ import scipy.sparse as sp
 
 from .._checks import as_float_array, check_choice, check_finite, check_number
 
-__all__ = ["joint_probabilities", "conditional_probabilities", "nearest_neighbors",
-           "squared_distances", "check_perplexity"]
+__all__ = [
+    "joint_probabilities",
+    "conditional_probabilities",
+    "nearest_neighbors",
+    "squared_distances",
+    "check_perplexity",
+]
 
 MACHINE_EPSILON = np.finfo(np.float64).eps
 # scikit-learn stores these as C floats; the float32 values keep parity to the last bit.
@@ -64,8 +69,9 @@ def squared_distances(X: np.ndarray) -> np.ndarray:
     return distances
 
 
-def conditional_probabilities(sq_distances: np.ndarray, perplexity: float,
-                              exclude_diagonal: bool = False) -> np.ndarray:
+def conditional_probabilities(
+    sq_distances: np.ndarray, perplexity: float, exclude_diagonal: bool = False
+) -> np.ndarray:
     """Row-wise ``p_{j|i}`` of shape ``(N, K)`` by a binary search on each precision.
 
     ``sq_distances`` is ``(N, K)``: squared distances to the ``K`` candidates of each row.
@@ -103,8 +109,11 @@ def conditional_probabilities(sq_distances: np.ndarray, perplexity: float,
         lo = np.where(up, b, beta_min[active])
         hi = np.where(up, beta_max[active], b)
         beta_min[active], beta_max[active] = lo, hi
-        new = np.where(up, np.where(np.isinf(hi), b * 2.0, (b + hi) / 2.0),
-                       np.where(np.isinf(lo), b / 2.0, (b + lo) / 2.0))
+        new = np.where(
+            up,
+            np.where(np.isinf(hi), b * 2.0, (b + hi) / 2.0),
+            np.where(np.isinf(lo), b / 2.0, (b + lo) / 2.0),
+        )
         beta[active] = new
     return P
 

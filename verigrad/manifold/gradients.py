@@ -39,8 +39,15 @@ import numpy as np
 import scipy.fft
 import scipy.sparse as sp
 
-__all__ = ["kl_divergence", "kl_gradient_exact", "kl_gradient_fft", "attractive_forces",
-           "repulsive_forces_fft", "neighbor_pairs", "NeighborPairs"]
+__all__ = [
+    "kl_divergence",
+    "kl_gradient_exact",
+    "kl_gradient_fft",
+    "attractive_forces",
+    "repulsive_forces_fft",
+    "neighbor_pairs",
+    "NeighborPairs",
+]
 
 EPSILON = np.finfo(np.float64).eps
 #: elements of one (rows x N) block in the exact method (~16 MB of float64 per temporary)
@@ -69,8 +76,7 @@ def _dense_rows(P, start, stop):
     return block.toarray() if sp.issparse(block) else np.asarray(block, dtype=np.float64)
 
 
-def kl_gradient_exact(P, Y, exaggeration: float = 1.0, dof: float = 1.0,
-                      compute_kl: bool = True):
+def kl_gradient_exact(P, Y, exaggeration: float = 1.0, dof: float = 1.0, compute_kl: bool = True):
     """Exact KL divergence and gradient over all ``N^2`` pairs.
 
     Parameters
@@ -290,8 +296,13 @@ def _convolve(grid: np.ndarray, spacing: float, workers=None) -> np.ndarray:
     return fft.irfft(out, n=size, axis=-1, workers=workers)[:, :, :m]
 
 
-def repulsive_forces_fft(Y, n_interpolation_points: int = 3, min_num_intervals: int = 50,
-                         ints_in_interval: float = 1.0, workers=None):
+def repulsive_forces_fft(
+    Y,
+    n_interpolation_points: int = 3,
+    min_num_intervals: int = 50,
+    ints_in_interval: float = 1.0,
+    workers=None,
+):
     """FFT-interpolated ``sum_j w_ij^2 (y_i - y_j)`` ``(N, d)`` and ``Z = sum_{i != j} w_ij``
     for the Cauchy kernel ``w = 1 / (1 + r^2)``, ``d in {1, 2}`` (see the module docstring)."""
     n, dim = Y.shape
@@ -300,12 +311,12 @@ def repulsive_forces_fft(Y, n_interpolation_points: int = 3, min_num_intervals: 
     span = high - low
     n_boxes = _n_boxes(span, min_num_intervals, ints_in_interval)
     box_width = span / n_boxes if span > 0 else 1.0
-    m = n_boxes * p                      # interpolation nodes per dimension
+    m = n_boxes * p  # interpolation nodes per dimension
     spacing = box_width / p
     scaled = (Y - low) / box_width
     box = np.minimum(scaled.astype(np.intp), n_boxes - 1)
-    weights = _lagrange_weights(scaled - box, p)          # (n, dim, p)
-    node = box[:, :, None] * p + np.arange(p)             # (n, dim, p) grid index per dim
+    weights = _lagrange_weights(scaled - box, p)  # (n, dim, p)
+    node = box[:, :, None] * p + np.arange(p)  # (n, dim, p) grid index per dim
     if dim == 1:
         flat = node[:, 0, :]
         weight = weights[:, 0, :]
@@ -317,7 +328,7 @@ def repulsive_forces_fft(Y, n_interpolation_points: int = 3, min_num_intervals: 
     n_terms = dim + 2
     charges = np.empty((n, n_terms))
     charges[:, 0] = 1.0
-    charges[:, 1:1 + dim] = Y
+    charges[:, 1 : 1 + dim] = Y
     charges[:, -1] = np.einsum("ij,ij->i", Y, Y)
     grid_size = m**dim
     # the interpolation as a sparse (N, grid) matrix: spreading is its transpose times the
@@ -325,21 +336,30 @@ def repulsive_forces_fft(Y, n_interpolation_points: int = 3, min_num_intervals: 
     per_point = weight.shape[1]
     interpolation = sp.csr_matrix(
         (weight.ravel(), flat.ravel().astype(np.int32), np.arange(0, n * per_point + 1, per_point)),
-        shape=(n, grid_size))
+        shape=(n, grid_size),
+    )
     grid = np.ascontiguousarray((interpolation.T @ charges).T).reshape((n_terms,) + (m,) * dim)
     potential = _convolve(grid, spacing, workers).reshape(n_terms, grid_size)
     phi = interpolation @ np.ascontiguousarray(potential.T)  # (n, n_terms)
     sq_norm = charges[:, -1]
-    sum_w = (1.0 + sq_norm) * phi[:, 0] - 2.0 * np.einsum("nd,nd->n", Y, phi[:, 1:1 + dim])
+    sum_w = (1.0 + sq_norm) * phi[:, 0] - 2.0 * np.einsum("nd,nd->n", Y, phi[:, 1 : 1 + dim])
     sum_w += phi[:, -1]
     z = float(sum_w.sum()) - n
-    forces = Y * phi[:, :1] - phi[:, 1:1 + dim]
+    forces = Y * phi[:, :1] - phi[:, 1 : 1 + dim]
     return forces, z
 
 
-def kl_gradient_fft(P, Y, exaggeration: float = 1.0, compute_kl: bool = True,
-                    n_interpolation_points: int = 3, min_num_intervals: int = 50,
-                    ints_in_interval: float = 1.0, pairs=None, workers=None):
+def kl_gradient_fft(
+    P,
+    Y,
+    exaggeration: float = 1.0,
+    compute_kl: bool = True,
+    n_interpolation_points: int = 3,
+    min_num_intervals: int = 50,
+    ints_in_interval: float = 1.0,
+    pairs=None,
+    workers=None,
+):
     """FFT-accelerated ``(kl, grad)`` for sparse ``P`` (CSR, symmetric, sums to 1) and
     ``Y`` of shape ``(N, 1)`` or ``(N, 2)``, Cauchy kernel.
 
@@ -350,8 +370,9 @@ def kl_gradient_fft(P, Y, exaggeration: float = 1.0, compute_kl: bool = True,
     Y = np.asarray(Y, dtype=np.float64)
     if Y.ndim != 2 or Y.shape[1] not in (1, 2):
         raise ValueError(f"Y: the fft method supports 1-D or 2-D embeddings, got shape {Y.shape}")
-    repulsive, z = repulsive_forces_fft(Y, n_interpolation_points, min_num_intervals,
-                                        ints_in_interval, workers=workers)
+    repulsive, z = repulsive_forces_fft(
+        Y, n_interpolation_points, min_num_intervals, ints_in_interval, workers=workers
+    )
     attractive, sum_p, kl_part = attractive_forces(P, Y, pairs=pairs, compute_kl=compute_kl)
     grad = attractive
     grad *= 4.0 * exaggeration

@@ -49,8 +49,18 @@ class GradientDescent:
         self.gains = None
         self.update = None
 
-    def __call__(self, Y, objective, n_iter, learning_rate, momentum, exaggeration=1.0,
-                 kl_every=0, callback=None, start_iter=0):
+    def __call__(
+        self,
+        Y,
+        objective,
+        n_iter,
+        learning_rate,
+        momentum,
+        exaggeration=1.0,
+        kl_every=0,
+        callback=None,
+        start_iter=0,
+    ):
         """Run ``n_iter`` steps on ``Y`` (modified in place). Returns the last KL computed
         (``nan`` if none). ``kl_every > 0`` evaluates the KL every that many iterations and
         passes it to ``callback(iteration, kl)``; ``callback`` is also called (with
@@ -60,11 +70,30 @@ class GradientDescent:
             self.update = np.zeros_like(Y)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             # overflow is detected below and reported as one clear error instead
-            return self._run(Y, objective, n_iter, learning_rate, momentum, exaggeration,
-                             kl_every, callback, start_iter)
+            return self._run(
+                Y,
+                objective,
+                n_iter,
+                learning_rate,
+                momentum,
+                exaggeration,
+                kl_every,
+                callback,
+                start_iter,
+            )
 
-    def _run(self, Y, objective, n_iter, learning_rate, momentum, exaggeration, kl_every,
-             callback, start_iter):
+    def _run(
+        self,
+        Y,
+        objective,
+        n_iter,
+        learning_rate,
+        momentum,
+        exaggeration,
+        kl_every,
+        callback,
+        start_iter,
+    ):
         gains, update = self.gains, self.update
         kl = np.nan
         for it in range(n_iter):
@@ -87,7 +116,8 @@ class GradientDescent:
             if not np.isfinite(Y).all():
                 raise FloatingPointError(
                     f"t-SNE diverged: the embedding became non-finite at iteration {iteration} "
-                    f"(learning_rate={learning_rate:g}); try a smaller learning_rate")
+                    f"(learning_rate={learning_rate:g}); try a smaller learning_rate"
+                )
             if callback is not None:
                 callback(iteration, step_kl if evaluate else None)
         return kl
@@ -148,9 +178,19 @@ class TSNE:
     fft: openTSNE's estimate); n_iter_ : int; learning_rate_ : float.
     """
 
-    def __init__(self, n_components=2, perplexity=30.0, early_exaggeration=12.0,
-                 learning_rate="auto", max_iter=1000, init="pca", method="fft",
-                 metric="euclidean", random_state=None, verbose=False):
+    def __init__(
+        self,
+        n_components=2,
+        perplexity=30.0,
+        early_exaggeration=12.0,
+        learning_rate="auto",
+        max_iter=1000,
+        init="pca",
+        method="fft",
+        metric="euclidean",
+        random_state=None,
+        verbose=False,
+    ):
         self.n_components = n_components
         self.perplexity = perplexity
         self.early_exaggeration = early_exaggeration
@@ -170,8 +210,10 @@ class TSNE:
         check_choice(self.metric, "metric", ("euclidean",))
         n_components = check_int(self.n_components, "n_components", low=1)
         if method == "fft" and n_components not in (1, 2):
-            raise ValueError(f"n_components: must be 1 or 2 for method='fft', got {n_components}"
-                             " (use method='exact' for more)")
+            raise ValueError(
+                f"n_components: must be 1 or 2 for method='fft', got {n_components}"
+                " (use method='exact' for more)"
+            )
         perplexity = check_perplexity(self.perplexity, n)
         exaggeration = check_number(self.early_exaggeration, "early_exaggeration", low=1.0)
         max_iter = check_int(self.max_iter, "max_iter", low=1)
@@ -203,15 +245,23 @@ class TSNE:
         start = time.perf_counter()
         P = joint_probabilities(X, perplexity, method=method)
         nnz = P.nnz if sp.issparse(P) else n * (n - 1)
-        self._log(f"affinities ({method}, perplexity={perplexity:g}, {nnz} nonzeros) in "
-                  f"{time.perf_counter() - start:.2f} s")
+        self._log(
+            f"affinities ({method}, perplexity={perplexity:g}, {nnz} nonzeros) in "
+            f"{time.perf_counter() - start:.2f} s"
+        )
         Y = initial_embedding(X, n_components, self.init, rng)
         if method == "fft":
             pairs = neighbor_pairs(P)
 
             def objective(Y, alpha, compute_kl):
-                return kl_gradient_fft(P, Y, exaggeration=alpha, compute_kl=compute_kl,
-                                       pairs=pairs, workers=FFT_WORKERS)
+                return kl_gradient_fft(
+                    P,
+                    Y,
+                    exaggeration=alpha,
+                    compute_kl=compute_kl,
+                    pairs=pairs,
+                    workers=FFT_WORKERS,
+                )
         else:
             dof = max(n_components - 1, 1)
 
@@ -226,22 +276,37 @@ class TSNE:
                 progress(iteration, max_iter)
             if kl is not None:
                 now = time.perf_counter()
-                self._log(f"iteration {iteration:5d}, KL divergence {kl:.4f}, "
-                          f"50 iterations in {now - last[0]:.2f} s")
+                self._log(
+                    f"iteration {iteration:5d}, KL divergence {kl:.4f}, "
+                    f"50 iterations in {now - last[0]:.2f} s"
+                )
                 last[0] = now
 
         kl_every = 50 if self.verbose else 0
-        phases = [(min(EXPLORATION_ITER, max_iter), 0.5, exaggeration),
-                  (max_iter - min(EXPLORATION_ITER, max_iter), 0.8, 1.0)]
+        phases = [
+            (min(EXPLORATION_ITER, max_iter), 0.5, exaggeration),
+            (max_iter - min(EXPLORATION_ITER, max_iter), 0.8, 1.0),
+        ]
         done = 0
         for n_iter, momentum, alpha in phases:
             if n_iter == 0:
                 continue
             phase_start = time.perf_counter()
-            self._log(f"optimising {n_iter} iterations: exaggeration={alpha:g}, "
-                      f"momentum={momentum:g}, learning_rate={lr:.4g}")
-            optimizer(Y, objective, n_iter, lr, momentum, exaggeration=alpha, kl_every=kl_every,
-                      callback=callback, start_iter=done)
+            self._log(
+                f"optimising {n_iter} iterations: exaggeration={alpha:g}, "
+                f"momentum={momentum:g}, learning_rate={lr:.4g}"
+            )
+            optimizer(
+                Y,
+                objective,
+                n_iter,
+                lr,
+                momentum,
+                exaggeration=alpha,
+                kl_every=kl_every,
+                callback=callback,
+                start_iter=done,
+            )
             done += n_iter
             self._log(f"phase done in {time.perf_counter() - phase_start:.2f} s")
         kl, _ = objective(Y, 1.0, True)

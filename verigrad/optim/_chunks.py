@@ -67,8 +67,10 @@ def chunk_views(arrays, chunk: int = CHUNK) -> list:
     n = present[0].size
     if n <= chunk:
         return [tuple(flat)]
-    return [tuple(None if a is None else a[start:start + chunk] for a in flat)
-            for start in range(0, n, chunk)]
+    return [
+        tuple(None if a is None else a[start : start + chunk] for a in flat)
+        for start in range(0, n, chunk)
+    ]
 
 
 def run_pieces(pieces, work, threads: int | None = None) -> None:
@@ -95,7 +97,7 @@ def run_pieces(pieces, work, threads: int | None = None) -> None:
     bounds.append(len(pieces))
 
     def run_slot(slot):
-        for piece in pieces[bounds[slot]:bounds[slot + 1]]:
+        for piece in pieces[bounds[slot] : bounds[slot + 1]]:
             work(slot, piece)
 
     pool = _get_pool(threads)
@@ -103,4 +105,3 @@ def run_pieces(pieces, work, threads: int | None = None) -> None:
     run_slot(0)
     for future in futures:
         future.result()
-

@@ -14,9 +14,19 @@ from .optimizer import Optimizer, effective_gradient
 __all__ = ["Adagrad", "adagrad_update"]
 
 
-def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, step: float, *,
-                   lr: float, lr_decay: float = 0.0, weight_decay: float = 0.0, eps: float = 1e-10,
-                   maximize: bool = False, scratch=None) -> None:
+def adagrad_update(
+    param: np.ndarray,
+    grad: np.ndarray,
+    state_sum: np.ndarray,
+    step: float,
+    *,
+    lr: float,
+    lr_decay: float = 0.0,
+    weight_decay: float = 0.0,
+    eps: float = 1e-10,
+    maximize: bool = False,
+    scratch=None,
+) -> None:
     """One Adagrad step, in place on ``param`` and ``state_sum``.
 
     ``step`` is the step count *including* this one (1 on the first call). ``scratch``: three
@@ -51,12 +61,26 @@ class Adagrad(Optimizer):
     Every hyperparameter must be >= 0. State per parameter: ``step`` (float) and ``sum``.
     """
 
-    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 eps: float = 1e-10, initial_accumulator_value: float = 0.0, maximize: bool = False,
-                 prox=None):
-        defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps,
-                        initial_accumulator_value=initial_accumulator_value, maximize=maximize,
-                        prox=prox)
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        eps: float = 1e-10,
+        initial_accumulator_value: float = 0.0,
+        maximize: bool = False,
+        prox=None,
+    ):
+        defaults = dict(
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            eps=eps,
+            initial_accumulator_value=initial_accumulator_value,
+            maximize=maximize,
+            prox=prox,
+        )
         super().__init__(params, defaults)
 
     def _validate_group(self, group):
@@ -66,9 +90,19 @@ class Adagrad(Optimizer):
     def _update(self, param, grad, state, group):
         if not state:
             state["step"] = 0.0
-            state["sum"] = np.full(param.shape, group["initial_accumulator_value"], dtype=param.dtype)
+            state["sum"] = np.full(
+                param.shape, group["initial_accumulator_value"], dtype=param.dtype
+            )
         state["step"] += 1
-        adagrad_update(param.data, grad, state["sum"], state["step"], lr=group["lr"],
-                       lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
-                       eps=group["eps"], maximize=group["maximize"],
-                       scratch=self._scratch(param.data, 3))
+        adagrad_update(
+            param.data,
+            grad,
+            state["sum"],
+            state["step"],
+            lr=group["lr"],
+            lr_decay=group["lr_decay"],
+            weight_decay=group["weight_decay"],
+            eps=group["eps"],
+            maximize=group["maximize"],
+            scratch=self._scratch(param.data, 3),
+        )

@@ -19,11 +19,24 @@ from .rmsprop import lerp_
 __all__ = ["Adam", "AdamW", "adam_update", "adam_kernel"]
 
 
-def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
-                max_exp_avg_sq, step: float, *, lr: float = 1e-3, beta1: float = 0.9,
-                beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,
-                amsgrad: bool = False, maximize: bool = False, decoupled_weight_decay: bool = False,
-                scratch=None) -> None:
+def adam_update(
+    param: np.ndarray,
+    grad: np.ndarray,
+    exp_avg: np.ndarray,
+    exp_avg_sq: np.ndarray,
+    max_exp_avg_sq,
+    step: float,
+    *,
+    lr: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    amsgrad: bool = False,
+    maximize: bool = False,
+    decoupled_weight_decay: bool = False,
+    scratch=None,
+) -> None:
     """One Adam/AdamW step in torch's order of operations, in place on ``param`` and the moments.
 
     ``step`` counts this step (1 on the first call). ``max_exp_avg_sq`` is needed (an ndarray,
@@ -36,31 +49,47 @@ def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_av
     work, temp = scratch
     if weight_decay and decoupled_weight_decay:
         param *= 1 - lr * weight_decay
-    g = effective_gradient(grad, param, 0.0 if decoupled_weight_decay else weight_decay, maximize,
-                           out=work)
+    g = effective_gradient(
+        grad, param, 0.0 if decoupled_weight_decay else weight_decay, maximize, out=work
+    )
     lerp_(exp_avg, g, 1 - beta1, out=temp)
     exp_avg_sq *= beta2
     np.multiply(g, 1 - beta2, out=temp)
     temp *= g
     exp_avg_sq += temp
-    bias_correction1 = 1 - beta1 ** step
-    bias_correction2 = 1 - beta2 ** step
+    bias_correction1 = 1 - beta1**step
+    bias_correction2 = 1 - beta2**step
     step_size = lr / bias_correction1
-    bias_correction2_sqrt = bias_correction2 ** 0.5
+    bias_correction2_sqrt = bias_correction2**0.5
     second = exp_avg_sq
     if amsgrad:
         np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
         second = max_exp_avg_sq
     np.sqrt(second, out=temp)
     temp /= bias_correction2_sqrt
-    temp += eps                                       # denom
+    temp += eps  # denom
     np.multiply(exp_avg, -step_size, out=work)
     work /= temp
     param += work
 
 
-def adam_kernel(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, scratch, beta1, beta2,
-                eps_scaled, step_scaled, weight_decay, decay_factor, amsgrad, maximize) -> None:
+def adam_kernel(
+    param,
+    grad,
+    exp_avg,
+    exp_avg_sq,
+    max_exp_avg_sq,
+    *,
+    scratch,
+    beta1,
+    beta2,
+    eps_scaled,
+    step_scaled,
+    weight_decay,
+    decay_factor,
+    amsgrad,
+    maximize,
+) -> None:
     """The Adam step of :func:`adam_update` with fewer passes (12 instead of 13, one division).
 
     With ``c2 = sqrt(1 - beta2^t)``, ``lr / (1 - beta1^t) * m / (sqrt(v) / c2 + eps)`` equals
@@ -112,11 +141,26 @@ class Adam(Optimizer):
 
     _decoupled = False
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False,
-                 prox=None):
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                        maximize=maximize, prox=prox)
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas=(0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        maximize: bool = False,
+        prox=None,
+    ):
+        defaults = dict(
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            prox=prox,
+        )
         super().__init__(params, defaults)
 
     def _validate_group(self, group):
@@ -131,8 +175,11 @@ class Adam(Optimizer):
         group["betas"] = (float(betas[0]), float(betas[1]))
 
     def _init_state(self, param, group) -> dict:
-        state = {"step": 0.0, "exp_avg": np.zeros(param.shape, param.dtype),
-                 "exp_avg_sq": np.zeros(param.shape, param.dtype)}
+        state = {
+            "step": 0.0,
+            "exp_avg": np.zeros(param.shape, param.dtype),
+            "exp_avg_sq": np.zeros(param.shape, param.dtype),
+        }
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = np.zeros(param.shape, param.dtype)
         self.state[param] = state
@@ -144,10 +191,14 @@ class Adam(Optimizer):
         for group in self.param_groups:
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
             weight_decay = group["weight_decay"]
-            common = dict(beta1=beta1, beta2=beta2, amsgrad=group["amsgrad"],
-                          maximize=group["maximize"],
-                          weight_decay=0.0 if self._decoupled else weight_decay,
-                          decay_factor=1 - lr * weight_decay if self._decoupled and weight_decay else 1)
+            common = dict(
+                beta1=beta1,
+                beta2=beta2,
+                amsgrad=group["amsgrad"],
+                maximize=group["maximize"],
+                weight_decay=0.0 if self._decoupled else weight_decay,
+                decay_factor=1 - lr * weight_decay if self._decoupled and weight_decay else 1,
+            )
             pieces, updated = [], []
             for p in group["params"]:
                 if p.grad is None:
@@ -155,11 +206,19 @@ class Adam(Optimizer):
                 state = self.state.get(p) or self._init_state(p, group)
                 state["step"] += 1
                 t = state["step"]
-                bias_correction2_sqrt = (1 - beta2 ** t) ** 0.5
-                coefficients = dict(common, eps_scaled=eps * bias_correction2_sqrt,
-                                    step_scaled=lr / (1 - beta1 ** t) * bias_correction2_sqrt)
-                arrays = (p.data, p.grad, state["exp_avg"], state["exp_avg_sq"],
-                          state.get("max_exp_avg_sq"))
+                bias_correction2_sqrt = (1 - beta2**t) ** 0.5
+                coefficients = dict(
+                    common,
+                    eps_scaled=eps * bias_correction2_sqrt,
+                    step_scaled=lr / (1 - beta1**t) * bias_correction2_sqrt,
+                )
+                arrays = (
+                    p.data,
+                    p.grad,
+                    state["exp_avg"],
+                    state["exp_avg_sq"],
+                    state.get("max_exp_avg_sq"),
+                )
                 pieces.extend((*views, coefficients) for views in chunk_views(arrays))
                 updated.append(p)
 
@@ -183,8 +242,24 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False,
-                 prox=None):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize, prox=prox)
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas=(0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        maximize: bool = False,
+        prox=None,
+    ):
+        super().__init__(
+            params,
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            prox=prox,
+        )

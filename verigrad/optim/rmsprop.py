@@ -31,10 +31,22 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float, out: np.ndarray) ->
     return start
 
 
-def rmsprop_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, grad_avg,
-                   momentum_buffer, *, lr: float, alpha: float = 0.99, eps: float = 1e-8,
-                   weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
-                   maximize: bool = False, scratch=None) -> None:
+def rmsprop_update(
+    param: np.ndarray,
+    grad: np.ndarray,
+    square_avg: np.ndarray,
+    grad_avg,
+    momentum_buffer,
+    *,
+    lr: float,
+    alpha: float = 0.99,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    momentum: float = 0.0,
+    centered: bool = False,
+    maximize: bool = False,
+    scratch=None,
+) -> None:
     """One RMSprop step, in place on ``param`` and the running averages.
 
     ``grad_avg`` is needed (an ndarray) only when ``centered``, ``momentum_buffer`` only when
@@ -92,11 +104,28 @@ class RMSprop(Optimizer):
     ``momentum_buffer`` / ``grad_avg`` when momentum / centered are on.
     """
 
-    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
-                 maximize: bool = False, prox=None):
-        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                        centered=centered, maximize=maximize, prox=prox)
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        maximize: bool = False,
+        prox=None,
+    ):
+        defaults = dict(
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+            maximize=maximize,
+            prox=prox,
+        )
         super().__init__(params, defaults)
 
     def _validate_group(self, group):
@@ -112,8 +141,18 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = np.zeros(param.shape, param.dtype)
         state["step"] += 1
-        rmsprop_update(param.data, grad, state["square_avg"], state.get("grad_avg"),
-                       state.get("momentum_buffer"), lr=group["lr"], alpha=group["alpha"],
-                       eps=group["eps"], weight_decay=group["weight_decay"],
-                       momentum=group["momentum"], centered=group["centered"],
-                       maximize=group["maximize"], scratch=self._scratch(param.data, 3))
+        rmsprop_update(
+            param.data,
+            grad,
+            state["square_avg"],
+            state.get("grad_avg"),
+            state.get("momentum_buffer"),
+            lr=group["lr"],
+            alpha=group["alpha"],
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            momentum=group["momentum"],
+            centered=group["centered"],
+            maximize=group["maximize"],
+            scratch=self._scratch(param.data, 3),
+        )

@@ -14,9 +14,19 @@ from .optimizer import Optimizer, effective_gradient
 __all__ = ["SGD", "ProximalSGD", "sgd_update"]
 
 
-def sgd_update(param: np.ndarray, grad: np.ndarray, buffer, *, lr: float, momentum: float = 0.0,
-               dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
-               maximize: bool = False, scratch=None):
+def sgd_update(
+    param: np.ndarray,
+    grad: np.ndarray,
+    buffer,
+    *,
+    lr: float,
+    momentum: float = 0.0,
+    dampening: float = 0.0,
+    weight_decay: float = 0.0,
+    nesterov: bool = False,
+    maximize: bool = False,
+    scratch=None,
+):
     """One SGD step, in place on ``param`` (and on ``buffer``); returns the momentum buffer.
 
     Parameters
@@ -49,7 +59,7 @@ def sgd_update(param: np.ndarray, grad: np.ndarray, buffer, *, lr: float, moment
                 buffer += g
         if nesterov:
             np.multiply(buffer, momentum, out=temp)
-            temp += g          # g + momentum * buf
+            temp += g  # g + momentum * buf
             g = temp
         else:
             g = buffer
@@ -89,11 +99,26 @@ class SGD(Optimizer):
     State per parameter: ``momentum_buffer`` (ndarray, or None without momentum).
     """
 
-    def __init__(self, params, lr: float, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False,
-                 prox=None):
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                        nesterov=nesterov, maximize=maximize, prox=prox)
+    def __init__(
+        self,
+        params,
+        lr: float,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        maximize: bool = False,
+        prox=None,
+    ):
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
+            prox=prox,
+        )
         super().__init__(params, defaults)
 
     def _validate_group(self, group):
@@ -109,10 +134,16 @@ class SGD(Optimizer):
 
     def _update(self, param, grad, state, group):
         state["momentum_buffer"] = sgd_update(
-            param.data, grad, state.get("momentum_buffer"), lr=group["lr"],
-            momentum=group["momentum"], dampening=group["dampening"],
-            weight_decay=group["weight_decay"], nesterov=group["nesterov"],
-            maximize=group["maximize"], scratch=self._scratch(param.data, 2),
+            param.data,
+            grad,
+            state.get("momentum_buffer"),
+            lr=group["lr"],
+            momentum=group["momentum"],
+            dampening=group["dampening"],
+            weight_decay=group["weight_decay"],
+            nesterov=group["nesterov"],
+            maximize=group["maximize"],
+            scratch=self._scratch(param.data, 2),
         )
 
 

@@ -124,10 +124,16 @@ def _smooth_fit(X, yc, x_mean, l2_reg, positive, tol, max_iter, w0):
     G = Xc.T @ Xc
     G.flat[:: p + 1] += l2_reg
     b = Xc.T @ yc
-    result = proximal_gradient(lambda w: 0.5 * w @ (G @ w) - b @ w, lambda w: G @ w - b, nonneg(),
-                               np.zeros(p) if w0 is None else np.maximum(w0, 0), tol=tol * 1e-3,
-                               max_iter=max_iter * 100, backtracking=False,
-                               lipschitz=1.05 * estimate_lipschitz(lambda w: G @ w, np.zeros(p)))
+    result = proximal_gradient(
+        lambda w: 0.5 * w @ (G @ w) - b @ w,
+        lambda w: G @ w - b,
+        nonneg(),
+        np.zeros(p) if w0 is None else np.maximum(w0, 0),
+        tol=tol * 1e-3,
+        max_iter=max_iter * 100,
+        backtracking=False,
+        lipschitz=1.05 * estimate_lipschitz(lambda w: G @ w, np.zeros(p)),
+    )
     return result.x, result.n_iter, result.converged
 
 
@@ -159,8 +165,18 @@ def _one_blas_thread(fn):
 
 
 @_one_blas_thread
-def enet_fit(X, y, alpha=1.0, l1_ratio=1.0, *, fit_intercept=True, positive=False, tol=1e-8,
-             max_iter=10000, coef_init=None) -> LinearFit:
+def enet_fit(
+    X,
+    y,
+    alpha=1.0,
+    l1_ratio=1.0,
+    *,
+    fit_intercept=True,
+    positive=False,
+    tol=1e-8,
+    max_iter=10000,
+    coef_init=None,
+) -> LinearFit:
     """Fit the elastic net (the Lasso when ``l1_ratio = 1``) and return a :class:`LinearFit`.
 
     Parameters
@@ -187,35 +203,71 @@ def enet_fit(X, y, alpha=1.0, l1_ratio=1.0, *, fit_intercept=True, positive=Fals
         gap = _smooth_gap(X, yc, x_mean, w, l2_reg, positive)
         converged = converged and gap <= tol * yy
     else:
-        solution = enet_working_set(X, yc, l1_reg, l2_reg, x_mean=x_mean, positive=positive,
-                                    tol=tol, max_iter=max_iter, w0=w0)
-        w, n_iter, converged, gap = (solution.coef, solution.n_iter, solution.converged,
-                                     solution.gap)
+        solution = enet_working_set(
+            X,
+            yc,
+            l1_reg,
+            l2_reg,
+            x_mean=x_mean,
+            positive=positive,
+            tol=tol,
+            max_iter=max_iter,
+            w0=w0,
+        )
+        w, n_iter, converged, gap = (
+            solution.coef,
+            solution.n_iter,
+            solution.converged,
+            solution.gap,
+        )
     if not converged:
-        warnings.warn(f"enet_fit: the duality gap {gap / n:.3e} did not reach the tolerance "
-                      f"{tol * yy / n:.3e} within max_iter={max_iter}; increase max_iter or tol",
-                      ConvergenceWarning, stacklevel=3)
+        warnings.warn(
+            f"enet_fit: the duality gap {gap / n:.3e} did not reach the tolerance "
+            f"{tol * yy / n:.3e} within max_iter={max_iter}; increase max_iter or tol",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
     intercept = y_mean - float(x_mean @ w) if fit_intercept else 0.0
-    return LinearFit(coef=w, intercept=intercept, n_iter=int(n_iter), dual_gap=gap / n,
-                     dual_gap_tol=tol * yy / n, converged=bool(converged))
+    return LinearFit(
+        coef=w,
+        intercept=intercept,
+        n_iter=int(n_iter),
+        dual_gap=gap / n,
+        dual_gap_tol=tol * yy / n,
+        converged=bool(converged),
+    )
 
 
 def _group_weights(weights, groups):
     if isinstance(weights, str):
         if weights != "sqrt_size":
-            raise ValueError(f"weights: must be 'sqrt_size' or an array of group weights, got {weights!r}")
+            raise ValueError(
+                f"weights: must be 'sqrt_size' or an array of group weights, got {weights!r}"
+            )
         return np.sqrt([float(g.size) for g in groups])
     w = as_float_array(weights, "weights", ndim=1)
     if w.shape[0] != len(groups):
-        raise ValueError(f"weights: expected {len(groups)} weights (one per group), got {w.shape[0]}")
+        raise ValueError(
+            f"weights: expected {len(groups)} weights (one per group), got {w.shape[0]}"
+        )
     if not np.all(np.isfinite(w)) or np.any(w <= 0):
         raise ValueError("weights: group weights must be finite and > 0")
     return w.astype(np.float64)
 
 
 @_one_blas_thread
-def group_lasso_fit(X, y, alpha=1.0, groups=None, *, weights="sqrt_size", fit_intercept=True,
-                    tol=1e-8, max_iter=10000, coef_init=None) -> LinearFit:
+def group_lasso_fit(
+    X,
+    y,
+    alpha=1.0,
+    groups=None,
+    *,
+    weights="sqrt_size",
+    fit_intercept=True,
+    tol=1e-8,
+    max_iter=10000,
+    coef_init=None,
+) -> LinearFit:
     """Fit the group lasso by FISTA (gradient restart, step ``1/L``) with a duality-gap stop.
 
     ``groups``: a list of disjoint index lists covering ``range(p)`` (None: one group per
@@ -237,8 +289,9 @@ def group_lasso_fit(X, y, alpha=1.0, groups=None, *, weights="sqrt_size", fit_in
         raise ValueError(f"groups: index {int(covered.max())} is out of range for {p} features")
     if covered.size != p:
         missing = sorted(set(range(p)) - set(covered.tolist()))
-        raise ValueError(f"groups: must cover every feature; {len(missing)} not covered "
-                         f"(first: {missing[0]})")
+        raise ValueError(
+            f"groups: must cover every feature; {len(missing)} not covered (first: {missing[0]})"
+        )
     weights = _group_weights(weights, groups)
     from .operators import group_l1
 
@@ -279,7 +332,9 @@ def group_lasso_fit(X, y, alpha=1.0, groups=None, *, weights="sqrt_size", fit_in
 
     def gap_of(w):
         rr, ry, xtr = stats(w)
-        dual_norm = max(float(np.linalg.norm(xtr[g])) / wt for g, wt in zip(groups, weights, strict=True))
+        dual_norm = max(
+            float(np.linalg.norm(xtr[g])) / wt for g, wt in zip(groups, weights, strict=True)
+        )
         scale = min(1.0, lam / dual_norm) if dual_norm > 0 else 1.0
         primal = 0.5 * rr + penalty.value(w)
         return primal - (-0.5 * scale * scale * rr + scale * ry)
@@ -296,19 +351,37 @@ def group_lasso_fit(X, y, alpha=1.0, groups=None, *, weights="sqrt_size", fit_in
         w, n_iter = w_start.copy(), 0
     else:
         lipschitz = 1.05 * estimate_lipschitz(grad_f, np.zeros(p))
-        result = proximal_gradient(f, grad_f, penalty, w_start, lipschitz=lipschitz,
-                                   backtracking=False, restart="gradient", tol=0.0,
-                                   max_iter=max_iter, callback=callback)
+        result = proximal_gradient(
+            f,
+            grad_f,
+            penalty,
+            w_start,
+            lipschitz=lipschitz,
+            backtracking=False,
+            restart="gradient",
+            tol=0.0,
+            max_iter=max_iter,
+            callback=callback,
+        )
         w, n_iter = result.x, result.n_iter
         state["gap"] = gap_of(w)
     converged = state["gap"] <= tol_gap
     if not converged:
-        warnings.warn(f"group_lasso_fit: the duality gap {state['gap'] / n:.3e} did not reach "
-                      f"the tolerance {tol_gap / n:.3e} within max_iter={max_iter}",
-                      ConvergenceWarning, stacklevel=3)
+        warnings.warn(
+            f"group_lasso_fit: the duality gap {state['gap'] / n:.3e} did not reach "
+            f"the tolerance {tol_gap / n:.3e} within max_iter={max_iter}",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
     intercept = y_mean - float(x_mean @ w) if fit_intercept else 0.0
-    return LinearFit(coef=w, intercept=intercept, n_iter=int(n_iter), dual_gap=state["gap"] / n,
-                     dual_gap_tol=tol_gap / n, converged=bool(converged))
+    return LinearFit(
+        coef=w,
+        intercept=intercept,
+        n_iter=int(n_iter),
+        dual_gap=state["gap"] / n,
+        dual_gap_tol=tol_gap / n,
+        converged=bool(converged),
+    )
 
 
 class _LinearModel:
@@ -331,9 +404,17 @@ class _LinearModel:
         """Lasso and ElasticNet: :func:`enet_fit` with this estimator's hyperparameters."""
         _check_bool(self.warm_start, "warm_start")
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
-        fit = enet_fit(X, y, self.alpha, l1_ratio, fit_intercept=self.fit_intercept,
-                       positive=self.positive, tol=self.tol, max_iter=self.max_iter,
-                       coef_init=self._warm())
+        fit = enet_fit(
+            X,
+            y,
+            self.alpha,
+            l1_ratio,
+            fit_intercept=self.fit_intercept,
+            positive=self.positive,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            coef_init=self._warm(),
+        )
         return self._store(fit, dtype)
 
     def predict(self, X) -> np.ndarray:
@@ -366,8 +447,16 @@ class ElasticNet(_LinearModel):
     ``dual_gap_tol_``, ``converged_``, ``n_features_in_``.
     """
 
-    def __init__(self, alpha=1.0, l1_ratio=0.5, fit_intercept=True, tol=1e-8, max_iter=10000,
-                 positive=False, warm_start=False):
+    def __init__(
+        self,
+        alpha=1.0,
+        l1_ratio=0.5,
+        fit_intercept=True,
+        tol=1e-8,
+        max_iter=10000,
+        positive=False,
+        warm_start=False,
+    ):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -389,8 +478,15 @@ class Lasso(_LinearModel):
     Attributes as :class:`ElasticNet`'s.
     """
 
-    def __init__(self, alpha=1.0, fit_intercept=True, tol=1e-8, max_iter=10000, positive=False,
-                 warm_start=False):
+    def __init__(
+        self,
+        alpha=1.0,
+        fit_intercept=True,
+        tol=1e-8,
+        max_iter=10000,
+        positive=False,
+        warm_start=False,
+    ):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.tol = tol
@@ -410,8 +506,16 @@ class GroupLasso(_LinearModel):
     ``weights``: ``"sqrt_size"`` (default, ``sqrt(|g|)``) or one positive weight per group.
     """
 
-    def __init__(self, alpha=1.0, groups=None, weights="sqrt_size", fit_intercept=True, tol=1e-8,
-                 max_iter=10000, warm_start=False):
+    def __init__(
+        self,
+        alpha=1.0,
+        groups=None,
+        weights="sqrt_size",
+        fit_intercept=True,
+        tol=1e-8,
+        max_iter=10000,
+        warm_start=False,
+    ):
         self.alpha = alpha
         self.groups = groups
         self.weights = weights
@@ -424,7 +528,15 @@ class GroupLasso(_LinearModel):
         """Fit to ``X`` (n, p) and ``y`` (n,); returns ``self``."""
         _check_bool(self.warm_start, "warm_start")
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
-        fit = group_lasso_fit(X, y, self.alpha, self.groups, weights=self.weights,
-                              fit_intercept=self.fit_intercept, tol=self.tol,
-                              max_iter=self.max_iter, coef_init=self._warm())
+        fit = group_lasso_fit(
+            X,
+            y,
+            self.alpha,
+            self.groups,
+            weights=self.weights,
+            fit_intercept=self.fit_intercept,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            coef_init=self._warm(),
+        )
         return self._store(fit, dtype)

@@ -52,8 +52,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["EnetSolution", "enet_working_set", "solve_gram_subproblem", "column_sq_norms", "enet_gap",
-           "single_threaded_blas"]
+__all__ = [
+    "EnetSolution",
+    "enet_working_set",
+    "solve_gram_subproblem",
+    "column_sq_norms",
+    "enet_gap",
+    "single_threaded_blas",
+]
 
 _BLAS_CONTROLLER = []
 
@@ -188,8 +194,20 @@ def _polish(Q, b, x, l1_reg, positive, qx=None):
     return out
 
 
-def solve_gram_subproblem(Q, b, yy, l1_reg, l2_reg, positive, x0, tol_in, max_iter,
-                          check_every=10, tol_exact=0.0, min_iter=0):
+def solve_gram_subproblem(
+    Q,
+    b,
+    yy,
+    l1_reg,
+    l2_reg,
+    positive,
+    x0,
+    tol_in,
+    max_iter,
+    check_every=10,
+    tol_exact=0.0,
+    min_iter=0,
+):
     """``min_x 1/2 x'Qx - b'x + l1_reg ||x||_1`` (x >= 0 if positive) by FISTA + polishing.
 
     ``Q`` already contains ``l2_reg I``. Stops when the subproblem's gap is ``<= tol_exact``,
@@ -241,9 +259,21 @@ def solve_gram_subproblem(Q, b, yy, l1_reg, l2_reg, positive, x0, tol_in, max_it
     return x, it + 1, gap
 
 
-def enet_working_set(X, y, l1_reg, l2_reg=0.0, *, x_mean=None, positive=False, tol=1e-8,
-                     max_iter=1000, w0=None, p0=50, inner_max_iter=None,
-                     min_inner=50) -> EnetSolution:
+def enet_working_set(
+    X,
+    y,
+    l1_reg,
+    l2_reg=0.0,
+    *,
+    x_mean=None,
+    positive=False,
+    tol=1e-8,
+    max_iter=1000,
+    w0=None,
+    p0=50,
+    inner_max_iter=None,
+    min_inner=50,
+) -> EnetSolution:
     """Solve ``P(w)`` (module docstring) to ``gap <= tol * y'y``.
 
     Parameters
@@ -292,8 +322,15 @@ def enet_working_set(X, y, l1_reg, l2_reg=0.0, *, x_mean=None, positive=False, t
         if l2_reg:
             A -= l2_reg * w
         dual_norm = float(A.max()) if positive else float(np.abs(A).max())
-        gap = enet_gap(float(R @ R), float(R @ y), float(w @ w), float(np.abs(w).sum()),
-                       dual_norm, l1_reg, l2_reg)
+        gap = enet_gap(
+            float(R @ R),
+            float(R @ y),
+            float(w @ w),
+            float(np.abs(w).sum()),
+            dual_norm,
+            l1_reg,
+            l2_reg,
+        )
         if gap <= tol_gap:
             converged = True
             break
@@ -332,12 +369,29 @@ def enet_working_set(X, y, l1_reg, l2_reg=0.0, *, x_mean=None, positive=False, t
         if l2_reg:
             Q.flat[:: ws_size + 1] += l2_reg
         b = X_ws.T @ y
-        sub, n_sub, _ = solve_gram_subproblem(Q, b, yy, l1_reg, l2_reg, positive, w[ws],
-                                              0.3 * gap, inner_max_iter, tol_exact=0.3 * tol_gap,
-                                              min_iter=min_inner)
+        sub, n_sub, _ = solve_gram_subproblem(
+            Q,
+            b,
+            yy,
+            l1_reg,
+            l2_reg,
+            positive,
+            w[ws],
+            0.3 * gap,
+            inner_max_iter,
+            tol_exact=0.3 * tol_gap,
+            min_iter=min_inner,
+        )
         n_inner += n_sub
         w[:] = 0.0
         w[ws] = sub
         R = y - X_ws @ sub
-    return EnetSolution(coef=w, gap=float(gap), tol_gap=float(tol_gap), n_iter=it + 1,
-                        n_inner=n_inner, converged=converged, screened=screened)
+    return EnetSolution(
+        coef=w,
+        gap=float(gap),
+        tol_gap=float(tol_gap),
+        n_iter=it + 1,
+        n_inner=n_inner,
+        converged=converged,
+        screened=screened,
+    )

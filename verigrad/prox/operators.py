@@ -221,8 +221,10 @@ class _GroupL1(ProxOperator):
         else:
             w = as_float_array(weights, "weights", ndim=1)
             if w.shape[0] != len(self.groups):
-                raise ValueError(f"weights: expected {len(self.groups)} weights (one per group), "
-                                 f"got {w.shape[0]}")
+                raise ValueError(
+                    f"weights: expected {len(self.groups)} weights (one per group), "
+                    f"got {w.shape[0]}"
+                )
             if not np.all(np.isfinite(w)) or np.any(w < 0):
                 raise ValueError("weights: must be finite and >= 0")
             self.weights = w.astype(np.float64)
@@ -230,8 +232,10 @@ class _GroupL1(ProxOperator):
 
     def _check_shape(self, v, name):
         if v.ndim == 0 or v.shape[0] <= self._max_index:
-            raise ValueError(f"{name}: groups index up to {self._max_index} along the first axis, "
-                             f"got shape {v.shape}")
+            raise ValueError(
+                f"{name}: groups index up to {self._max_index} along the first axis, "
+                f"got shape {v.shape}"
+            )
 
     def _prox(self, v, t):
         self._check_shape(v, "v")

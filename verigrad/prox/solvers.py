@@ -95,7 +95,9 @@ def estimate_lipschitz(grad_f, x0, n_iter: int = 30, rng=0) -> float:
         hv = (np.asarray(grad_f(x0 + h * v), dtype=np.float64) - g0) / h
         norm = float(np.linalg.norm(hv.ravel()))
         if not np.isfinite(norm):
-            raise ValueError("grad_f: returned non-finite values while estimating the Lipschitz constant")
+            raise ValueError(
+                "grad_f: returned non-finite values while estimating the Lipschitz constant"
+            )
         if norm == 0.0:
             break
         estimate = norm
@@ -108,9 +110,21 @@ def _objective_parts(prox):
     return value if callable(value) else None
 
 
-def proximal_gradient(f, grad_f, prox, x0, step=None, accelerated=True, restart=True,
-                      backtracking=True, tol=1e-8, max_iter=10000, callback=None,
-                      lipschitz=None, eta=0.5) -> ProximalResult:
+def proximal_gradient(
+    f,
+    grad_f,
+    prox,
+    x0,
+    step=None,
+    accelerated=True,
+    restart=True,
+    backtracking=True,
+    tol=1e-8,
+    max_iter=10000,
+    callback=None,
+    lipschitz=None,
+    eta=0.5,
+) -> ProximalResult:
     """Minimise ``f(x) + g(x)`` by ISTA or FISTA (see the module docstring for the maths).
 
     Parameters
@@ -222,6 +236,15 @@ def proximal_gradient(f, grad_f, prox, x0, step=None, accelerated=True, restart=
         if callback is not None and callback(k, x, objective):
             converged, message = True, "callback"
             break
-    return ProximalResult(x=x.astype(dtype, copy=False), n_iter=k, converged=converged, history=np.asarray(history),
-                          step=step, n_restarts=n_restarts, n_grad=n_grad, n_f=n_f,
-                          message=message, lipschitz=lipschitz)
+    return ProximalResult(
+        x=x.astype(dtype, copy=False),
+        n_iter=k,
+        converged=converged,
+        history=np.asarray(history),
+        step=step,
+        n_restarts=n_restarts,
+        n_grad=n_grad,
+        n_f=n_f,
+        message=message,
+        lipschitz=lipschitz,
+    )
