@@ -113,3 +113,31 @@ def test_subprocess_run(data):
     assert result.returncode == 0, result.stderr
     assert "embedded 80 points" in result.stdout
     assert out.exists() and out.with_suffix(".npy").exists() and out.with_suffix(".csv").exists()
+
+
+def test_auto_method_picks_exact_for_small_inputs(tmp_path):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "small.npy", rng.standard_normal((60, 5)))
+    assert (
+        main(
+            [
+                "tsne",
+                str(tmp_path / "small.npy"),
+                "--out",
+                str(tmp_path / "s.png"),
+                "--perplexity",
+                "10",
+                "--max-iter",
+                "300",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    Y = np.load(tmp_path / "s.npy")
+    from verigrad.manifold import TSNE
+
+    ref = TSNE(perplexity=10, max_iter=300, method="exact", random_state=0).fit_transform(
+        np.load(tmp_path / "small.npy")
+    )
+    np.testing.assert_allclose(Y, ref)

@@ -14,6 +14,10 @@ a column of the CSV (index or header name, removed from the features) or a file 
 (.npy, or text with one label per line)."""
 
 
+#: up to this many points ``--method auto`` runs the exact O(N^2) method
+AUTO_EXACT_MAX = 1000
+
+
 def add_arguments(p):
     p.add_argument("input", metavar="INPUT", help="data file: .npy, .npz (X, optional y) or .csv")
     p.add_argument(
@@ -28,7 +32,13 @@ def add_arguments(p):
         help="CSV column (index or name) or a file of labels used to colour the points",
     )
     p.add_argument("--perplexity", type=float, default=30.0)
-    p.add_argument("--method", choices=("fft", "exact"), default="fft")
+    p.add_argument(
+        "--method",
+        choices=("auto", "fft", "exact"),
+        default="auto",
+        help=f"auto (default): exact up to {AUTO_EXACT_MAX} points (faster there: the FFT grid "
+        "has a fixed minimum size), fft above",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--max-iter", type=int, default=1000, dest="max_iter")
     p.add_argument("--n-components", type=int, default=2, dest="n_components")
@@ -160,6 +170,8 @@ def run(args) -> int:
     if not args.out.lower().endswith(".png"):
         raise ValueError(f"--out: expected a .png path, got {args.out!r}")
     X, labels = load_input(args.input, args.labels)
+    if args.method == "auto":
+        args.method = "exact" if len(X) <= AUTO_EXACT_MAX and args.n_components <= 2 else "fft"
     model = TSNE(
         n_components=args.n_components,
         perplexity=args.perplexity,
