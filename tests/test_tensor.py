@@ -357,3 +357,17 @@ def test_gradcheck_catches_a_wrong_backward():
     with pytest.raises(vg.GradcheckError, match=r"input 0 .*worst entry"):
         gradcheck(lambda x: bad_square(x).sum(), Tensor(np.array([1.0, 2.0]), requires_grad=True))
     assert torch() is not None
+
+
+def test_leaf_gradients_never_alias_each_other_or_the_caller():
+    a = Tensor(np.ones(3), requires_grad=True)
+    b = Tensor(np.ones(3), requires_grad=True)
+    upstream = np.array([1.0, 2.0, 3.0])
+    (a + b).backward(upstream)
+    assert a.grad is not b.grad and not np.shares_memory(a.grad, b.grad)
+    assert not np.shares_memory(a.grad, upstream)
+    a.grad[0] = 100.0
+    assert b.grad[0] == 1.0 and upstream[0] == 1.0
+    c = Tensor(np.ones((2, 2)), requires_grad=True)
+    c.reshape(4).sum().backward()  # a view and a broadcast reach the leaf: copied
+    assert c.grad.flags.writeable and c.grad.flags.owndata

@@ -293,16 +293,20 @@ class Tensor:
                 )
 
         grads = {id(self): grad}
+        handed_out = {id(grad)}  # arrays a .grad may not own without a copy
         for node in reversed(topological_order(self)):
             g = grads.pop(id(node), None)
             if g is None:
                 continue
             if node._backward is None or node._retain:
                 g = g.astype(node.data.dtype, copy=False)
-                if node.grad is None:
-                    node.grad = np.array(g, copy=True)
-                else:
+                if node.grad is not None:
                     node.grad = node.grad + g
+                elif g.flags.owndata and g.flags.writeable and id(g) not in handed_out:
+                    node.grad = g  # a fresh array that nothing else holds: no copy needed
+                else:
+                    node.grad = np.array(g, copy=True)
+                handed_out.add(id(node.grad))
                 if node._backward is None:
                     continue
             parent_grads = node._backward(g)

@@ -30,7 +30,9 @@ def relu(x) -> Tensor:
     out = np.maximum(data, 0)
 
     def backward(g):
-        return (np.where(data > 0, g, 0).astype(g.dtype, copy=False),)
+        # a product with the mask, not np.where (8x slower here); an upstream NaN/inf where
+        # x <= 0 therefore stays NaN instead of being zeroed, so it is never hidden
+        return (g * (data > 0),)
 
     return make_node(out, (x,), backward, "relu")
 
