@@ -79,10 +79,14 @@ def parse_shape(spec: str, kind: str = "normal", option: str = "--shape") -> Var
         shape = ()
     else:
         parts = dims.replace(",", "x").split("x")
-        if not all(p.strip().isdigit() and len(p.strip()) <= 7 for p in parts):
+        if not all(p.strip().isdigit() for p in parts):
             raise ValueError(
                 f"{option}: dimensions of {name} must be positive integers "
                 f"separated by 'x', got {dims!r}"
+            )
+        if any(len(p.strip()) > 7 for p in parts):  # before int(): no huge-number parsing
+            raise ValueError(
+                f"{option}: {name} is too large ({dims!r}); at most {MAX_TOTAL_SIZE} entries"
             )
         shape = tuple(int(p) for p in parts)
     if any(n < 1 for n in shape):
