@@ -30,6 +30,8 @@ import threading
 
 import numpy as np
 
+from ._shapes import is_advanced_index, normalize_axis, unbroadcast
+
 __all__ = [
     "Tensor",
     "tensor",
@@ -88,36 +90,6 @@ class enable_grad(no_grad):
     _enable = True
 
 
-def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """Sum ``grad`` over the axes that broadcasting added or stretched to reach ``shape``."""
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
-    return grad.reshape(shape)
-
-
-def _normalize_axis(axis, ndim: int) -> tuple:
-    """``axis`` (None, int or tuple) as a sorted tuple of non-negative ints, validated."""
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
-    out = []
-    for a in axes:
-        if not isinstance(a, numbers.Integral):
-            raise TypeError(f"axis must be an int or a tuple of ints, got {axis!r}")
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
-        out.append(int(a) % max(ndim, 1))
-    if len(set(out)) != len(out):
-        raise ValueError(f"axis {axis!r} repeats an axis")
-    return tuple(sorted(out))
-
-
 def _index_data(index):
     """Replace Tensors inside an index by their data."""
     if isinstance(index, Tensor):
@@ -125,11 +97,6 @@ def _index_data(index):
     if isinstance(index, tuple):
         return tuple(i.data if isinstance(i, Tensor) else i for i in index)
     return index
-
-
-def _is_advanced(index) -> bool:
-    items = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(i, (list, np.ndarray)) for i in items)
 
 
 class Tensor:
@@ -332,7 +299,7 @@ class Tensor:
         a, b = self, other
 
         def backward(g):
-            return _unbroadcast(g, a.shape), _unbroadcast(g, b.shape)
+            return unbroadcast(g, a.shape), unbroadcast(g, b.shape)
 
         return make_node(a.data + b.data, (a, b), backward, "add")
 
@@ -344,7 +311,7 @@ class Tensor:
         a, b = self, other
 
         def backward(g):
-            return _unbroadcast(g, a.shape), _unbroadcast(-g, b.shape)
+            return unbroadcast(g, a.shape), unbroadcast(-g, b.shape)
 
         return make_node(a.data - b.data, (a, b), backward, "sub")
 
@@ -356,8 +323,8 @@ class Tensor:
         a, b = self, other
 
         def backward(g):
-            ga = _unbroadcast(g * b.data, a.shape) if a.requires_grad else None
-            gb = _unbroadcast(g * a.data, b.shape) if b.requires_grad else None
+            ga = unbroadcast(g * b.data, a.shape) if a.requires_grad else None
+            gb = unbroadcast(g * a.data, b.shape) if b.requires_grad else None
             return ga, gb
 
         return make_node(a.data * b.data, (a, b), backward, "mul")
@@ -371,8 +338,8 @@ class Tensor:
         out = a.data / b.data
 
         def backward(g):
-            ga = _unbroadcast(g / b.data, a.shape) if a.requires_grad else None
-            gb = _unbroadcast(-g * out / b.data, b.shape) if b.requires_grad else None
+            ga = unbroadcast(g / b.data, a.shape) if a.requires_grad else None
+            gb = unbroadcast(-g * out / b.data, b.shape) if b.requires_grad else None
             return ga, gb
 
         return make_node(out, (a, b), backward, "div")
@@ -402,7 +369,7 @@ class Tensor:
 
         def backward(g):
             ga = (
-                _unbroadcast(g * b.data * a.data ** (b.data - 1), a.shape)
+                unbroadcast(g * b.data * a.data ** (b.data - 1), a.shape)
                 if a.requires_grad
                 else None
             )
@@ -411,7 +378,7 @@ class Tensor:
                 # d(a^b)/db = a^b log a; torch defines it as 0 where a = 0 and b >= 0
                 with np.errstate(divide="ignore", invalid="ignore"):
                     log_a = np.where((a.data == 0) & (b.data >= 0), 0.0, np.log(a.data))
-                gb = _unbroadcast(g * out * log_a, b.shape)
+                gb = unbroadcast(g * out * log_a, b.shape)
             return ga, gb
 
         return make_node(out, (a, b), backward, "pow")
@@ -437,9 +404,9 @@ class Tensor:
             )
             ga = gb = None
             if a.requires_grad:
-                ga = _unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(ad.shape)
+                ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(ad.shape)
             if b.requires_grad:
-                gb = _unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(bd.shape)
+                gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(bd.shape)
             return ga, gb
 
         try:
@@ -486,7 +453,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ reductions
     def sum(self, axis=None, keepdims: bool = False) -> Tensor:
-        axes = _normalize_axis(axis, self.ndim)
+        axes = normalize_axis(axis, self.ndim)
         shape = self.shape
 
         def backward(g):
@@ -497,14 +464,14 @@ class Tensor:
         return make_node(self.data.sum(axis=axes, keepdims=keepdims), (self,), backward, "sum")
 
     def mean(self, axis=None, keepdims: bool = False) -> Tensor:
-        axes = _normalize_axis(axis, self.ndim)
+        axes = normalize_axis(axis, self.ndim)
         count = int(np.prod([self.shape[a] for a in axes])) if axes else 1
         if count == 0:
             raise ValueError(f"mean of an empty selection (shape {self.shape}, axis {axis!r})")
         return self.sum(axis=axes, keepdims=keepdims) * (1.0 / count)
 
     def _extreme(self, axis, keepdims, arg, reduce, name):
-        axes = _normalize_axis(axis, self.ndim)
+        axes = normalize_axis(axis, self.ndim)
         if self.data.size == 0:
             raise ValueError(f"{name}() of an empty tensor")
         out = reduce(self.data, axis=axes, keepdims=keepdims)
@@ -562,7 +529,7 @@ class Tensor:
     def __getitem__(self, index) -> Tensor:
         index = _index_data(index)
         source_shape, dtype = self.shape, self.dtype
-        advanced = _is_advanced(index)
+        advanced = is_advanced_index(index)
 
         def backward(g):
             full = np.zeros(source_shape, dtype=dtype)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import functional as F
-from ..tensor import Tensor, _unbroadcast, make_node
+from .._shapes import unbroadcast
+from ..tensor import Tensor, make_node
 
 __all__ = ["FUNCTIONS", "CONSTANTS"]
 
@@ -54,7 +55,7 @@ def _extreme(a: Tensor, b: Tensor, larger: bool) -> Tensor:
     share_a = win_a + 0.5 * (ad == bd)
 
     def backward(g):
-        return _unbroadcast(g * share_a, a.shape), _unbroadcast(g * (1 - share_a), b.shape)
+        return unbroadcast(g * share_a, a.shape), unbroadcast(g * (1 - share_a), b.shape)
 
     return make_node(np.asarray(out), (a, b), backward, "maximum" if larger else "minimum")
 
