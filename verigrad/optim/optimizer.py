@@ -23,11 +23,10 @@ None. :func:`optimizer_state_to_arrays` flattens it into ``{name: ndarray}`` for
 from __future__ import annotations
 
 import copy
-import json
-import numbers
 
 import numpy as np
 
+from ..io import pack_tree, unpack_tree
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "optimizer_state_to_arrays", "optimizer_state_from_arrays"]
@@ -212,68 +211,19 @@ def effective_gradient(
 
 
 # ---------------------------------------------------------------------- npz-friendly state
-_META = "meta"
-
-
-def _jsonable(value):
-    if isinstance(value, tuple):
-        return {"__tuple__": [_jsonable(v) for v in value]}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, (bool, numbers.Real, str)):
-        return value
-    raise TypeError(f"state_dict: cannot serialise a hyperparameter of type {type(value).__name__}")
-
-
-def _from_jsonable(value):
-    if isinstance(value, dict) and "__tuple__" in value:
-        return tuple(_from_jsonable(v) for v in value["__tuple__"])
-    if isinstance(value, list):
-        return [_from_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _from_jsonable(v) for k, v in value.items()}
-    return value
-
-
-def optimizer_state_to_arrays(state_dict: dict, prefix: str = "optimizer/") -> dict:
+def optimizer_state_to_arrays(state_dict: dict, prefix: str = "optimizer") -> dict:
     """Flatten an optimizer ``state_dict`` into ``{name: ndarray}`` for ``np.savez``.
 
-    ``{prefix}meta`` is a 0-d string array with the JSON of the parameter groups and of the
-    per-parameter scalar entries (``step``, None buffers); each array entry ``name`` of
-    parameter ``i`` becomes ``{prefix}state/{i}/{name}``. Nothing needs ``allow_pickle``.
+    The same encoding as every other verigrad checkpoint (:func:`verigrad.io.pack_tree`): the
+    buffers as arrays ``{prefix}/{i}``, everything else as one JSON string under ``prefix``.
+    Nothing needs ``allow_pickle``.
     """
-    meta = {"param_groups": [_jsonable(g) for g in state_dict["param_groups"]], "scalars": {}}
-    arrays = {}
-    for index, entry in state_dict["state"].items():
-        scalars = {}
-        for name, value in entry.items():
-            if isinstance(value, np.ndarray):
-                arrays[f"{prefix}state/{int(index)}/{name}"] = value
-            else:
-                scalars[name] = _jsonable(value)
-        meta["scalars"][str(int(index))] = scalars
-    arrays[prefix + _META] = np.array(json.dumps(meta))
-    return arrays
+    return pack_tree(state_dict, prefix.rstrip("/"))
 
 
-def optimizer_state_from_arrays(arrays, prefix: str = "optimizer/") -> dict:
+def optimizer_state_from_arrays(arrays, prefix: str = "optimizer") -> dict:
     """Invert :func:`optimizer_state_to_arrays` (``arrays``: a dict or an ``np.load`` result)."""
-    key = prefix + _META
+    key = prefix.rstrip("/")
     if key not in arrays:
-        raise KeyError(f"arrays: no optimizer state under prefix {prefix!r} (missing {key!r})")
-    meta = json.loads(str(np.asarray(arrays[key])[()]))
-    state = {
-        int(i): {k: _from_jsonable(v) for k, v in scalars.items()}
-        for i, scalars in meta["scalars"].items()
-    }
-    head = prefix + "state/"
-    for name in arrays.keys() if hasattr(arrays, "keys") else arrays:
-        if name.startswith(head):
-            index, entry = name[len(head) :].split("/", 1)
-            state.setdefault(int(index), {})[entry] = np.array(arrays[name])
-    groups = [{k: _from_jsonable(v) for k, v in g.items()} for g in meta["param_groups"]]
-    return {"state": state, "param_groups": groups}
+        raise KeyError(f"arrays: no optimizer state under prefix {key!r}")
+    return unpack_tree(arrays, key)
