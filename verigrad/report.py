@@ -65,7 +65,6 @@ def _tsne_figure(model, X, y, path, seed: int) -> dict:
 def write_run_outputs(trainer, final: dict, out_dir: str, tsne: bool = True) -> dict:
     """Write curves.png, confusion.png, tsne.png and report.html; returns their paths."""
     from .metrics import confusion_matrix
-    from .training import evaluate_model
 
     history = trainer.history
     epochs = [h["epoch"] for h in history]
@@ -86,7 +85,7 @@ def write_run_outputs(trainer, final: dict, out_dir: str, tsne: bool = True) -> 
         os.path.join(out_dir, "curves.png"),
         title=f"{trainer.config.model} on {trainer.config.data}",
     )
-    test = evaluate_model(trainer.model, trainer.Xte, trainer.yte)
+    test = trainer.test_evaluation()
     matrix = confusion_matrix(trainer.yte, test["predictions"], n_classes=trainer.n_classes)
     paths["confusion"] = plot_confusion(
         matrix,

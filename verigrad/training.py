@@ -243,6 +243,7 @@ class Trainer:
         self.scheduler = _make_scheduler(config, self.optimizer)
         self.epoch = 0
         self.history: list = []
+        self._test = None  # evaluation of the current weights on the test set, once computed
         self.elapsed = 0.0
 
     @property
@@ -307,6 +308,7 @@ class Trainer:
         config = self.config
         loader = DataLoader(self.Xtr, self.ytr, config.batch_size, shuffle=True, rng=self.rng)
         self.model.train()
+        self._test = None  # the weights are about to change
         total_loss, correct, seen = 0.0, 0, 0
         bar = tqdm(
             loader,
@@ -343,7 +345,7 @@ class Trainer:
             start = time.perf_counter()
             lr = self.optimizer.param_groups[0]["lr"]
             train = self.train_epoch(progress)
-            test = evaluate_model(self.model, self.Xte, self.yte)
+            test = self.test_evaluation()
             if self.scheduler is not None:
                 self.scheduler.step()
             self.epoch += 1
@@ -369,8 +371,15 @@ class Trainer:
                 )
         return self.final_metrics()
 
+    def test_evaluation(self) -> dict:
+        """:func:`evaluate_model` on the test set for the current weights, computed once (the
+        epoch log, the final metrics and the report's confusion matrix share it)."""
+        if self._test is None:
+            self._test = evaluate_model(self.model, self.Xte, self.yte)
+        return self._test
+
     def final_metrics(self) -> dict:
-        test = evaluate_model(self.model, self.Xte, self.yte)
+        test = self.test_evaluation()
         final = {
             "test_accuracy": test["accuracy"],
             "test_top1_error": test["top1_error"],
