@@ -34,6 +34,7 @@ __all__ = [
     "SCHEDULES",
     "DEFAULT_LR",
     "load_checkpoint",
+    "model_state",
 ]
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
@@ -284,9 +285,7 @@ class Trainer:
                 )
             config.epochs = epochs
         trainer = cls(config, out_dir)
-        trainer.model.load_state_dict(
-            {k[len("model/") :]: v for k, v in arrays.items() if k.startswith("model/")}
-        )
+        trainer.model.load_state_dict(model_state(arrays))
         trainer.optimizer.load_state_dict(unpack_tree(arrays, "optimizer"))
         if trainer.scheduler is not None and "scheduler" in arrays:
             state = unpack_tree(arrays, "scheduler")
@@ -396,6 +395,11 @@ class Trainer:
 
     def metrics(self, final: dict) -> dict:
         return {"config": self.config.as_dict(), "epochs": self.history, "final": final}
+
+
+def model_state(arrays: dict) -> dict:
+    """The model's ``state_dict`` inside checkpoint ``arrays`` (the ``model/`` entries)."""
+    return {k[len("model/") :]: v for k, v in arrays.items() if k.startswith("model/")}
 
 
 def load_checkpoint(path: str):

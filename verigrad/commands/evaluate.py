@@ -23,7 +23,7 @@ def run(args) -> int:
 
     from ..metrics import top_k_error
     from ..nn.models import build_model
-    from ..training import evaluate_model, load_checkpoint, load_dataset
+    from ..training import evaluate_model, load_checkpoint, load_dataset, model_state
 
     try:
         ks = [int(k) for k in args.k.split(",")]
@@ -40,9 +40,7 @@ def run(args) -> int:
     if n_classes > meta["n_classes"]:
         raise ValueError(f"--data: has {n_classes} classes, the model {meta['n_classes']}")
     model = build_model(config["model"], X.shape[1:], meta["n_classes"], config["pool"], rng=0)
-    model.load_state_dict(
-        {k[len("model/") :]: v for k, v in arrays.items() if k.startswith("model/")}
-    )
+    model.load_state_dict(model_state(arrays))
     result = evaluate_model(model, X, y)
     report = {
         "checkpoint": args.checkpoint,
