@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 import verigrad.functional as F
 from tests.helpers import assert_close, to_torch, torch
 from verigrad import Tensor, gradcheck, no_grad
+from verigrad.functional import pool as pool_module
 from verigrad.functional.pool import global_avg_pool2d, global_max_pool2d
 
 
@@ -206,6 +207,29 @@ def test_max_pool_nan_propagates_and_ties_go_to_first():
     t = Tensor(np.array([[[[3.0, 3.0], [3.0, 1.0]]]]), requires_grad=True)
     F.max_pool2d(t, 2).sum().backward()
     np.testing.assert_array_equal(t.grad[0, 0], [[1, 0], [0, 0]])
+
+
+@pytest.mark.parametrize("block", [7, 1 << 15])
+@pytest.mark.parametrize(
+    "args",
+    [(3, 2, 1, 1, False), (3, 1, 1, 1, False), (3, 2, 1, 2, True), ((3, 2), (2, 1), 1, 1, True)],
+)
+def test_overlapping_max_pool_blocks_nan_and_ties_match_torch(monkeypatch, block, args):
+    # overlapping windows run on phase planes block by block: a tiny block puts block edges
+    # everywhere; few distinct values and NaNs exercise the first-maximum and NaN rules
+    monkeypatch.setattr(pool_module, "BLOCK", block)
+    rng = np.random.default_rng(3)
+    x = rng.integers(-2, 3, size=(2, 3, 11, 9)).astype(np.float64)
+    x[0, 1, 4, 5] = x[1, 2, 0, 0] = x[1, 2, 0, 1] = np.nan
+    ref_x = to_torch(x, requires_grad=True)
+    ref = torch().nn.functional.max_pool2d(ref_x, *args)
+    ours_x = Tensor(x, requires_grad=True)
+    y = F.max_pool2d(ours_x, *args)
+    np.testing.assert_array_equal(y.data, ref.detach().numpy())
+    g = rng.normal(size=y.shape)
+    y.backward(g)
+    ref.backward(to_torch(g))
+    np.testing.assert_allclose(ours_x.grad, ref_x.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_ceil_mode_drops_window_starting_in_right_padding():

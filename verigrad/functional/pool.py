@@ -12,9 +12,13 @@ error naming the input and kernel sizes.
 Kernels work on strided views, one per kernel offset ``(u, v)``: the view holds, for every
 output pixel, the input at that offset of its window. A reduction over the window is then a
 loop over the ``kh kw`` offsets of vectorised NumPy operations on output-sized arrays, and the
-backward adds into the gradient through the same views, or, for a selection (max, stochastic)
-among overlapping windows, with one ``np.bincount`` over the flat input position of each
-selected entry (never ``np.add.at``, never a loop over pixels or windows).
+backward adds into the gradient through the same views, or, for a stochastic selection among
+overlapping windows, with one ``np.bincount`` over the flat input position of each selected
+entry (never ``np.add.at``, never a loop over pixels or windows). Max pooling with
+overlapping windows (3x3 stride 2, the common case) instead cuts the padded input into
+stride-phase planes (:mod:`verigrad.functional._planes`), where every offset is a contiguous
+shift, and runs its offsets block by block in cache; its backward adds masked gradients into
+the planes the same way and interleaves them back.
 
 Policies (all as torch unless said otherwise):
 
@@ -48,6 +52,7 @@ import numpy as np
 
 from .._checks import as_tensor, check_number, check_pair, check_rng
 from ..tensor import Tensor, is_grad_enabled, make_node
+from ._planes import PhasePlanes
 
 __all__ = [
     "max_pool2d",
@@ -196,8 +201,65 @@ def _bool(value, name):
 
 
 # --------------------------------------------------------------------------- max
+#: wide entries per block of the max kernels: the block's slices of the planes, maxima, index
+#: and mask (about 7 arrays) fit in a 2 MiB L2 cache
+BLOCK = 1 << 15
+
+
 def _max_forward(xd, geo, need_index):
-    """Window maxima and (if asked) the offset index of the chosen entry, int8/int16."""
+    """Window maxima and, if asked, the offset index of the chosen entry (int8/int16).
+
+    Works on the phase planes of :class:`PhasePlanes`, one block of :data:`BLOCK` wide
+    entries at a time (so the planes' block, the maxima and the index stay in cache across
+    the kernel offsets). Returns ``out`` ``(N, C, Ho, Wo)`` and what the backward needs: the
+    index in the planes' flat wide layout, and the layout.
+    """
+    layout = PhasePlanes(xd.shape, geo.kernel, geo.stride, geo.padding, geo.dilation, geo.out_hw)
+    planes = layout.split(xd, -np.inf)
+    (_, key0, shift0), *rest = layout.offsets
+    best = layout.take(xd.dtype, layout.length)
+    index = mask = scratch = None
+    if need_index:
+        index = np.zeros(layout.length, dtype=np.int8 if len(layout.offsets) < 128 else np.int16)
+        mask = layout.take(bool, BLOCK)
+        scratch = layout.take(index.dtype, BLOCK)
+    for start in range(0, layout.length, BLOCK):
+        stop = min(start + BLOCK, layout.length)
+        best_b = best[start:stop]
+        np.copyto(best_b, planes[key0][start + shift0 : stop + shift0])
+        if need_index:
+            index_b, mask_b, scratch_b = (
+                index[start:stop],
+                mask[: stop - start],
+                scratch[: stop - start],
+            )
+        for k, key, shift in rest:
+            view = planes[key][start + shift : stop + shift]
+            if need_index:
+                # offsets come in increasing order, so the offset of the last strict increase
+                # of the running maximum is that of the first maximal entry
+                np.greater(view, best_b, out=mask_b)
+                np.multiply(mask_b, index.dtype.type(k), out=scratch_b)
+                np.maximum(index_b, scratch_b, out=index_b)
+            np.maximum(best_b, view, out=best_b)  # propagates NaN
+    if need_index:
+        nan_out = np.isnan(best)
+        if nan_out.any():  # route to the last NaN of the window, as torch
+            for k, key, shift in layout.offsets:
+                view = layout.window(planes, key, shift)
+                np.copyto(index, k, where=nan_out & np.isnan(view))
+        layout.release(mask, scratch)
+    out = layout.crop(best)
+    layout.release(planes, best)
+    return out, (index, layout)
+
+
+def _max_forward_disjoint(xd, geo, need_index):
+    """Disjoint windows: maxima and (if asked) the offset index of the chosen entry, int8/int16.
+
+    Each kernel offset is a strided view of the padded input; no copy into planes is needed
+    because every input entry belongs to at most one window.
+    """
     xp = geo.padded(xd, -np.inf)
     views = geo.views(xp)
     _, first = next(views)
@@ -222,6 +284,32 @@ def _max_forward(xd, geo, need_index):
             for k, view in geo.views(xp):
                 np.copyto(index, k, where=nan_out & np.isnan(view))
     return best, index
+
+
+def _max_backward(g, found):
+    """Gradient of max pooling: ``g`` goes to the chosen offset of each window.
+
+    For each kernel offset, a masked product of ``g`` added into the gradient's phase plane
+    at that offset's shift (contiguous 1-D operations, block by block), then the planes are
+    interleaved back. (A product with the mask, not ``where=``: masked ufuncs run branchy
+    loops, 5-10x slower on a random mask.)
+    """
+    index, layout = found
+    wide = layout.widen(g)
+    planes = layout.zeros(g.dtype)
+    mask = layout.take(bool, BLOCK)
+    part = layout.take(g.dtype, BLOCK)
+    for start in range(0, layout.length, BLOCK):
+        stop = min(start + BLOCK, layout.length)
+        index_b, wide_b = index[start:stop], wide[start:stop]
+        mask_b, part_b = mask[: stop - start], part[: stop - start]
+        for k, key, shift in layout.offsets:
+            np.equal(index_b, index.dtype.type(k), out=mask_b)
+            np.multiply(wide_b, mask_b, out=part_b)
+            planes[key][start + shift : stop + shift] += part_b
+    gx = layout.merge(planes, g.dtype)
+    layout.release(wide, mask, part, planes)
+    return gx
 
 
 def _route(g, index, geo, shape):
@@ -270,11 +358,21 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
         _bool(ceil_mode, "ceil_mode"),
         "max_pool2d",
     )
-    out, index = _max_forward(x.data, geo, x.requires_grad and is_grad_enabled())
+    need_index = x.requires_grad and is_grad_enabled()
     shape = x.shape
-    return _finish(
-        make_node(out, (x,), lambda g: (_route(g, index, geo, shape),), "max_pool2d"), unbatched
-    )
+    if geo.disjoint:
+        out, index = _max_forward_disjoint(x.data, geo, need_index)
+
+        def backward(g):
+            return (_route(g, index, geo, shape),)
+
+    else:
+        out, found = _max_forward(x.data, geo, need_index)
+
+        def backward(g):
+            return (_max_backward(g, found),)
+
+    return _finish(make_node(out, (x,), backward, "max_pool2d"), unbatched)
 
 
 # --------------------------------------------------------------------------- average / Lp
