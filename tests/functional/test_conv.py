@@ -320,14 +320,21 @@ def test_errors():
         F.conv_transpose2d(np.zeros((1, 2, 3, 3)), np.zeros((3, 1, 3, 3)))
 
 
+@pytest.mark.parametrize("batch, chunk", [(3, 1), (5, 2)])
 @pytest.mark.parametrize("stride, groups", [(1, 1), (2, 2), ((1, 2), 1)])
-def test_chunked_kernels_match_torch(monkeypatch, stride, groups):
+def test_chunked_kernels_match_torch(monkeypatch, stride, groups, batch, chunk):
     import verigrad.functional.conv as conv_module
 
-    monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1)  # one sample per chunk
+    init = conv_module._Plan.__init__
+
+    def small_chunks(self, *args, **kwargs):  # 5 samples in chunks of 2: sizes 2, 1, 2
+        init(self, *args, **kwargs)
+        self.chunk = min(self.chunk, chunk)
+
+    monkeypatch.setattr(conv_module._Plan, "__init__", small_chunks)
     rng = np.random.default_rng(7)
     arrays = [
-        rng.normal(size=(3, 4, 6, 7)),
+        rng.normal(size=(batch, 4, 6, 7)),
         rng.normal(size=(6, 4 // groups, 3, 2)),
         rng.normal(size=6),
     ]

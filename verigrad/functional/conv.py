@@ -19,8 +19,9 @@ column per sample and output pixel); then each pass is one 2-D BLAS matmul per g
 * ``dW_g += (cols @ G_g^T)^T`` with the forward's columns, kept when a weight gradient will be
   needed (one im2col buffer) and otherwise rebuilt;
 * ``dx`` as the *transposed convolution* of ``g``: ``dcols = W_g^T @ G_g``, then ``col2im``
-  adds the ``kh kw`` slices of ``dcols`` into ``dx`` at their kernel offsets: for stride 1 as
-  one strided-view sum, otherwise by a loop over kernel offsets; never a loop over windows;
+  adds the ``kh kw`` slices of ``dcols`` into ``dx`` at their kernel offsets: one add of a
+  contiguous shifted slice per offset for stride 1, of strided views otherwise; never a loop
+  over windows;
 * ``db = sum_{n, i, j} g``.
 
 Few, large BLAS calls matter: many small multi-threaded calls stall whenever a core is shared.
@@ -56,7 +57,6 @@ __all__ = [
     "conv2d_input_grad",
     "im2col",
 ]
-
 
 
 # --------------------------------------------------------------------------- ndarray kernels
@@ -101,9 +101,10 @@ class _Plan:
     contiguous slice of the flattened padded input (``offset = d_h u Wp + d_w v``) and im2col
     is a single copy from a strided view; the ``Wp - Wo`` extra columns are discarded (their
     gradient is 0). The input gradient uses *super-wide* rows (``Q = (Hp + 1) Wp``, the whole
-    flattened padded channel, zero gradient past ``Ho``): every term of col2im is then a fixed
-    linear function of ``(channel, u, v, sample, position)``, so col2im is one strided-view
-    sum (out-of-range terms land on zeros). For stride > 1 ``L = Ho Wo``, and im2col/col2im
+    flattened padded channel, zero gradient past ``Ho``): the terms of one kernel offset, for
+    every channel and sample, are then one contiguous slice of ``dcols`` shifted back by the
+    offset, so col2im is ``kh kw`` contiguous adds into a channel-major accumulator
+    (out-of-range terms land on zeros). For stride > 1 ``L = Ho Wo``, and im2col/col2im
     loop over the ``kh kw`` kernel offsets with strided views.
     """
 
@@ -137,9 +138,12 @@ class _Plan:
         self.chunk = int(max(1, min(n, CHUNK_BYTES // per_sample)))
 
     def chunks(self):
+        """Slices of samples, as equal as possible (a small last chunk makes slow matmuls)."""
         n = self.x_shape[0]
-        for start in range(0, n, self.chunk):
-            yield slice(start, min(n, start + self.chunk))
+        count = -(-n // self.chunk)
+        bounds = [round(i * n / count) for i in range(count + 1)]
+        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+            yield slice(start, stop)
 
     def offsets(self):
         """``(u, v, rows, columns)`` slices of each kernel offset's window view, row-major."""
@@ -243,21 +247,22 @@ class _Plan:
         (dh, dw), top, left = self.dilation, self.pads[0], self.pads[2]
         dxp = buffers["padded"][:b]
         if self.wide:
-            q, item = self.flat, dcols_flat.itemsize
-            base = dcols_flat[self.margin :]
-            terms = np.lib.stride_tricks.as_strided(
-                base,
-                shape=(b, c, kh, kw, q),
-                strides=(
-                    q * item,
-                    kh * kw * b * q * item,
-                    (kw * b * q - dh * self.wp) * item,
-                    (b * q - dw) * item,
-                    item,
-                ),
-                writeable=False,
-            )
-            np.sum(terms, axis=(2, 3), out=dxp.reshape(b, c, q))
+            # channel-major accumulation (C, b Q): for each kernel offset, the terms of every
+            # channel are one contiguous slice of dcols shifted back by the offset
+            size = c * kh * kw * b * self.flat
+            acc = dxp.reshape(c, -1)
+            for u in range(kh):
+                for v in range(kw):
+                    shift = self.margin - (u * dh * self.wp + v * dw)
+                    terms = dcols_flat[shift : shift + size].reshape(c, kh * kw, -1)[:, u * kw + v]
+                    if u == v == 0:
+                        np.copyto(acc, terms)
+                    else:
+                        acc += terms
+            out[...] = acc.reshape(c, b, self.hp + 1, self.wp)[
+                :, :, top : top + h, left : left + w
+            ].transpose(1, 0, 2, 3)
+            return
         else:
             dxp.fill(0)
             view = dcols_flat[self.margin :][: c * kh * kw * b * self.length]
