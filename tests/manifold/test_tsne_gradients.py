@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import squareform
 
+from verigrad.manifold import gradients as gradients_module
 from verigrad.manifold import joint_probabilities, kl_divergence, kl_gradient_exact, kl_gradient_fft
 from verigrad.manifold.gradients import attractive_forces, repulsive_forces_fft
 
@@ -93,6 +94,23 @@ def test_fft_matches_openTSNE(sparse_P, n_components, scale):
         grad, 4 * expected.reshape(Y.shape), rtol=1e-9, atol=1e-9 * np.abs(grad).max()
     )
     assert kl == pytest.approx(expected_kl, rel=1e-10)
+
+
+@pytest.mark.parametrize("n_components", [1, 2])
+def test_fft_threads_do_not_change_the_result(sparse_P, n_components, monkeypatch):
+    """workers=2 runs the attractive term in a thread beside the FFTs: same numbers, and the
+    caller's np.errstate reaches the thread."""
+    Y = np.random.default_rng(6).normal(size=(300, n_components)) * 3
+    kl, grad = kl_gradient_fft(sparse_P, Y, exaggeration=4.0, workers=1)
+    kl_2, grad_2 = kl_gradient_fft(sparse_P, Y, exaggeration=4.0, workers=2)
+    assert kl_2 == kl
+    np.testing.assert_array_equal(grad_2, grad)
+    # only the threaded attractive term overflows here (the repulsive one is stubbed out)
+    monkeypatch.setattr(gradients_module, "repulsive_forces_fft", lambda Y, *a, **k: (Y, 1.0))
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        kl_gradient_fft(sparse_P, Y * 1e160, workers=2)
+    with np.errstate(over="ignore"):
+        kl_gradient_fft(sparse_P, Y * 1e160, workers=2)
 
 
 def test_repulsion_and_normaliser_against_direct_sums():

@@ -33,6 +33,7 @@ scikit-learn, four times openTSNE's).
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import NamedTuple
@@ -389,8 +390,14 @@ def kl_gradient_fft(
         raise ValueError(f"Y: the fft method supports 1-D or 2-D embeddings, got shape {Y.shape}")
     workers = 1 if workers is None else int(workers)
     if workers > 1:
+        # in the caller's context, so its np.errstate applies in the thread too
         pending = _attractive_pool().submit(
-            attractive_forces, P, Y, pairs=pairs, compute_kl=compute_kl
+            contextvars.copy_context().run,
+            attractive_forces,
+            P,
+            Y,
+            pairs=pairs,
+            compute_kl=compute_kl,
         )
         try:
             repulsive, z = repulsive_forces_fft(
