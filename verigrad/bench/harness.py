@@ -97,7 +97,9 @@ def compare(
     )
 
 
-def _fmt_time(s: float) -> str:
+def _fmt_time(s: float, unit: str | None = None) -> str:
+    if unit is not None:  # a row that measures something other than time (e.g. GB)
+        return f"{s:.3g} {unit}"
     if s >= 1:
         return f"{s:.3f} s"
     if s >= 1e-3:
@@ -115,8 +117,8 @@ def _cells(row: Row):
         row.benchmark,
         row.case,
         row.reference,
-        _fmt_time(row.ours_s),
-        _fmt_time(row.reference_s),
+        _fmt_time(row.ours_s, row.extra.get("unit")),
+        _fmt_time(row.reference_s, row.extra.get("unit")),
         f"{row.ratio:.2f}x",
         target,
         verdict,
