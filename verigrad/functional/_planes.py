@@ -111,8 +111,9 @@ class PhasePlanes:
         return planes[key][shift : shift + self.length]
 
     def crop(self, wide: np.ndarray) -> np.ndarray:
-        """The ``(N, C, Ho, Wo)`` outputs of a flat wide array, C-contiguous."""
-        return np.ascontiguousarray(self._image(wide)[:, :, : self.out_hw[0], : self.out_hw[1]])
+        """The ``(N, C, Ho, Wo)`` outputs of a flat wide array, as a new C-contiguous array
+        (always a copy: ``wide`` may be scratch that goes back to the workspace)."""
+        return self._image(wide)[:, :, : self.out_hw[0], : self.out_hw[1]].copy()
 
     def widen(self, g: np.ndarray) -> np.ndarray:
         """Adjoint of :meth:`crop`: ``g`` placed in a flat wide array, zeros elsewhere (scratch)."""

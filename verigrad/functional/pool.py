@@ -25,7 +25,9 @@ Policies (all as torch unless said otherwise):
 * **max**: padding acts as ``-inf``; the gradient of a tie goes to the first maximal entry
   (row-major within the window); a NaN in a window makes the output NaN (and receives the
   gradient; with several NaNs, the last one, as torch). A dilated window lying wholly in the
-  padding outputs ``-inf`` and passes no gradient (torch sends it to an arbitrary entry).
+  padding outputs ``-inf`` and passes no gradient (torch sends it to an arbitrary entry); so
+  does a padded window whose input entries are all ``-inf`` (torch: its first input entry).
+  A non-finite upstream gradient reaches only the entries the windows chose, as in torch.
 * **avg**: with ``count_include_pad`` the divisor counts the padding but never the overhang
   that ``ceil_mode`` adds past the padding; without it, only real input entries count.
 * **Lp**: torch computes ``(avg_pool(x^p) * kh kw)^(1/p)``, i.e. ``(sum x^p)^(1/p)`` except that
@@ -286,15 +288,31 @@ def _max_forward_disjoint(xd, geo, need_index):
     return best, index
 
 
+def _select_finite(g, mask, out):
+    np.multiply(g, mask, out=out)
+
+
+def _select_exact(g, mask, out):
+    out.fill(0)
+    np.copyto(out, g, where=mask)
+
+
+def _selector(g):
+    """``out = g where mask else 0``: a product with the mask when ``g`` is finite (5-10x
+    faster than a masked copy on a random mask), a masked copy otherwise (``inf * 0`` would
+    put NaN where no gradient belongs)."""
+    return _select_finite if np.isfinite(g).all() else _select_exact
+
+
 def _max_backward(g, found):
     """Gradient of max pooling: ``g`` goes to the chosen offset of each window.
 
-    For each kernel offset, a masked product of ``g`` added into the gradient's phase plane
-    at that offset's shift (contiguous 1-D operations, block by block), then the planes are
-    interleaved back. (A product with the mask, not ``where=``: masked ufuncs run branchy
-    loops, 5-10x slower on a random mask.)
+    For each kernel offset, ``g`` masked to the windows that chose it (see :func:`_selector`)
+    is added into the gradient's phase plane at that offset's shift (contiguous 1-D
+    operations, block by block), then the planes are interleaved back.
     """
     index, layout = found
+    select = _selector(g)
     wide = layout.widen(g)
     planes = layout.zeros(g.dtype)
     mask = layout.take(bool, BLOCK)
@@ -305,7 +323,7 @@ def _max_backward(g, found):
         mask_b, part_b = mask[: stop - start], part[: stop - start]
         for k, key, shift in layout.offsets:
             np.equal(index_b, index.dtype.type(k), out=mask_b)
-            np.multiply(wide_b, mask_b, out=part_b)
+            select(wide_b, mask_b, part_b)
             planes[key][start + shift : stop + shift] += part_b
     gx = layout.merge(planes, g.dtype)
     layout.release(wide, mask, part, planes)
@@ -322,10 +340,11 @@ def _route(g, index, geo, shape):
     if not geo.disjoint:
         return _route_overlapping(g, index, geo, shape)
     mask = np.empty(index.shape, dtype=bool)
+    select = _selector(g)
 
     def part(k, out):
         np.equal(index, index.dtype.type(k), out=mask)
-        np.multiply(g, mask, out=out)
+        select(g, mask, out)
 
     return geo.scatter(part, shape, g.dtype)
 
