@@ -1,5 +1,8 @@
 """Objectives: exact gradient vs finite differences and scikit-learn, FFT vs exact and openTSNE."""
 
+import os
+import signal
+
 import numpy as np
 import pytest
 from scipy.spatial.distance import squareform
@@ -111,6 +114,28 @@ def test_fft_threads_do_not_change_the_result(sparse_P, n_components, monkeypatc
         kl_gradient_fft(sparse_P, Y * 1e160, workers=2)
     with np.errstate(over="ignore"):
         kl_gradient_fft(sparse_P, Y * 1e160, workers=2)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_fft_gradient_threads_work_in_a_forked_child(sparse_P):
+    """The attractive term's thread does not survive fork(): the child must not hang."""
+    Y = np.random.default_rng(7).normal(size=(300, 2))
+    _, grad = kl_gradient_fft(sparse_P, Y, workers=2)  # the parent's pool now exists
+    pid = os.fork()
+    if pid == 0:  # child: a hang is killed by the alarm (exit by signal), success exits 0
+        signal.alarm(30)
+        _, again = kl_gradient_fft(sparse_P, Y, workers=2)
+        os._exit(0 if np.array_equal(again, grad) else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_fft_workers_follow_scipy_convention(sparse_P):
+    Y = np.random.default_rng(8).normal(size=(300, 2))
+    _, grad = kl_gradient_fft(sparse_P, Y, workers=1)
+    np.testing.assert_array_equal(kl_gradient_fft(sparse_P, Y, workers=-1)[1], grad)
+    with pytest.raises(ValueError, match="workers"):
+        kl_gradient_fft(sparse_P, Y, workers=0)
 
 
 def test_repulsion_and_normaliser_against_direct_sums():

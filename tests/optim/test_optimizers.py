@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -21,7 +23,7 @@ from verigrad.optim import (
     optimizer_state_from_arrays,
     optimizer_state_to_arrays,
 )
-from verigrad.optim._chunks import CHUNK
+from verigrad.optim._chunks import CHUNK, MIN_PARALLEL, chunk_views
 
 SHAPES = [(5,), (3, 4), (2, 2, 3)]
 RTOL, ATOL = 1e-12, 1e-13
@@ -229,6 +231,34 @@ def test_adam_threads_and_chunks_do_not_change_the_result(monkeypatch):
             adam_update(x, g, m, v, vmax, float(t), lr=0.01, amsgrad=True, weight_decay=0.01)
     for a, b in zip(results[0], ref, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_chunk_views_are_equal_and_split_mid_sized_arrays():
+    a, b = np.zeros(MIN_PARALLEL + 5, np.float32), np.zeros(MIN_PARALLEL + 5, np.float32)
+    pieces = chunk_views((a, None, b))
+    assert [p[0].size for p in pieces] == [MIN_PARALLEL // 2 + 3, MIN_PARALLEL // 2 + 2]
+    assert all(p[1] is None and np.shares_memory(p[2], b) for p in pieces)
+    assert len(chunk_views((np.zeros(100),))) == 1
+    sizes = [p[0].size for p in chunk_views((np.zeros(3 * CHUNK + 17),))]
+    assert len(sizes) == 4 and max(sizes) <= CHUNK and sum(sizes) == 3 * CHUNK + 17
+    transposed = np.zeros((4, 4)).T  # not C-contiguous: the whole array, as given
+    assert len(chunk_views((transposed,))) == 1 and chunk_views((transposed,))[0][0] is transposed
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_adam_threads_work_in_a_forked_child():
+    """The pool's threads do not survive fork(): the child must start its own, not hang."""
+    params = [Tensor(np.ones(2 * MIN_PARALLEL, np.float32), requires_grad=True)]
+    params[0].grad = np.ones(2 * MIN_PARALLEL, np.float32)
+    opt = Adam(params, lr=0.1)
+    opt.step()  # the parent's pool now exists
+    pid = os.fork()
+    if pid == 0:  # child: a hang is killed by the alarm (exit by signal), success exits 0
+        signal.alarm(30)
+        opt.step()
+        os._exit(0 if np.all(params[0].data < 0.85) else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 # ---------------------------------------------------------------------- state dicts

@@ -2,7 +2,7 @@
 
 Adam is memory-bound: per element it reads the gradient and reads and writes the parameter
 and both moments. verigrad's kernel (:func:`verigrad.optim.adam.adam_kernel`) makes 12
-in-place NumPy passes over 256K-element chunks (scratch stays in L2) spread over the usable
+in-place NumPy passes over chunks of up to 256K elements spread over the usable
 cores; torch's default is its multi-tensor (``foreach``) implementation with its intra-op
 threads. Rows:
 

@@ -33,7 +33,7 @@ from .gradients import kl_gradient_exact, kl_gradient_fft, neighbor_pairs
 __all__ = ["TSNE", "GradientDescent", "initial_embedding"]
 
 EXPLORATION_ITER = 250
-#: threads for the grid FFTs (the four charge grids are transformed as one batch)
+#: threads per gradient: one for the attractive term, the rest for the grid FFTs
 FFT_WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 

@@ -48,6 +48,16 @@ def num_threads() -> int:
     return max(1, min(cores, 4))
 
 
+def _forget_pool() -> None:
+    """In a forked child the pool's threads do not exist: start a new pool there."""
+    global _pool, _pool_size, _lock
+    _pool, _pool_size, _lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _get_pool(n: int) -> ThreadPoolExecutor:
     global _pool, _pool_size
     with _lock:
@@ -62,19 +72,23 @@ def _get_pool(n: int) -> ThreadPoolExecutor:
 def chunk_views(arrays, chunk: int = CHUNK) -> list:
     """Cut same-shape arrays (None entries pass through) into aligned flat chunks.
 
-    Returns a list of tuples of views when every array is C-contiguous, else the single
-    tuple ``arrays`` unchanged (the update then runs on the whole arrays).
+    Chunks are of equal size, at most ``chunk`` elements, and there are at least two once
+    the arrays reach :data:`MIN_PARALLEL` elements (so one mid-sized parameter still uses two
+    threads). Returns a list of tuples of views when every array is C-contiguous, else the
+    single tuple ``arrays`` unchanged (the update then runs on the whole arrays).
     """
     present = [a for a in arrays if a is not None]
     if not all(a.flags.c_contiguous for a in present):
         return [tuple(arrays)]
     flat = [None if a is None else a.reshape(-1) for a in arrays]
     n = present[0].size
-    if n <= chunk:
+    count = max(-(-n // chunk), 2 if n >= MIN_PARALLEL else 1)
+    if count == 1:
         return [tuple(flat)]
+    size = -(-n // count)
     return [
-        tuple(None if a is None else a[start : start + chunk] for a in flat)
-        for start in range(0, n, chunk)
+        tuple(None if a is None else a[start : start + size] for a in flat)
+        for start in range(0, n, size)
     ]
 
 
