@@ -208,6 +208,29 @@ def _bool(value, name):
 BLOCK = 1 << 15
 
 
+def _index_dtype(n_offsets: int):
+    return np.int8 if n_offsets < 128 else np.int16
+
+
+def _max_step(best, view, k, index=None, mask=None, scratch=None) -> None:
+    """Fold kernel offset ``k`` (``view``) into the running maximum ``best`` and, with
+    ``index``, into the chosen offset. Offsets come in increasing order, so the offset of the
+    last strict increase of the running maximum is that of the first maximal entry."""
+    if index is not None:
+        np.greater(view, best, out=mask)
+        np.multiply(mask, index.dtype.type(k), out=scratch)
+        np.maximum(index, scratch, out=index)
+    np.maximum(best, view, out=best)  # propagates NaN
+
+
+def _route_nans(best, index, views) -> None:
+    """Windows whose maximum is NaN choose their last NaN entry, as torch."""
+    nan_out = np.isnan(best)
+    if nan_out.any():
+        for k, view in views:
+            np.copyto(index, k, where=nan_out & np.isnan(view))
+
+
 def _max_forward(xd, geo, need_index):
     """Window maxima and, if asked, the offset index of the chosen entry (int8/int16).
 
@@ -221,8 +244,9 @@ def _max_forward(xd, geo, need_index):
     (_, key0, shift0), *rest = layout.offsets
     best = layout.take(xd.dtype, layout.length)
     index = mask = scratch = None
+    index_b = mask_b = scratch_b = None
     if need_index:
-        index = np.zeros(layout.length, dtype=np.int8 if len(layout.offsets) < 128 else np.int16)
+        index = np.zeros(layout.length, dtype=_index_dtype(len(layout.offsets)))
         mask = layout.take(bool, BLOCK)
         scratch = layout.take(index.dtype, BLOCK)
     for start in range(0, layout.length, BLOCK):
@@ -237,19 +261,13 @@ def _max_forward(xd, geo, need_index):
             )
         for k, key, shift in rest:
             view = planes[key][start + shift : stop + shift]
-            if need_index:
-                # offsets come in increasing order, so the offset of the last strict increase
-                # of the running maximum is that of the first maximal entry
-                np.greater(view, best_b, out=mask_b)
-                np.multiply(mask_b, index.dtype.type(k), out=scratch_b)
-                np.maximum(index_b, scratch_b, out=index_b)
-            np.maximum(best_b, view, out=best_b)  # propagates NaN
+            _max_step(best_b, view, k, index_b, mask_b, scratch_b)
     if need_index:
-        nan_out = np.isnan(best)
-        if nan_out.any():  # route to the last NaN of the window, as torch
-            for k, key, shift in layout.offsets:
-                view = layout.window(planes, key, shift)
-                np.copyto(index, k, where=nan_out & np.isnan(view))
+        _route_nans(
+            best,
+            index,
+            ((k, layout.window(planes, key, shift)) for k, key, shift in layout.offsets),
+        )
         layout.release(mask, scratch)
     out = layout.crop(best)
     layout.release(planes, best)
@@ -266,25 +284,15 @@ def _max_forward_disjoint(xd, geo, need_index):
     views = geo.views(xp)
     _, first = next(views)
     best = np.array(first, copy=True)
-    n_offsets = geo.kernel[0] * geo.kernel[1]
-    index = (
-        np.zeros(best.shape, dtype=np.int8 if n_offsets < 128 else np.int16) if need_index else None
-    )
-    mask = np.empty(best.shape, dtype=bool) if need_index else None
-    scratch = np.empty_like(index) if need_index else None
-    for k, view in views:
-        if need_index:
-            # offsets come in increasing order, so the offset of the last strict increase of the
-            # running maximum (the first maximal entry) is the largest k with view_k > best
-            np.greater(view, best, out=mask)
-            np.multiply(mask, index.dtype.type(k), out=scratch)
-            np.maximum(index, scratch, out=index)
-        np.maximum(best, view, out=best)  # propagates NaN
+    index = mask = scratch = None
     if need_index:
-        nan_out = np.isnan(best)
-        if nan_out.any():  # route to the last NaN of the window, as torch
-            for k, view in geo.views(xp):
-                np.copyto(index, k, where=nan_out & np.isnan(view))
+        index = np.zeros(best.shape, dtype=_index_dtype(geo.kernel[0] * geo.kernel[1]))
+        mask = np.empty(best.shape, dtype=bool)
+        scratch = np.empty_like(index)
+    for k, view in views:
+        _max_step(best, view, k, index, mask, scratch)
+    if need_index:
+        _route_nans(best, index, geo.views(xp))
     return best, index
 
 
