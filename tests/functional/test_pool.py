@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 import verigrad.functional as F
 from tests.helpers import assert_close, to_torch, torch
 from verigrad import Tensor, gradcheck, no_grad
-from verigrad.functional import pool as pool_module
+from verigrad.functional import _maxpool as maxpool_module
 from verigrad.functional.pool import global_avg_pool2d, global_max_pool2d
 
 
@@ -217,7 +217,7 @@ def test_max_pool_nan_propagates_and_ties_go_to_first():
 def test_overlapping_max_pool_blocks_nan_and_ties_match_torch(monkeypatch, block, args):
     # overlapping windows run on phase planes block by block: a tiny block puts block edges
     # everywhere; few distinct values and NaNs exercise the first-maximum and NaN rules
-    monkeypatch.setattr(pool_module, "BLOCK", block)
+    monkeypatch.setattr(maxpool_module, "BLOCK", block)
     rng = np.random.default_rng(3)
     x = rng.integers(-2, 3, size=(2, 3, 11, 9)).astype(np.float64)
     x[0, 1, 4, 5] = x[1, 2, 0, 0] = x[1, 2, 0, 1] = np.nan

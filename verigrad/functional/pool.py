@@ -18,7 +18,8 @@ entry (never ``np.add.at``, never a loop over pixels or windows). Max pooling wi
 overlapping windows (3x3 stride 2, the common case) instead cuts the padded input into
 stride-phase planes (:mod:`verigrad.functional._planes`), where every offset is a contiguous
 shift, and runs its offsets block by block in cache; its backward adds masked gradients into
-the planes the same way and interleaves them back.
+the planes the same way and interleaves them back. The max-selection kernels of both layouts
+are in :mod:`verigrad.functional._maxpool`.
 
 Policies (all as torch unless said otherwise):
 
@@ -54,7 +55,7 @@ import numpy as np
 
 from .._checks import as_tensor, check_number, check_pair, check_rng
 from ..tensor import Tensor, is_grad_enabled, make_node
-from ._planes import PhasePlanes
+from ._maxpool import max_backward, max_forward, max_forward_disjoint, route
 
 __all__ = [
     "max_pool2d",
@@ -203,175 +204,6 @@ def _bool(value, name):
 
 
 # --------------------------------------------------------------------------- max
-#: wide entries per block of the max kernels: the block's slices of the planes, maxima, index
-#: and mask (about 7 arrays) fit in a 2 MiB L2 cache
-BLOCK = 1 << 15
-
-
-def _index_dtype(n_offsets: int):
-    return np.int8 if n_offsets < 128 else np.int16
-
-
-def _max_step(best, view, k, index=None, mask=None, scratch=None) -> None:
-    """Fold kernel offset ``k`` (``view``) into the running maximum ``best`` and, with
-    ``index``, into the chosen offset. Offsets come in increasing order, so the offset of the
-    last strict increase of the running maximum is that of the first maximal entry."""
-    if index is not None:
-        np.greater(view, best, out=mask)
-        np.multiply(mask, index.dtype.type(k), out=scratch)
-        np.maximum(index, scratch, out=index)
-    np.maximum(best, view, out=best)  # propagates NaN
-
-
-def _route_nans(best, index, views) -> None:
-    """Windows whose maximum is NaN choose their last NaN entry, as torch."""
-    nan_out = np.isnan(best)
-    if nan_out.any():
-        for k, view in views:
-            np.copyto(index, k, where=nan_out & np.isnan(view))
-
-
-def _max_forward(xd, geo, need_index):
-    """Window maxima and, if asked, the offset index of the chosen entry (int8/int16).
-
-    Works on the phase planes of :class:`PhasePlanes`, one block of :data:`BLOCK` wide
-    entries at a time (so the planes' block, the maxima and the index stay in cache across
-    the kernel offsets). Returns ``out`` ``(N, C, Ho, Wo)`` and what the backward needs: the
-    index in the planes' flat wide layout, and the layout.
-    """
-    layout = PhasePlanes(xd.shape, geo.kernel, geo.stride, geo.padding, geo.dilation, geo.out_hw)
-    planes = layout.split(xd, -np.inf)
-    (_, key0, shift0), *rest = layout.offsets
-    best = layout.take(xd.dtype, layout.length)
-    index = mask = scratch = None
-    index_b = mask_b = scratch_b = None
-    if need_index:
-        index = np.zeros(layout.length, dtype=_index_dtype(len(layout.offsets)))
-        mask = layout.take(bool, BLOCK)
-        scratch = layout.take(index.dtype, BLOCK)
-    for start in range(0, layout.length, BLOCK):
-        stop = min(start + BLOCK, layout.length)
-        best_b = best[start:stop]
-        np.copyto(best_b, planes[key0][start + shift0 : stop + shift0])
-        if need_index:
-            index_b, mask_b, scratch_b = (
-                index[start:stop],
-                mask[: stop - start],
-                scratch[: stop - start],
-            )
-        for k, key, shift in rest:
-            view = planes[key][start + shift : stop + shift]
-            _max_step(best_b, view, k, index_b, mask_b, scratch_b)
-    if need_index:
-        _route_nans(
-            best,
-            index,
-            ((k, layout.window(planes, key, shift)) for k, key, shift in layout.offsets),
-        )
-        layout.release(mask, scratch)
-    out = layout.crop(best)
-    layout.release(planes, best)
-    return out, (index, layout)
-
-
-def _max_forward_disjoint(xd, geo, need_index):
-    """Disjoint windows: maxima and (if asked) the offset index of the chosen entry, int8/int16.
-
-    Each kernel offset is a strided view of the padded input; no copy into planes is needed
-    because every input entry belongs to at most one window.
-    """
-    xp = geo.padded(xd, -np.inf)
-    views = geo.views(xp)
-    _, first = next(views)
-    best = np.array(first, copy=True)
-    index = mask = scratch = None
-    if need_index:
-        index = np.zeros(best.shape, dtype=_index_dtype(geo.kernel[0] * geo.kernel[1]))
-        mask = np.empty(best.shape, dtype=bool)
-        scratch = np.empty_like(index)
-    for k, view in views:
-        _max_step(best, view, k, index, mask, scratch)
-    if need_index:
-        _route_nans(best, index, geo.views(xp))
-    return best, index
-
-
-def _select_finite(g, mask, out):
-    np.multiply(g, mask, out=out)
-
-
-def _select_exact(g, mask, out):
-    out.fill(0)
-    np.copyto(out, g, where=mask)
-
-
-def _selector(g):
-    """``out = g where mask else 0``: a product with the mask when ``g`` is finite (5-10x
-    faster than a masked copy on a random mask), a masked copy otherwise (``inf * 0`` would
-    put NaN where no gradient belongs)."""
-    return _select_finite if np.isfinite(g).all() else _select_exact
-
-
-def _max_backward(g, found):
-    """Gradient of max pooling: ``g`` goes to the chosen offset of each window.
-
-    For each kernel offset, ``g`` masked to the windows that chose it (see :func:`_selector`)
-    is added into the gradient's phase plane at that offset's shift (contiguous 1-D
-    operations, block by block), then the planes are interleaved back.
-    """
-    index, layout = found
-    select = _selector(g)
-    wide = layout.widen(g)
-    planes = layout.zeros(g.dtype)
-    mask = layout.take(bool, BLOCK)
-    part = layout.take(g.dtype, BLOCK)
-    for start in range(0, layout.length, BLOCK):
-        stop = min(start + BLOCK, layout.length)
-        index_b, wide_b = index[start:stop], wide[start:stop]
-        mask_b, part_b = mask[: stop - start], part[: stop - start]
-        for k, key, shift in layout.offsets:
-            np.equal(index_b, index.dtype.type(k), out=mask_b)
-            select(wide_b, mask_b, part_b)
-            planes[key][start + shift : stop + shift] += part_b
-    gx = layout.merge(planes, g.dtype)
-    layout.release(wide, mask, part, planes)
-    return gx
-
-
-def _route(g, index, geo, shape):
-    """Gradient of a selection: ``g`` goes to offset ``index`` of each window.
-
-    Disjoint windows: one masked product per kernel offset, written straight into the
-    gradient. Overlapping windows: one ``bincount`` over the flat input position of every
-    selected entry (sums the contributions of windows sharing an entry in a single pass).
-    """
-    if not geo.disjoint:
-        return _route_overlapping(g, index, geo, shape)
-    mask = np.empty(index.shape, dtype=bool)
-    select = _selector(g)
-
-    def part(k, out):
-        np.equal(index, index.dtype.type(k), out=mask)
-        select(g, mask, out)
-
-    return geo.scatter(part, shape, g.dtype)
-
-
-def _route_overlapping(g, index, geo, shape):
-    n, c = shape[:2]
-    (ph, pw), (ah, aw) = geo.padding, geo.after
-    hp, wp = ph + shape[2] + ah, pw + shape[3] + aw
-    kw, (sh, sw), (dh, dw) = geo.kernel[1], geo.stride, geo.dilation
-    ho, wo = geo.out_hw
-    u, v = np.divmod(index.astype(np.int64), kw)
-    flat = u * (dh * wp) + v * dw
-    flat += (np.arange(ho) * (sh * wp))[:, None] + np.arange(wo) * sw
-    flat += (np.arange(n * c, dtype=np.int64) * (hp * wp)).reshape(n, c, 1, 1)
-    total = np.bincount(flat.ravel(), weights=g.ravel(), minlength=n * c * hp * wp)
-    gxp = total.reshape(n, c, hp, wp)[:, :, ph : ph + shape[2], pw : pw + shape[3]]
-    return gxp.astype(g.dtype)
-
-
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False) -> Tensor:
     """Max over each window (``torch.nn.functional.max_pool2d``); see the module docstring."""
     x, unbatched = _input(x, "max_pool2d")
@@ -388,16 +220,16 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     need_index = x.requires_grad and is_grad_enabled()
     shape = x.shape
     if geo.disjoint:
-        out, index = _max_forward_disjoint(x.data, geo, need_index)
+        out, index = max_forward_disjoint(x.data, geo, need_index)
 
         def backward(g):
-            return (_route(g, index, geo, shape),)
+            return (route(g, index, geo, shape),)
 
     else:
-        out, found = _max_forward(x.data, geo, need_index)
+        out, found = max_forward(x.data, geo, need_index)
 
         def backward(g):
-            return (_max_backward(g, found),)
+            return (max_backward(g, found),)
 
     return _finish(make_node(out, (x,), backward, "max_pool2d"), unbatched)
 
@@ -605,7 +437,7 @@ def stochastic_pool2d(x, kernel_size, stride=None, training=True, rng=None) -> T
         chosen[empty] = 0
 
         def backward(g):
-            return (_route(np.where(empty, 0, g).astype(g.dtype, copy=False), index, geo, shape),)
+            return (route(np.where(empty, 0, g).astype(g.dtype, copy=False), index, geo, shape),)
 
         return _finish(make_node(chosen, (x,), backward, "stochastic_pool2d"), unbatched)
 
