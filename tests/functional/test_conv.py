@@ -320,6 +320,32 @@ def test_errors():
         F.conv_transpose2d(np.zeros((1, 2, 3, 3)), np.zeros((3, 1, 3, 3)))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "c, o, groups, dilation, super_wide",
+    [(1, 16, 1, 1, False), (2, 32, 2, 2, False), (4, 6, 1, 1, True), (4, 8, 2, 2, True)],
+)
+def test_stride_one_input_gradient_layouts_match_torch(c, o, groups, dilation, super_wide, dtype):
+    # stride 1 builds dx from super-wide rows when dcols has more rows than g (G K > O) and
+    # from plain rows otherwise (a first layer); both must equal torch
+    import verigrad.functional.conv as conv_module
+
+    rng = np.random.default_rng(8)
+    arrays = [rng.normal(size=(3, c, 7, 6)), rng.normal(size=(o, c // groups, 3, 3))]
+    plan = conv_module._Plan(
+        arrays[0].shape, arrays[1].shape, (1, 1), (1, 1, 1, 1), (dilation,) * 2, groups
+    )
+    assert plan.super_wide == super_wide
+    _run_pair(
+        lambda x, w: F.conv2d(x, w, padding=1, dilation=dilation, groups=groups),
+        lambda x, w: torch().nn.functional.conv2d(
+            x, w, padding=1, dilation=dilation, groups=groups
+        ),
+        arrays,
+        dtype,
+    )
+
+
 @pytest.mark.parametrize("batch, chunk", [(3, 1), (5, 2)])
 @pytest.mark.parametrize("stride, groups", [(1, 1), (2, 2), ((1, 2), 1)])
 def test_chunked_kernels_match_torch(monkeypatch, stride, groups, batch, chunk):

@@ -104,7 +104,10 @@ class _Plan:
     flattened padded channel, zero gradient past ``Ho``): the terms of one kernel offset, for
     every channel and sample, are then one contiguous slice of ``dcols`` shifted back by the
     offset, so col2im is ``kh kw`` contiguous adds into a channel-major accumulator
-    (out-of-range terms land on zeros). For stride > 1 ``L = Ho Wo``, and im2col/col2im
+    (out-of-range terms land on zeros). That costs a second copy of ``g``, so it is used only
+    when ``dcols`` has more rows than ``g`` (``G K > O``); otherwise ``dcols`` keeps rows of
+    ``L`` per sample and col2im adds ``(C, b, L)`` blocks at each offset's shift (a first
+    layer with C = 1, say). For stride > 1 ``L = Ho Wo``, and im2col/col2im
     loop over the ``kh kw`` kernel offsets with strided views.
     """
 
@@ -129,6 +132,9 @@ class _Plan:
         self.length = self.ho * self.row
         self.flat = (self.hp + self.extra_rows) * self.wp  # Q: a flattened padded channel
         self.margin = dilation[0] * (kh - 1) * self.wp + dilation[1] * (kw - 1)
+        # the input gradient's super-wide layout costs a second copy of g (O rows) to make the
+        # adds over dcols (G K rows) contiguous: worth it only when dcols has more rows
+        self.super_wide = self.wide and groups * self.k > o
         self.columns = None  # the forward's columns (G, K, N L), when kept for the backward
         itemsize = np.dtype(dtype or np.float64).itemsize
         per_sample = itemsize * max(
@@ -162,7 +168,7 @@ class _Plan:
 
     def scratch(self, dtype) -> _Scratch:
         b, c, o = self.chunk, self.x_shape[1], self.w_shape[0]
-        q = self.flat if self.wide else self.length
+        q = self.flat if self.super_wide else self.length
         return _Scratch(
             dtype,
             {
@@ -223,13 +229,13 @@ class _Plan:
         b, o = g.shape[:2]
         shape = (self.groups, o // self.groups, -1)
         rows = buffers["g"][:, :b] if need_rows else None
-        flat = buffers["g_flat"][:, :b] if need_flat and self.wide else None
+        flat = buffers["g_flat"][:, :b] if need_flat and self.super_wide else None
         if flat is not None:
             flat.reshape(o, b, -1)[:, :, self.length :] = 0
             target = flat[:, :, : self.length].reshape(o, b, self.ho, self.row)
         else:
             target = rows if rows is not None else buffers["g"][:, :b]
-            if need_flat:  # not wide: the input gradient uses the plain rows
+            if need_flat:  # not super-wide: the input gradient uses the plain rows
                 flat = target
         target[..., : self.wo] = g.transpose(1, 0, 2, 3)
         target[..., self.wo :] = 0
@@ -247,28 +253,39 @@ class _Plan:
         (dh, dw), top, left = self.dilation, self.pads[0], self.pads[2]
         dxp = buffers["padded"][:b]
         if self.wide:
-            # channel-major accumulation (C, b Q): for each kernel offset, the terms of every
-            # channel are one contiguous slice of dcols shifted back by the offset
-            size = c * kh * kw * b * self.flat
-            acc = dxp.reshape(c, -1)
-            for u in range(kh):
-                for v in range(kw):
-                    shift = self.margin - (u * dh * self.wp + v * dw)
-                    terms = dcols_flat[shift : shift + size].reshape(c, kh * kw, -1)[:, u * kw + v]
-                    if u == v == 0:
-                        np.copyto(acc, terms)
-                    else:
-                        acc += terms
+            # channel-major accumulation (C, b, Q), one add per kernel offset at its shift
+            acc = dxp.reshape(c, b, self.flat)
+            if self.super_wide:  # every channel's terms: one contiguous slice of dcols
+                size, flat_acc = c * kh * kw * b * self.flat, acc.reshape(c, -1)
+                for u in range(kh):
+                    for v in range(kw):
+                        start = self.margin - (u * dh * self.wp + v * dw)
+                        terms = dcols_flat[start : start + size].reshape(c, kh * kw, -1)
+                        if u == v == 0:
+                            np.copyto(flat_acc, terms[:, 0])
+                        else:
+                            flat_acc += terms[:, u * kw + v]
+            else:  # rows of L per sample: (C, b, L) blocks
+                length = self.length
+                terms = dcols_flat[self.margin :][: c * kh * kw * b * length]
+                terms = terms.reshape(c, kh * kw, b, length)
+                acc[:, :, length:] = 0
+                for u in range(kh):
+                    for v in range(kw):
+                        shift = u * dh * self.wp + v * dw
+                        if u == v == 0:
+                            np.copyto(acc[:, :, :length], terms[:, 0])
+                        else:
+                            acc[:, :, shift : shift + length] += terms[:, u * kw + v]
             out[...] = acc.reshape(c, b, self.hp + 1, self.wp)[
                 :, :, top : top + h, left : left + w
             ].transpose(1, 0, 2, 3)
             return
-        else:
-            dxp.fill(0)
-            view = dcols_flat[self.margin :][: c * kh * kw * b * self.length]
-            view = view.reshape(c, kh, kw, b, self.ho, self.wo)
-            for u, v, (rows, columns) in self.offsets():
-                dxp[:, :, rows, columns] += view[:, u, v].transpose(1, 0, 2, 3)
+        dxp.fill(0)
+        view = dcols_flat[self.margin :][: c * kh * kw * b * self.length]
+        view = view.reshape(c, kh, kw, b, self.ho, self.wo)
+        for u, v, (rows, columns) in self.offsets():
+            dxp[:, :, rows, columns] += view[:, u, v].transpose(1, 0, 2, 3)
         out[...] = dxp[:, :, top : top + h, left : left + w]
 
 
