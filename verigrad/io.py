@@ -3,12 +3,14 @@
 A checkpoint is written to a temporary file in the same directory, flushed to disk, then
 renamed over the target (``os.replace`` is atomic on POSIX), so a process killed at any
 moment leaves either the previous complete file or the new complete file, never a torn one.
+The file gets the permissions a plain write would give (an existing file keeps its own).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 
 import numpy as np
@@ -23,12 +25,40 @@ __all__ = [
 ]
 
 
+def _umask() -> int:
+    """The process's umask: from ``/proc`` on Linux (reading it with ``os.umask`` means setting
+    it, which is not thread-safe), else as it was when verigrad was imported."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return _IMPORT_UMASK
+
+
+_IMPORT_UMASK = os.umask(0)
+os.umask(_IMPORT_UMASK)
+
+
+def _file_mode(path) -> int:
+    """The mode the written file gets: an existing file's own, else ``0o666`` less the umask
+    (what ``open(path, "w")`` would give; the temporary file alone would be ``0o600``)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
 def _atomic_write(path, write) -> None:
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
+    mode = _file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=directory)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
