@@ -209,12 +209,20 @@ def test_max_pool_nan_propagates_and_ties_go_to_first():
     np.testing.assert_array_equal(t.grad[0, 0], [[1, 0], [0, 0]])
 
 
+@pytest.fixture(params=["planes", "views"])
+def max_path(request, monkeypatch):
+    """Run a test on both max-pool paths for overlapping windows (small outputs take the
+    strided views, larger ones the phase planes)."""
+    monkeypatch.setattr(maxpool_module, "SMALL_OUTPUT", -1 if request.param == "planes" else 10**9)
+    return request.param
+
+
 @pytest.mark.parametrize("block", [1, 7])
 @pytest.mark.parametrize(
     "args",
     [(3, 2, 1, 1, False), (3, 1, 1, 1, False), (3, 2, 1, 2, True), ((3, 2), (2, 1), 1, 1, True)],
 )
-def test_overlapping_max_pool_blocks_nan_and_ties_match_torch(monkeypatch, block, args):
+def test_overlapping_max_pool_blocks_nan_and_ties_match_torch(monkeypatch, block, args, max_path):
     # overlapping windows run on phase planes block by block: a tiny block puts block edges
     # everywhere; few distinct values and NaNs exercise the first-maximum and NaN rules
     monkeypatch.setattr(maxpool_module, "BLOCK", block)
@@ -233,7 +241,7 @@ def test_overlapping_max_pool_blocks_nan_and_ties_match_torch(monkeypatch, block
 
 
 @pytest.mark.parametrize("kernel, stride", [((3, 2), (2, 2)), (3, 2), ((3, 3), (1, 1))])
-def test_max_pool_outputs_are_fresh_arrays(kernel, stride):
+def test_max_pool_outputs_are_fresh_arrays(kernel, stride, max_path):
     # with one channel and a crop that is already contiguous (here: no overlap along W, or a
     # single output row) the output must still be a copy, not the scratch buffer behind it
     rng = np.random.default_rng(0)
@@ -253,7 +261,7 @@ def test_max_pool_outputs_are_fresh_arrays(kernel, stride):
 
 @pytest.mark.parametrize("args", [(3, 2), (2, 2), (3, 1, 1)])
 @pytest.mark.parametrize("bad", [np.inf, np.nan])
-def test_max_pool_non_finite_upstream_gradient_stays_where_it_belongs(args, bad):
+def test_max_pool_non_finite_upstream_gradient_stays_where_it_belongs(args, bad, max_path):
     x = np.random.default_rng(1).normal(size=(2, 2, 7, 7))
     ours_x, ref_x = Tensor(x, requires_grad=True), to_torch(x, requires_grad=True)
     y, ref = F.max_pool2d(ours_x, *args), torch().nn.functional.max_pool2d(ref_x, *args)
@@ -264,7 +272,7 @@ def test_max_pool_non_finite_upstream_gradient_stays_where_it_belongs(args, bad)
     np.testing.assert_array_equal(ours_x.grad, ref_x.grad.numpy())
 
 
-def test_max_pool_with_more_than_127_offsets_uses_a_wide_index():
+def test_max_pool_with_more_than_127_offsets_uses_a_wide_index(max_path):
     # a 12x12 window has 144 offsets: the chosen offset no longer fits in int8
     x = np.random.default_rng(2).integers(-3, 4, size=(2, 2, 15, 14)).astype(np.float64)
     _parity(

@@ -5,11 +5,13 @@ Two layouts (see :mod:`verigrad.functional.pool` for the policies, which both fo
 
 * disjoint windows (``stride >= kernel``, e.g. 2x2/2): one strided view of the padded input
   per kernel offset; the gradient is written straight into its views;
-* overlapping windows (e.g. 3x3/2): the stride-phase planes of
+* overlapping windows (e.g. 3x3/2) with more than :data:`SMALL_OUTPUT` outputs: the
+  stride-phase planes of
   :mod:`verigrad.functional._planes`, where every offset is a contiguous shift, processed
   block by block in cache; the gradient is added into planes that are then interleaved back.
 
-Stochastic pooling's overlapping windows route with one ``np.bincount`` (:func:`route`).
+Smaller overlapping cases use the strided views too, and route their gradient with one
+``np.bincount`` (:func:`route`), as stochastic pooling does.
 """
 
 from __future__ import annotations
@@ -18,8 +20,20 @@ import numpy as np
 
 from ._planes import PhasePlanes
 
-__all__ = ["BLOCK", "max_forward", "max_forward_disjoint", "max_backward", "route"]
+__all__ = [
+    "BLOCK",
+    "SMALL_OUTPUT",
+    "max_forward",
+    "max_forward_views",
+    "max_backward",
+    "route",
+]
 
+
+#: outputs up to which overlapping windows also take the strided-view path: below it the
+#: planes' fixed costs (splitting, merging, bookkeeping) outweigh their faster passes
+#: (measured crossover between 8K and 16K outputs for 3x3/2 on 2 cores)
+SMALL_OUTPUT = 1 << 13
 
 #: wide entries per block of the max kernels: the block's slices of the planes, maxima, index
 #: and mask (about 7 arrays) fit in a 2 MiB L2 cache
@@ -92,11 +106,11 @@ def max_forward(xd, geo, need_index):
     return out, (index, layout)
 
 
-def max_forward_disjoint(xd, geo, need_index):
-    """Disjoint windows: maxima and (if asked) the offset index of the chosen entry, int8/int16.
+def max_forward_views(xd, geo, need_index):
+    """Maxima and (if asked) the offset index of the chosen entry, int8/int16, on strided views.
 
-    Each kernel offset is a strided view of the padded input; no copy into planes is needed
-    because every input entry belongs to at most one window.
+    Each kernel offset is a strided view of the padded input, with no copy into planes: the
+    path for disjoint windows, and for small outputs (:data:`SMALL_OUTPUT`) of any geometry.
     """
     xp = geo.padded(xd, -np.inf)
     views = geo.views(xp)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -16,8 +17,12 @@ class Workspace:
     im2col buffer of a mid-sized layer), so the columns, padded copies and padded gradients are
     taken from and given back to this small pool instead of being allocated per call. Buffers
     are raw bytes; a request takes the smallest free buffer that is large enough and not more
-    than twice the request.
+    than twice the request. Requests under :attr:`small` bytes are plain ``np.empty`` arrays
+    (malloc reuses small blocks without new pages), which ``give`` ignores: the pool's
+    bookkeeping would cost more than they do.
     """
+
+    small = 1 << 16
 
     def __init__(self, max_bytes: int = 1 << 29, max_buffers: int = 16):
         self.max_bytes, self.max_buffers = max_bytes, max_buffers
@@ -26,7 +31,9 @@ class Workspace:
 
     def take(self, shape, dtype) -> np.ndarray:
         dtype = np.dtype(dtype)
-        nbytes = max(1, int(np.prod(shape)) * dtype.itemsize)
+        nbytes = max(1, math.prod(shape) * dtype.itemsize)
+        if nbytes < self.small:
+            return np.empty(shape, dtype=dtype)
         with self._lock:
             fits = [b for b in self._free if nbytes <= b.nbytes <= 2 * nbytes]
             if fits:
@@ -40,7 +47,12 @@ class Workspace:
         with self._lock:
             for a in arrays:
                 buf = a.base if a.base is not None else a
-                if buf.dtype != np.uint8 or buf.ndim != 1 or any(b is buf for b in self._free):
+                if (
+                    buf.dtype != np.uint8
+                    or buf.ndim != 1
+                    or buf.nbytes < self.small
+                    or any(b is buf for b in self._free)
+                ):
                     continue
                 self._free.append(buf)
             self._free.sort(key=lambda b: -b.nbytes)

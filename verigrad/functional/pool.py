@@ -55,7 +55,8 @@ import numpy as np
 
 from .._checks import as_tensor, check_number, check_pair, check_rng
 from ..tensor import Tensor, is_grad_enabled, make_node
-from ._maxpool import max_backward, max_forward, max_forward_disjoint, route
+from . import _maxpool
+from ._maxpool import max_backward, max_forward, max_forward_views, route
 
 __all__ = [
     "max_pool2d",
@@ -219,8 +220,9 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     )
     need_index = x.requires_grad and is_grad_enabled()
     shape = x.shape
-    if geo.disjoint:
-        out, index = max_forward_disjoint(x.data, geo, need_index)
+    n_out = shape[0] * shape[1] * geo.out_hw[0] * geo.out_hw[1]
+    if geo.disjoint or n_out <= _maxpool.SMALL_OUTPUT:
+        out, index = max_forward_views(x.data, geo, need_index)
 
         def backward(g):
             return (route(g, index, geo, shape),)
