@@ -6,9 +6,9 @@ Two layouts (see :mod:`verigrad.functional.pool` for the policies, which both fo
 * disjoint windows (``stride >= kernel``, e.g. 2x2/2): one strided view of the padded input
   per kernel offset; the gradient is written straight into its views;
 * overlapping windows (e.g. 3x3/2) with more than :data:`SMALL_OUTPUT` outputs: the
-  stride-phase planes of
-  :mod:`verigrad.functional._planes`, where every offset is a contiguous shift, processed
-  block by block in cache; the gradient is added into planes that are then interleaved back.
+  stride-phase planes of :mod:`verigrad.functional._planes`, where every offset is a
+  contiguous shift, processed block by block in cache; the gradient is added into planes
+  that are then interleaved back.
 
 Smaller overlapping cases use the strided views too, and route their gradient with one
 ``np.bincount`` (:func:`route`), as stochastic pooling does.

@@ -12,10 +12,11 @@ error naming the input and kernel sizes.
 Kernels work on strided views, one per kernel offset ``(u, v)``: the view holds, for every
 output pixel, the input at that offset of its window. A reduction over the window is then a
 loop over the ``kh kw`` offsets of vectorised NumPy operations on output-sized arrays, and the
-backward adds into the gradient through the same views, or, for a stochastic selection among
-overlapping windows, with one ``np.bincount`` over the flat input position of each selected
-entry (never ``np.add.at``, never a loop over pixels or windows). Max pooling with
-overlapping windows (3x3 stride 2, the common case) instead cuts the padded input into
+backward adds into the gradient through the same views, or, for a selection (stochastic, or
+max on a small input) among overlapping windows, with one ``np.bincount`` over the flat input
+position of each selected entry (never ``np.add.at``, never a loop over pixels or windows).
+Max pooling with overlapping windows on larger inputs (3x3 stride 2, the common case) cuts
+the padded input into
 stride-phase planes (:mod:`verigrad.functional._planes`), where every offset is a contiguous
 shift, and runs its offsets block by block in cache; its backward adds masked gradients into
 the planes the same way and interleaves them back. The max-selection kernels of both layouts
