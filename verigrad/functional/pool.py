@@ -16,11 +16,10 @@ backward adds into the gradient through the same views, or, for a selection (sto
 max on a small input) among overlapping windows, with one ``np.bincount`` over the flat input
 position of each selected entry (never ``np.add.at``, never a loop over pixels or windows).
 Max pooling with overlapping windows on larger inputs (3x3 stride 2, the common case) cuts
-the padded input into
-stride-phase planes (:mod:`verigrad.functional._planes`), where every offset is a contiguous
-shift, and runs its offsets block by block in cache; its backward adds masked gradients into
-the planes the same way and interleaves them back. The max-selection kernels of both layouts
-are in :mod:`verigrad.functional._maxpool`.
+the padded input into stride-phase planes (:mod:`verigrad.functional._planes`), where every
+offset is a contiguous shift, and runs its offsets block by block in cache; its backward adds
+masked gradients into the planes the same way and interleaves them back. The max-selection
+kernels of both layouts are in :mod:`verigrad.functional._maxpool`.
 
 Policies (all as torch unless said otherwise):
 
