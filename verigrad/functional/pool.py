@@ -198,6 +198,20 @@ def _stride(stride, kernel):
     return check_pair(stride, "stride", 1)
 
 
+def _geometry(x, op, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """The validated window layout of pooling op ``op`` on ``x`` (see :class:`_Geometry`)."""
+    kernel = check_pair(kernel_size, "kernel_size", 1)
+    return _Geometry(
+        x.shape,
+        kernel,
+        _stride(stride, kernel),
+        check_pair(padding, "padding", 0),
+        check_pair(dilation, "dilation", 1),
+        _bool(ceil_mode, "ceil_mode"),
+        op,
+    )
+
+
 def _bool(value, name):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name}: expected True or False, got {value!r}")
@@ -208,16 +222,7 @@ def _bool(value, name):
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False) -> Tensor:
     """Max over each window (``torch.nn.functional.max_pool2d``); see the module docstring."""
     x, unbatched = _input(x, "max_pool2d")
-    kernel = check_pair(kernel_size, "kernel_size", 1)
-    geo = _Geometry(
-        x.shape,
-        kernel,
-        _stride(stride, kernel),
-        check_pair(padding, "padding", 0),
-        check_pair(dilation, "dilation", 1),
-        _bool(ceil_mode, "ceil_mode"),
-        "max_pool2d",
-    )
+    geo = _geometry(x, "max_pool2d", kernel_size, stride, padding, dilation, ceil_mode)
     need_index = x.requires_grad and is_grad_enabled()
     shape = x.shape
     n_out = shape[0] * shape[1] * geo.out_hw[0] * geo.out_hw[1]
@@ -256,16 +261,7 @@ def avg_pool2d(
 ) -> Tensor:
     """Mean over each window (``torch.nn.functional.avg_pool2d``); see the module docstring."""
     x, unbatched = _input(x, "avg_pool2d")
-    kernel = check_pair(kernel_size, "kernel_size", 1)
-    geo = _Geometry(
-        x.shape,
-        kernel,
-        _stride(stride, kernel),
-        check_pair(padding, "padding", 0),
-        (1, 1),
-        _bool(ceil_mode, "ceil_mode"),
-        "avg_pool2d",
-    )
+    geo = _geometry(x, "avg_pool2d", kernel_size, stride, padding, ceil_mode=ceil_mode)
     scale = (1.0 / geo.divisor(_bool(count_include_pad, "count_include_pad"))).astype(x.dtype)
     out = _window_sum(x.data, geo)
     out *= scale
@@ -283,18 +279,10 @@ def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False) -> Tensor
     """
     p = check_number(norm_type, "norm_type", 0.0, low_open=True)
     x, unbatched = _input(x, "lp_pool2d")
-    kernel = check_pair(kernel_size, "kernel_size", 1)
     if math.isinf(p):
-        return _finish(max_pool2d(x.abs(), kernel, stride, 0, 1, ceil_mode), unbatched)
-    geo = _Geometry(
-        x.shape,
-        kernel,
-        _stride(stride, kernel),
-        (0, 0),
-        (1, 1),
-        _bool(ceil_mode, "ceil_mode"),
-        "lp_pool2d",
-    )
+        return _finish(max_pool2d(x.abs(), kernel_size, stride, 0, 1, ceil_mode), unbatched)
+    geo = _geometry(x, "lp_pool2d", kernel_size, stride, ceil_mode=ceil_mode)
+    kernel = geo.kernel
     xd = x.data
     absx = np.abs(xd)
     # torch: avg_pool (divisor = in-bounds count) times kh*kw
@@ -408,11 +396,9 @@ def stochastic_pool2d(x, kernel_size, stride=None, training=True, rng=None) -> T
     windows give 0 and a zero gradient. Negative or NaN input raises ValueError.
     """
     x, unbatched = _input(x, "stochastic_pool2d")
-    kernel = check_pair(kernel_size, "kernel_size", 1)
     training = _bool(training, "training")
-    geo = _Geometry(
-        x.shape, kernel, _stride(stride, kernel), (0, 0), (1, 1), False, "stochastic_pool2d"
-    )
+    geo = _geometry(x, "stochastic_pool2d", kernel_size, stride)
+    kernel = geo.kernel
     xd = x.data
     low = xd.min()
     if not low >= 0:
