@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
-from .._checks import check_int, check_pair, check_rng
-from .init import uniform_fan_in
-from .module import Module, Parameter
+from .._checks import check_int, check_pair
+from .init import weight_and_bias
+from .module import Module
 
 __all__ = ["Conv2d", "ConvTranspose2d"]
 
@@ -60,14 +60,10 @@ class Conv2d(Module):
         if isinstance(padding, str) and padding not in ("valid", "same"):
             raise ValueError(f"padding: must be an int, a pair, 'valid' or 'same', got {padding!r}")
         self.dilation = check_pair(dilation, "dilation", 1)
-        rng = check_rng(rng)
         kh, kw = self.kernel_size
         fan_in = self.in_channels // self.groups * kh * kw
         shape = (self.out_channels, self.in_channels // self.groups, kh, kw)
-        self.weight = Parameter(uniform_fan_in(shape, fan_in, rng, dtype))
-        self.bias = (
-            Parameter(uniform_fan_in((self.out_channels,), fan_in, rng, dtype)) if bias else None
-        )
+        self.weight, self.bias = weight_and_bias(shape, self.out_channels, fan_in, bias, rng, dtype)
 
     def forward(self, x):
         return F.conv2d(
@@ -112,14 +108,10 @@ class ConvTranspose2d(Module):
         self.padding = check_pair(padding, "padding", 0)
         self.output_padding = check_pair(output_padding, "output_padding", 0)
         self.dilation = check_pair(dilation, "dilation", 1)
-        rng = check_rng(rng)
         kh, kw = self.kernel_size
         fan_in = self.out_channels // self.groups * kh * kw
         shape = (self.in_channels, self.out_channels // self.groups, kh, kw)
-        self.weight = Parameter(uniform_fan_in(shape, fan_in, rng, dtype))
-        self.bias = (
-            Parameter(uniform_fan_in((self.out_channels,), fan_in, rng, dtype)) if bias else None
-        )
+        self.weight, self.bias = weight_and_bias(shape, self.out_channels, fan_in, bias, rng, dtype)
 
     def forward(self, x):
         return F.conv_transpose2d(

@@ -7,8 +7,8 @@ import numpy as np
 from .. import functional as F
 from .._checks import check_int, check_number, check_rng
 from ..tensor import Tensor
-from .init import uniform_fan_in
-from .module import Module, Parameter
+from .init import weight_and_bias
+from .module import Module
 
 __all__ = [
     "Linear",
@@ -34,12 +34,8 @@ class Linear(Module):
         super().__init__()
         self.in_features = check_int(in_features, "in_features", 1)
         self.out_features = check_int(out_features, "out_features", 1)
-        rng = check_rng(rng)
-        self.weight = Parameter(
-            uniform_fan_in((out_features, in_features), in_features, rng, dtype)
-        )
-        self.bias = (
-            Parameter(uniform_fan_in((out_features,), in_features, rng, dtype)) if bias else None
+        self.weight, self.bias = weight_and_bias(
+            (out_features, in_features), out_features, in_features, bias, rng, dtype
         )
 
     def forward(self, x):
