@@ -62,6 +62,19 @@ def _open_tsne(X, max_iter):
     ).fit(X)
 
 
+def _against_open_tsne(case, X, max_iter):
+    return compare(
+        "tsne",
+        case,
+        _ours(X, max_iter),
+        _open_tsne(X, max_iter),
+        "openTSNE (fft, 2 threads)",
+        repeats=1,
+        warmup=0,
+        target=1.0,
+    )
+
+
 def _sklearn(X, max_iter):
     from sklearn.manifold import TSNE
 
@@ -118,35 +131,12 @@ def run(quick: bool = False) -> list:
     digits = load_digits()[0].reshape(1797, 64).astype(np.float64)
     if quick:
         X, max_iter = digits[:300], 260
-        rows.append(
-            compare(
-                "tsne",
-                f"digits[:300], {max_iter} it",
-                _ours(X, max_iter),
-                _open_tsne(X, max_iter),
-                "openTSNE (fft, 2 threads)",
-                repeats=1,
-                warmup=0,
-                target=1.0,
-            )
-        )
-        return rows
+        return [_against_open_tsne(f"digits[:300], {max_iter} it", X, max_iter)]
     blobs, _ = make_blobs(20000, 50, centers=10, random_state=0)
     max_iter = 750
     for name, X in [("digits 1797x64", digits), ("blobs 20000x50", blobs)]:
         case = f"{name}, {max_iter} it"
-        rows.append(
-            compare(
-                "tsne",
-                case,
-                _ours(X, max_iter),
-                _open_tsne(X, max_iter),
-                "openTSNE (fft, 2 threads)",
-                repeats=1,
-                warmup=0,
-                target=1.0,
-            )
-        )
+        rows.append(_against_open_tsne(case, X, max_iter))
         rows.append(
             compare(
                 "tsne",
