@@ -68,58 +68,34 @@ class GradientDescent:
         if self.gains is None:
             self.gains = np.ones_like(Y)
             self.update = np.zeros_like(Y)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            # overflow is detected below and reported as one clear error instead
-            return self._run(
-                Y,
-                objective,
-                n_iter,
-                learning_rate,
-                momentum,
-                exaggeration,
-                kl_every,
-                callback,
-                start_iter,
-            )
-
-    def _run(
-        self,
-        Y,
-        objective,
-        n_iter,
-        learning_rate,
-        momentum,
-        exaggeration,
-        kl_every,
-        callback,
-        start_iter,
-    ):
         gains, update = self.gains, self.update
         kl = np.nan
-        for it in range(n_iter):
-            iteration = start_iter + it + 1
-            evaluate = kl_every > 0 and (it + 1) % kl_every == 0
-            step_kl, grad = objective(Y, exaggeration, evaluate)
-            if evaluate:
-                kl = step_kl
-            flipped = (update * grad) < 0.0
-            gains += 0.2
-            gains[~flipped] -= 0.2
-            gains[~flipped] *= 0.8
-            np.maximum(gains, self.min_gain, out=gains)
-            update *= momentum
-            grad *= gains
-            grad *= learning_rate
-            update -= grad
-            Y += update
-            Y -= Y.mean(axis=0)
-            if not np.isfinite(Y).all():
-                raise FloatingPointError(
-                    f"t-SNE diverged: the embedding became non-finite at iteration {iteration} "
-                    f"(learning_rate={learning_rate:g}); try a smaller learning_rate"
-                )
-            if callback is not None:
-                callback(iteration, step_kl if evaluate else None)
+        # overflow is detected below and reported as one clear error instead
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for it in range(n_iter):
+                iteration = start_iter + it + 1
+                evaluate = kl_every > 0 and (it + 1) % kl_every == 0
+                step_kl, grad = objective(Y, exaggeration, evaluate)
+                if evaluate:
+                    kl = step_kl
+                flipped = (update * grad) < 0.0
+                gains += 0.2
+                gains[~flipped] -= 0.2
+                gains[~flipped] *= 0.8
+                np.maximum(gains, self.min_gain, out=gains)
+                update *= momentum
+                grad *= gains
+                grad *= learning_rate
+                update -= grad
+                Y += update
+                Y -= Y.mean(axis=0)
+                if not np.isfinite(Y).all():
+                    raise FloatingPointError(
+                        f"t-SNE diverged: the embedding became non-finite at iteration {iteration} "
+                        f"(learning_rate={learning_rate:g}); try a smaller learning_rate"
+                    )
+                if callback is not None:
+                    callback(iteration, step_kl if evaluate else None)
         return kl
 
 
