@@ -2,7 +2,7 @@
 
 import json
 
-from verigrad.bench.harness import Row, compare, format_table, to_json, to_markdown
+from verigrad.bench.harness import Row, back_to_back, compare, format_table, to_json, to_markdown
 
 
 def test_compare_interleaves_and_takes_medians():
@@ -21,6 +21,16 @@ def test_compare_interleaves_and_takes_medians():
     assert calls == ["ours", "ref", "ours", "ref", "ref", "ours", "ours", "ref", "ref", "ours"]
     assert row.repeats == 4 and row.ours_s > 0 and row.reference_s > 0
     assert row.ratio == row.ours_s / row.reference_s
+
+
+def test_back_to_back_runs_each_call_in_a_block():
+    calls = []
+    medians = back_to_back(
+        lambda: calls.append("a"), lambda: calls.append("b"), lambda: calls.append("c"), repeats=2
+    )
+    # a warm-up call, then the timed repeats, one call after the other
+    assert calls == ["a"] * 3 + ["b"] * 3 + ["c"] * 3
+    assert len(medians) == 3 and all(m > 0 for m in medians)
 
 
 def test_verdict_and_formats():

@@ -10,7 +10,16 @@ the im2col buffer ``N (C kh kw) (Ho Wp)``; ``peak_over_im2col`` is the issue's "
 twice the im2col buffer" check. The workspace keeps that buffer between calls, so warm calls
 allocate only outputs and gradients (``warm_peak_MB``); ``scratch_over_im2col`` leaves out
 those results (output and gradients), which alone exceed the im2col buffer when ``O > C kh kw``
-(the first case). ``quick`` uses small shapes.
+(the first case).
+
+Two more figures put the ratio in context. ``ratio_back_to_back`` times each side in a run of
+its own instead of interleaved (torch's OpenMP threads and OpenBLAS's threads each spin for a
+while after their calls, so interleaving slows both sides). ``floor_over_torch`` times, also
+back to back, just the three bare float32 matmuls any im2col design must make, at their
+minimal sizes (``W (O, K) @ cols (K, N Ho Wo)``, ``G cols^T`` and ``W^T G``; no copies, no
+wide rows), against torch's whole call: a lower bound for this approach, whatever its copies
+cost.
+``quick`` uses small shapes.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ import tracemalloc
 
 import numpy as np
 
-from .harness import compare
+from .harness import back_to_back, compare
 
 __all__ = ["run", "CASES"]
 
@@ -75,6 +84,19 @@ def _case(x_shape, w_shape, quick, rng):
         xt.grad = wt.grad = bt.grad = None
         torch.nn.functional.conv2d(xt, wt, bt, padding=1).backward(ones_t)
 
+    def blas_floor():
+        np.matmul(w2, cols, out=out_y)
+        np.matmul(g2, cols.T, out=out_w)
+        np.matmul(w2.T, g2, out=out_cols)
+
+    k, pixels = c * kh * kw, n * h * wd
+    w2 = w.reshape(o, k)
+    cols = rng.standard_normal((k, pixels), dtype=np.float32)
+    g2 = np.ones((o, pixels), dtype=np.float32)
+    out_y, out_w, out_cols = (
+        np.empty(shape, np.float32) for shape in ((o, pixels), (o, k), (k, pixels))
+    )
+
     flops = 6.0 * n * o * h * wd * c * kh * kw
     im2col_bytes = n * c * kh * kw * h * (wd + 2) * 4
     WORKSPACE.clear()
@@ -89,11 +111,17 @@ def _case(x_shape, w_shape, quick, rng):
         repeats=3 if quick else 9,
         target=None if quick else 1.5,
     )
+    repeats = 3 if quick else 7
+    alone_ours, alone_torch, alone_floor = back_to_back(
+        ours, reference, blas_floor, repeats=repeats
+    )
     # the call's own results: output (wide rows, see functional.conv) and the three gradients
     results = (n * o * h * (wd + 2) + n * c * h * wd + w.size + b.size) * 4
     row.extra = {
         "gflops": flops / row.ours_s / 1e9,
         "torch_gflops": flops / row.reference_s / 1e9,
+        "ratio_back_to_back": alone_ours / alone_torch,
+        "floor_over_torch": alone_floor / alone_torch,
         "peak_MB": cold / 2**20,
         "warm_peak_MB": warm / 2**20,
         "im2col_MB": im2col_bytes / 2**20,

@@ -16,7 +16,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["Row", "compare", "format_table", "to_markdown", "to_json"]
+__all__ = ["Row", "compare", "back_to_back", "format_table", "to_markdown", "to_json"]
 
 
 @dataclass
@@ -95,6 +95,21 @@ def compare(
         repeats,
         dict(extra or {}),
     )
+
+
+def back_to_back(*calls, repeats: int = 5) -> tuple:
+    """The median time of each of ``calls``, each run ``repeats`` times in a row (after one
+    warm-up call), not interleaved: what each costs when it has the machine to itself.
+
+    Interleaving spreads a slow phase of the host over both sides, but each side also runs
+    right after the other, whose thread pools may still be spinning (OpenBLAS after numpy's
+    matmuls, OpenMP after torch's kernels). Rows that show a difference report both.
+    """
+    medians = []
+    for fn in calls:
+        fn()
+        medians.append(_median([time_call(fn) for _ in range(repeats)]))
+    return tuple(medians)
 
 
 def _fmt_time(s: float, unit: str | None = None) -> str:
