@@ -145,6 +145,15 @@ def test_nll_loss_vs_torch():
     assert gradcheck(lambda v: F.nll_loss(v, y, weight=w), Tensor(lp))
 
 
+def test_nll_loss_takes_reduction_third_as_api_md_says():
+    lp = F.log_softmax(np.random.default_rng(4).standard_normal((5, 4))).data
+    y = np.array([0, 3, 2, 1, 1])
+    assert F.nll_loss(lp, y, "sum").item() == pytest.approx(-lp[np.arange(5), y].sum())
+    assert F.nll_loss(lp, y, "none").shape == (5,)
+    with pytest.raises(TypeError):
+        F.nll_loss(lp, y, "mean", np.ones(4))  # weight is keyword-only
+
+
 def test_cross_entropy_from_probs_degenerate_case_is_inf_not_nan():
     p = np.array([[0.0, 0.0, 1.0], [0.2, 0.3, 0.5]])
     y = np.array([0, 2])

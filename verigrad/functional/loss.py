@@ -232,9 +232,14 @@ def cross_entropy(
 
 
 def nll_loss(
-    log_probs, target, weight=None, reduction: str = "mean", ignore_index: int = -100
+    log_probs, target, reduction: str = "mean", *, weight=None, ignore_index: int = -100
 ) -> Tensor:
-    """Negative log-likelihood ``-w_y log_probs[n, y_n]`` of class-index targets, as torch's."""
+    """Negative log-likelihood ``-w_y log_probs[n, y_n]`` of class-index targets, as torch's.
+
+    ``reduction`` is the third positional argument, as API.md fixes it (torch puts ``weight``
+    there); ``weight`` and ``ignore_index`` are keyword-only so the two orders cannot be
+    confused silently.
+    """
     log_probs = as_tensor(log_probs, "log_probs")
     single = _as_2d(log_probs, "log_probs")
     _check_reduction(reduction)
