@@ -158,22 +158,18 @@ def test_reductions(sa, keepdims, op, data):
         (ref * to_torch(w)).sum().backward()
         assert_close(t.grad, x.grad)
     else:
-        # the gradient goes to the first extreme entry of each reduced block
-        axes = (
-            tuple(range(a.ndim)) if axis is None else ((axis,) if isinstance(axis, int) else axis)
-        )
-        axes = tuple(ax % a.ndim for ax in axes) if a.ndim else ()
-        kept = [i for i in range(a.ndim) if i not in axes]
-        moved = np.transpose(a, kept + list(axes)).reshape([a.shape[i] for i in kept] + [-1])
-        first = (np.argmax if op == "max" else np.argmin)(moved, axis=-1)
-        expected = np.zeros_like(moved)
-        wk = w.reshape([a.shape[i] for i in kept]) if w.ndim else w
-        np.put_along_axis(expected, first[..., None], np.asarray(wk)[..., None], axis=-1)
-        expected = np.transpose(
-            expected.reshape([a.shape[i] for i in kept] + [a.shape[i] for i in axes]),
-            np.argsort(kept + list(axes)),
-        )
-        np.testing.assert_array_equal(t.grad, expected)
+        # torch's tie rule: torch.max(dim) for one int axis (the first extreme entry gets the
+        # gradient), torch.max() / torch.amax for all axes or a tuple (ties share it evenly)
+        x = to_torch(a, True)
+        if isinstance(axis, int):
+            ref = getattr(x, op)(dim=axis, keepdim=keepdims).values
+        elif axis is None or not a.ndim:
+            ref = getattr(x, op)()
+            ref = ref.reshape((1,) * a.ndim) if keepdims else ref
+        else:
+            ref = getattr(torch(), "a" + op)(x, dim=axis, keepdim=keepdims)
+        (ref * to_torch(w)).sum().backward()
+        assert_close(t.grad, x.grad)
 
 
 def test_max_ties_go_to_first_and_match_torch_with_dim():
@@ -187,6 +183,25 @@ def test_max_ties_go_to_first_and_match_torch_with_dim():
     t2 = Tensor(a, requires_grad=True)
     t2.min(axis=None).backward()
     np.testing.assert_array_equal(t2.grad, [[0, 0, 0], [0, 0, 1]])
+
+
+def test_max_ties_over_all_axes_or_a_tuple_share_the_gradient_as_torch():
+    a = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 3.0]])
+    t = Tensor(a, requires_grad=True)
+    t.max().backward()
+    np.testing.assert_allclose(t.grad, [[0, 1 / 3, 1 / 3], [0, 0, 1 / 3]])
+    x = to_torch(a, True)
+    x.max().backward()
+    assert_close(t.grad, x.grad)
+    t2, x2 = Tensor(a, requires_grad=True), to_torch(a, True)
+    t2.min(axis=(1,)).sum().backward()
+    torch().amin(x2, dim=(1,)).sum().backward()
+    np.testing.assert_allclose(t2.grad, [[1, 0, 0], [0.5, 0.5, 0]])
+    assert_close(t2.grad, x2.grad)
+    # a NaN maximum: the NaN entries share the gradient, as torch
+    t3 = Tensor(np.array([1.0, np.nan, np.nan]), requires_grad=True)
+    t3.max().backward()
+    np.testing.assert_allclose(t3.grad, [0, 0.5, 0.5])
 
 
 @given(shape=shapes(max_dims=4), data=st.data())

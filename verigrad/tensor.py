@@ -476,11 +476,11 @@ class Tensor:
             raise ValueError(f"{name}() of an empty tensor")
         out = reduce(self.data, axis=axes, keepdims=keepdims)
         data, shape = self.data, self.shape
+        kept = [i for i in range(len(shape)) if i not in axes]
 
-        def backward(g):
-            # Route the gradient to the first extreme entry of each reduced block (torch's rule
-            # for max/min with a dim): move the reduced axes last and flatten them.
-            kept = [i for i in range(len(shape)) if i not in axes]
+        def to_first(g):
+            # torch.max(dim): the gradient goes to the first extreme entry of each reduced
+            # block (the index torch returns); move the reduced axis last and flatten it
             moved = np.transpose(data, kept + list(axes))
             flat = moved.reshape(moved.shape[: len(kept)] + (-1,))
             first = arg(flat, axis=-1)
@@ -490,14 +490,26 @@ class Tensor:
             mask = mask.reshape(moved.shape)
             return (np.transpose(mask, np.argsort(kept + list(axes))),)
 
-        return make_node(out, (self,), backward, name)
+        def evenly(g):
+            # torch.max() / torch.amax: the gradient is shared evenly by the tied entries (a
+            # NaN result ties with the NaN entries, as torch's evenly_distribute_backward)
+            value = reduce(data, axis=axes, keepdims=True)
+            tied = (data == value) | (np.isnan(data) & np.isnan(value))
+            count = tied.sum(axis=axes, keepdims=True)
+            gk = np.reshape(g, value.shape)
+            return ((tied * (gk / count)).astype(g.dtype, copy=False),)
+
+        single_axis = isinstance(axis, (int, np.integer))
+        return make_node(out, (self,), to_first if single_axis else evenly, name)
 
     def max(self, axis=None, keepdims: bool = False) -> Tensor:
-        """Maximum over ``axis``; the gradient goes to the first maximal entry."""
+        """Maximum over ``axis``, with torch's gradient for ties: over one axis (an int, like
+        ``torch.max(dim)``) it goes to the first maximal entry; over all axes or a tuple (like
+        ``torch.max()`` and ``torch.amax``) the tied entries share it evenly."""
         return self._extreme(axis, keepdims, np.argmax, np.max, "max")
 
     def min(self, axis=None, keepdims: bool = False) -> Tensor:
-        """Minimum over ``axis``; the gradient goes to the first minimal entry."""
+        """Minimum over ``axis``; ties as in :meth:`max`."""
         return self._extreme(axis, keepdims, np.argmin, np.min, "min")
 
     # ------------------------------------------------------------------ shape
