@@ -53,19 +53,37 @@ def _check_axis(axis, ndim, name="axis") -> int:
     return int(axis) % max(ndim, 1)
 
 
-def softmax_forward(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Softmax of an ndarray along ``axis`` (max-shifted)."""
+def _max_along(z: np.ndarray, axis: int, name: str) -> np.ndarray:
+    """``z.max(axis, keepdims=True)``, refusing slices whose softmax would be NaN.
+
+    A NaN or ``+inf`` logit, or a slice of nothing but ``-inf``, makes the softmax NaN (torch
+    returns those NaNs); the maximum shows all three, so checking it costs one pass over the
+    small reduced array. ``-inf`` entries beside a finite one are fine (probability 0).
+    """
+    m = z.max(axis=axis, keepdims=True)
+    if not np.isfinite(m).all():
+        raise ValueError(
+            f"{name}: softmax needs logits without NaN or +inf and with a finite entry in "
+            f"every slice along axis {axis} (otherwise it is NaN)"
+        )
+    return m
+
+
+def softmax_forward(z: np.ndarray, axis: int = -1, name: str = "x") -> np.ndarray:
+    """Softmax of an ndarray along ``axis`` (max-shifted); see :func:`_max_along`."""
+    m = _max_along(z, axis, name)
     with np.errstate(invalid="ignore", over="ignore"):
-        shifted = z - z.max(axis=axis, keepdims=True)
+        shifted = z - m
         e = np.exp(shifted, out=shifted)
         e /= e.sum(axis=axis, keepdims=True)
     return e
 
 
-def log_softmax_forward(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Log-softmax of an ndarray along ``axis`` (log-sum-exp)."""
+def log_softmax_forward(z: np.ndarray, axis: int = -1, name: str = "x") -> np.ndarray:
+    """Log-softmax of an ndarray along ``axis`` (log-sum-exp); see :func:`_max_along`."""
+    m = _max_along(z, axis, name)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        shifted = z - z.max(axis=axis, keepdims=True)
+        shifted = z - m
         lse = np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         shifted -= lse
     return shifted
@@ -97,6 +115,16 @@ def log_softmax(x, axis: int = -1) -> Tensor:
 
 def _check_reduction(reduction):
     return check_choice(reduction, "reduction", _REDUCTIONS)
+
+
+def _mean_denominator(total: float) -> float:
+    """The mean's denominator, refused when it is 0 (torch returns NaN there)."""
+    if not total:
+        raise ValueError(
+            "target: reduction='mean' over no samples (an empty batch, every target equal to "
+            "ignore_index, or zero total weight) is undefined; use reduction='sum'"
+        )
+    return total
 
 
 def _class_targets(target, n: int, n_classes: int, ignore_index: int) -> np.ndarray:
@@ -189,7 +217,8 @@ def cross_entropy(
     Tensor: a scalar, or shape (N,) for ``reduction="none"``.
 
     The gradient w.r.t. the logits is the closed form ``(p * sum_c A_c - A) / denominator``
-    (see the module docstring); an empty batch under ``"mean"`` is NaN, as in torch.
+    (see the module docstring). ``"mean"`` over no samples (an empty batch, every target
+    ignored) is a ValueError where torch returns NaN.
     """
     logits = as_tensor(logits, "logits")
     single = _as_2d(logits, "logits")
@@ -201,7 +230,7 @@ def cross_entropy(
         target = t_arr[None] if t_arr.dtype.kind == "f" else t_arr.reshape(-1)
     n, c = z.shape
     a, t, denominator = _coefficients(target, n, c, z.dtype, weight, label_smoothing, ignore_index)
-    logp = log_softmax_forward(z, axis=1)
+    logp = log_softmax_forward(z, axis=1, name="logits")
     if t is not None and not label_smoothing:
         rows = np.flatnonzero(t != ignore_index)
         per_row = np.zeros(n, dtype=z.dtype)
@@ -215,9 +244,9 @@ def cross_entropy(
     elif reduction == "sum":
         out, scale = per_row.sum(), 1.0
     else:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = per_row.sum() / np.asarray(denominator, dtype=z.dtype)
-        scale = 1.0 / denominator if denominator else np.nan
+        denominator = _mean_denominator(denominator)
+        out = per_row.sum() / np.asarray(denominator, dtype=z.dtype)
+        scale = 1.0 / denominator
 
     def backward(g):
         p = np.exp(logp)
@@ -259,10 +288,9 @@ def nll_loss(
     elif reduction == "sum":
         out, scale = per_row.sum(), 1.0
     else:
-        total = coef.sum()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = per_row.sum() / total
-        scale = 1.0 / total if total else np.nan
+        total = _mean_denominator(coef.sum())
+        out = per_row.sum() / total
+        scale = 1.0 / total
 
     def backward(g):
         grad = np.zeros_like(lp)
@@ -321,7 +349,7 @@ def cross_entropy_from_probs(probs, target, reduction: str = "mean") -> Tensor:
     elif reduction == "sum":
         out, scale = per_row.sum(), 1.0
     else:
-        out, scale = per_row.mean(), 1.0 / n
+        out, scale = per_row.sum() / _mean_denominator(n), 1.0 / n
 
     def backward(g):
         with np.errstate(divide="ignore", invalid="ignore"):
