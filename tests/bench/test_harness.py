@@ -46,4 +46,9 @@ def test_verdict_and_formats():
     assert "gflops=12.35" in lines[3]
     assert "0.974 GB" in lines[4] and " ms" not in lines[4]
     assert to_markdown([slow]).count("|") > 9
+    piped = Row("b", "case", "ref", 1.0, 1.0, extra={"max|dW|": 1e-7})
+    header, rule, line = to_markdown([piped]).splitlines()
+    # every row has the header's number of cells: the note's pipes are escaped
+    assert line.replace("\\|", "").count("|") == header.count("|") == rule.count("|")
+    assert "verdict" in header and header.count("reference") == 2  # "reference time" too
     assert json.loads(to_json([slow]))[0]["met"] is False

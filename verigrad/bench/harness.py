@@ -145,11 +145,11 @@ _HEAD = [
     "benchmark",
     "case",
     "reference",
-    "verigrad",
+    "verigrad time",
     "reference time",
     "ratio",
     "target",
-    "",
+    "verdict",
     "notes",
 ]
 
@@ -163,8 +163,13 @@ def format_table(rows) -> str:
     return "\n".join(lines)
 
 
+def _markdown_cell(text: str) -> str:
+    """A table cell: a literal ``|`` (as in a note ``max|dW|``) would end the cell."""
+    return text.replace("|", "\\|")
+
+
 def to_markdown(rows) -> str:
-    cells = [_cells(r) for r in rows]
+    cells = [[_markdown_cell(t) for t in _cells(r)] for r in rows]
     out = ["| " + " | ".join(_HEAD) + " |", "|" + "---|" * len(_HEAD)]
     out += ["| " + " | ".join(c) + " |" for c in cells]
     return "\n".join(out) + "\n"
