@@ -11,6 +11,11 @@ delta-bar-delta gains,
 
 run in two phases: early exaggeration (``P`` multiplied by ``early_exaggeration`` in the
 attractive term, momentum 0.5) for the first 250 iterations, then the rest (momentum 0.8).
+Each phase starts afresh with ``gains = 1`` and ``update = 0``, as scikit-learn's
+``_gradient_descent`` does (it is called once per phase). Carrying the exaggerated phase's
+large gains and velocity over (openTSNE does, but then clips every step to norm 5) makes the
+embedding jump when the exaggeration ends: on 60 gaussian points the exact method ended ~75
+units wide with KL 0.47 instead of ~5 wide with scikit-learn's KL 0.28.
 ``learning_rate="auto"`` is scikit-learn's ``max(N / early_exaggeration / 4, 50)`` (our
 gradients include the factor 4, so this equals openTSNE's ``N / early_exaggeration`` on its
 gradient scale). A non-finite embedding stops the run with ``FloatingPointError``.
@@ -39,13 +44,19 @@ FFT_WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 class GradientDescent:
     """Momentum gradient descent with delta-bar-delta gains; state (``gains``, ``update``)
-    persists across calls, so phases (and interrupted runs) resume where they stopped.
+    persists across calls, so an interrupted run resumes where it stopped. :meth:`reset`
+    forgets it (``TSNE.fit`` does so at the start of each phase).
 
     ``objective(Y, exaggeration, compute_kl) -> (kl, grad)``.
     """
 
     def __init__(self, min_gain: float = 0.01):
         self.min_gain = min_gain
+        self.gains = None
+        self.update = None
+
+    def reset(self):
+        """Start the next call with ``gains = 1`` and ``update = 0``."""
         self.gains = None
         self.update = None
 
@@ -137,6 +148,7 @@ class TSNE:
     n_components : int, embedding dimension (1 or 2 for ``method="fft"``, any for exact).
     perplexity : float in (0, n_samples).
     early_exaggeration : float >= 1, multiplies P during the first 250 iterations.
+        The optimiser's gains and momentum restart when it ends (as scikit-learn).
     learning_rate : ``"auto"`` (``max(N / early_exaggeration / 4, 50)``) or a float > 0.
     max_iter : int >= 1, total iterations (exaggerated phase included).
     init : ``"pca"``, ``"random"`` or an array ``(n_samples, n_components)``.
@@ -272,6 +284,7 @@ class TSNE:
                 f"optimising {n_iter} iterations: exaggeration={alpha:g}, "
                 f"momentum={momentum:g}, learning_rate={lr:.4g}"
             )
+            optimizer.reset()
             optimizer(
                 Y,
                 objective,
