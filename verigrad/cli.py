@@ -87,7 +87,7 @@ def main(argv=None) -> int:
     except UsageError as exc:
         print(f"verigrad {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, TypeError, KeyError, OSError) as exc:
+    except (ValueError, TypeError, KeyError, OSError, FloatingPointError) as exc:
         if os.environ.get("VERIGRAD_DEBUG"):
             raise
         print(f"verigrad {args.command}: error: {_one_line(exc)}", file=sys.stderr)

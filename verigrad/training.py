@@ -28,6 +28,7 @@ from .tensor import Tensor, no_grad
 __all__ = [
     "TrainConfig",
     "Trainer",
+    "TrainingDiverged",
     "load_dataset",
     "evaluate_model",
     "OPTIMIZERS",
@@ -75,11 +76,11 @@ class TrainConfig:
         check_choice(self.optimizer, "optimizer", OPTIMIZERS)
         check_choice(self.schedule, "schedule", SCHEDULES)
         if self.lr is not None:
-            check_number(self.lr, "lr", 0.0, low_open=True)
-        check_number(self.weight_decay, "weight-decay", 0.0)
+            _check_finite(check_number(self.lr, "lr", 0.0, low_open=True), "lr")
+        _check_finite(check_number(self.weight_decay, "weight-decay", 0.0), "weight-decay")
         check_int(self.epochs, "epochs", 1, 100_000)
         check_int(self.batch_size, "batch-size", 1)
-        check_number(self.l1, "l1", 0.0)
+        _check_finite(check_number(self.l1, "l1", 0.0), "l1")
         check_int(self.seed, "seed", 0, 2**63 - 1)
         check_number(self.test_size, "test-size", 0.0, 1.0, low_open=True, high_open=True)
         if not isinstance(self.data, str) or not self.data:
@@ -94,6 +95,14 @@ class TrainConfig:
         d = dataclasses.asdict(self)
         d["lr"] = self.learning_rate
         return d
+
+
+def _check_finite(value: float, name: str) -> float:
+    # check_number lets infinity through; an infinite step or penalty only ever trains NaNs
+    # (or, for l1, a model of zeros), so it is refused before any work is done
+    if not np.isfinite(value):
+        raise ValueError(f"{name}: must be a finite number, got {value}")
+    return value
 
 
 # ---------------------------------------------------------------------------------- data
@@ -225,6 +234,10 @@ def sparsity(model) -> float:
 
 
 # ---------------------------------------------------------------------------------- trainer
+class TrainingDiverged(FloatingPointError):
+    """The training loss became NaN or infinite; the last complete epoch's checkpoint stays."""
+
+
 class Trainer:
     """Holds a run's state and advances it epoch by epoch (see the module docstring)."""
 
@@ -317,26 +330,38 @@ class Trainer:
             leave=False,
             dynamic_ncols=True,
         )
-        for xb, yb in bar:
-            logits = self.model(Tensor(xb))
-            loss = F.cross_entropy(logits, yb)
-            if not np.isfinite(loss.data):
-                raise FloatingPointError(
-                    f"lr: the training loss became {loss.item()} at epoch {self.epoch + 1}; "
-                    f"try a smaller --lr (now {config.learning_rate:g})"
+        # overflow on the way to a diverging run is caught below, by value, with one message
+        # naming the options that set the step; NumPy's warnings would only repeat it
+        with bar, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for xb, yb in bar:
+                logits = self.model(Tensor(xb))
+                if not np.all(np.isfinite(logits.data)):
+                    raise self._diverged("the model's outputs became NaN or infinite")
+                loss = F.cross_entropy(logits, yb)
+                if not np.isfinite(loss.data):
+                    raise self._diverged(f"the training loss became {loss.item()}")
+                self.optimizer.zero_grad()
+                loss.backward()
+                self.optimizer.step()
+                n = len(yb)
+                total_loss += float(loss.item()) * n
+                correct += int(np.count_nonzero(logits.data.argmax(axis=1) == yb))
+                seen += n
+                bar.set_postfix(
+                    loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}", refresh=False
                 )
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
-            n = len(yb)
-            total_loss += float(loss.item()) * n
-            correct += int(np.count_nonzero(logits.data.argmax(axis=1) == yb))
-            seen += n
-            bar.set_postfix(
-                loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}", refresh=False
-            )
-        bar.close()
+        if not all(np.all(np.isfinite(p.data)) for p in self.model.parameters()):
+            # checked before the epoch's checkpoint replaces the last good one
+            raise self._diverged("the weights became NaN or infinite")
         return {"train_loss": total_loss / seen, "train_top1_error": 1.0 - correct / seen}
+
+    def _diverged(self, what: str) -> TrainingDiverged:
+        c = self.config
+        return TrainingDiverged(
+            f"{what} at epoch {self.epoch + 1}: training diverged; the step is set by "
+            f"--lr {c.learning_rate:g}, --weight-decay {c.weight_decay:g} and --l1 {c.l1:g}, "
+            "try smaller values"
+        )
 
     def run(self, progress: bool = True, log=print) -> dict:
         """Train up to ``config.epochs`` (saving after each), then return the final metrics."""

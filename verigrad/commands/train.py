@@ -101,7 +101,7 @@ def _named(exc: Exception) -> Exception:
 def run(args) -> int:
     from ..io import atomic_write_json
     from ..report import write_run_outputs
-    from ..training import CHECKPOINT, TrainConfig, Trainer
+    from ..training import CHECKPOINT, TrainConfig, Trainer, TrainingDiverged
 
     log = (lambda *a, **k: None) if args.quiet else print
     try:
@@ -156,6 +156,13 @@ def run(args) -> int:
             file=sys.stderr,
         )
         return 130
+    except TrainingDiverged as exc:
+        saved = (
+            f" ({trainer.epoch} complete epoch(s) stay in {trainer.checkpoint_path})"
+            if trainer.epoch
+            else ""
+        )
+        raise ValueError(f"{exc}{saved}") from None
     paths = write_run_outputs(trainer, final, out_dir, tsne=not args.no_tsne)
     atomic_write_json(os.path.join(out_dir, "metrics.json"), trainer.metrics(final))
     print(
