@@ -141,3 +141,30 @@ def test_auto_method_picks_exact_for_small_inputs(tmp_path):
         np.load(tmp_path / "small.npy")
     )
     np.testing.assert_allclose(Y, ref)
+
+
+@pytest.mark.parametrize(
+    "n_components, note", [(3, "plot shows dimensions 0 and 1 of 3"), (1, "random jitter")]
+)
+def test_plot_says_what_it_does_not_show(data, capsys, monkeypatch, n_components, note):
+    """--method auto picks exact for more than 2 components (fft embeds in 1 or 2 only); a
+    3-D embedding is plotted by its first two dimensions and a 1-D one against jitter, which
+    the plot title and the printed summary say."""
+    import verigrad.plots
+
+    root, _, _ = data
+    titles = []
+    plot = verigrad.plots.plot_embedding
+
+    def spy(Y, path, labels=None, title=""):
+        titles.append(title)
+        return plot(Y, path, labels=labels, title=title)
+
+    monkeypatch.setattr(verigrad.plots, "plot_embedding", spy)
+    out = root / f"components_{n_components}.png"
+    argv = ["tsne", str(root / "X.npy"), "--out", str(out), "--max-iter", "60"]
+    assert main(argv + ["--n-components", str(n_components)]) == 0
+    assert np.load(out.with_suffix(".npy")).shape == (80, n_components)
+    assert out.with_suffix(".csv").read_text().splitlines()[0].count("dim") == n_components
+    assert len(titles) == 1 and note in titles[0] and "(exact," in titles[0]
+    assert note in capsys.readouterr().out

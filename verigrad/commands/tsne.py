@@ -37,7 +37,7 @@ def add_arguments(p):
         choices=("auto", "fft", "exact"),
         default="auto",
         help=f"auto (default): exact up to {AUTO_EXACT_MAX} points (faster there: the FFT grid "
-        "has a fixed minimum size), fft above",
+        "has a fixed minimum size) or for --n-components above 2, fft otherwise",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--max-iter", type=int, default=1000, dest="max_iter")
@@ -171,7 +171,9 @@ def run(args) -> int:
         raise ValueError(f"--out: expected a .png path, got {args.out!r}")
     X, labels = load_input(args.input, args.labels)
     if args.method == "auto":
-        args.method = "exact" if len(X) <= AUTO_EXACT_MAX and args.n_components <= 2 else "fft"
+        # the fft method embeds in 1 or 2 dimensions only; exact handles any number
+        small = len(X) <= AUTO_EXACT_MAX
+        args.method = "exact" if small or args.n_components > 2 else "fft"
     model = TSNE(
         n_components=args.n_components,
         perplexity=args.perplexity,
@@ -219,14 +221,28 @@ def run(args) -> int:
         text = header + "\n" + "\n".join(",".join(f"{v:.9g}" for v in row) for row in Y) + "\n"
     _atomic_write(stem + ".csv", lambda fh: fh.write(text.encode("utf-8")))
     shown = Y[:, :2]
+    note = _plot_note(Y.shape[1])
     title = (
         f"t-SNE ({args.method}, perplexity {args.perplexity:g}), N={len(X)}, "
         f"KL={model.kl_divergence_:.3f}"
     )
+    if note:
+        title += f"\n({note})"
     plot_embedding(shown, args.out, labels=labels, title=title)
     if not args.quiet:
         print(
             f"embedded {len(X)} points in {seconds:.1f} s, KL divergence "
             f"{model.kl_divergence_:.4f}; wrote {args.out}, {stem}.npy, {stem}.csv"
         )
+        if note:
+            print(f"note: {note}")
     return 0
+
+
+def _plot_note(n_components):
+    """What the 2-D scatter does not show of an ``n_components`` embedding ("" if nothing)."""
+    if n_components == 1:
+        return "1-D embedding: the vertical position is random jitter, not a dimension"
+    if n_components > 2:
+        return f"plot shows dimensions 0 and 1 of {n_components}; all are in the .npy and .csv"
+    return ""
