@@ -40,3 +40,24 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
         atomic_write_json(target, {"a": object()})
     assert target.read_text().strip().replace(" ", "").replace("\n", "") == '{"a":1}'
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+
+
+@pytest.mark.parametrize("keep", [0, 10, 300, -20])
+def test_truncated_or_corrupt_npz_raises_value_error_naming_the_file(tmp_path, keep):
+    good = tmp_path / "good.npz"
+    atomic_savez(good, a=np.arange(1000.0), b=np.ones((30, 30)))
+    raw = bytearray(good.read_bytes())
+    bad = tmp_path / "bad.npz"
+    if keep >= 0:
+        bad.write_bytes(bytes(raw[:keep]))
+    else:  # damage the data but keep the archive's directory: a CRC failure
+        raw[200:260] = b"x" * 60
+        bad.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="bad.npz: not a readable .npz archive"):
+        load_npz(bad)
+
+
+def test_a_single_npy_array_is_not_an_npz_archive(tmp_path):
+    np.save(tmp_path / "a.npy", np.zeros(3))
+    with pytest.raises(ValueError, match="a.npy: holds a single .npy array"):
+        load_npz(tmp_path / "a.npy")

@@ -13,7 +13,7 @@ import importlib
 import os
 import sys
 
-__all__ = ["main", "UsageError"]
+__all__ = ["main", "UsageError", "name_option"]
 
 #: subcommand -> module in verigrad.commands
 COMMANDS = {
@@ -59,6 +59,20 @@ def build_parser() -> argparse.ArgumentParser:
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
+
+
+def name_option(exc: Exception, options: dict) -> Exception:
+    """``exc`` with its leading ``"field:"`` replaced by the option the user typed.
+
+    Library errors name the parameter (``"lr: ..."``, ``"checkpoint: ..."``); ``options`` maps
+    such a field to the command-line option it came from (``{"checkpoint": "--resume"}``).
+    Other errors are returned unchanged.
+    """
+    text = str(exc.args[0]) if len(exc.args) == 1 else str(exc)
+    field, sep, rest = text.partition(":")
+    if sep and field in options:
+        return type(exc)(f"{options[field]}:{rest}")
+    return exc
 
 
 def _one_line(exc: BaseException) -> str:

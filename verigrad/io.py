@@ -12,6 +12,8 @@ import json
 import os
 import stat
 import tempfile
+import zipfile
+import zlib
 
 import numpy as np
 
@@ -85,9 +87,23 @@ def atomic_write_json(path, obj) -> None:
 
 
 def load_npz(path) -> dict:
-    """Every array of an ``.npz`` file as a dict (the file is closed on return)."""
-    with np.load(os.fspath(path), allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
+    """Every array of an ``.npz`` file as a dict (the file is closed on return).
+
+    A truncated or corrupt archive raises ``ValueError`` naming the file (``np.load`` lets
+    ``zipfile.BadZipFile``, ``EOFError`` or ``zlib.error`` through, depending on the damage).
+    """
+    path = os.fspath(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if isinstance(archive, np.lib.npyio.NpzFile):
+            with archive as f:
+                return {k: f[k] for k in f.files}
+    except (zipfile.BadZipFile, EOFError, zlib.error, ValueError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ValueError(
+            f"{path}: not a readable .npz archive (truncated or corrupt: {reason})"
+        ) from None
+    raise ValueError(f"{path}: holds a single .npy array, not an .npz archive")
 
 
 def pack_tree(tree, prefix: str) -> dict:

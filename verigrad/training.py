@@ -429,11 +429,18 @@ def model_state(arrays: dict) -> dict:
 
 def load_checkpoint(path: str):
     """``(arrays, meta)`` of a checkpoint written by :class:`Trainer`; errors name the file."""
+    if os.path.isdir(path):
+        inside = os.path.join(path, CHECKPOINT)
+        hint = f"; give {inside}" if os.path.isfile(inside) else ""
+        raise ValueError(f"checkpoint: {path} is a directory, not a checkpoint file{hint}")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint: {path}: no such file")
     try:
         arrays = load_npz(path)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"checkpoint: {' '.join(str(exc).split())}") from None
+    try:
         meta = json.loads(str(arrays["meta"]))
-    except (OSError, ValueError, KeyError) as exc:
+    except (ValueError, KeyError) as exc:
         raise ValueError(f"checkpoint: {path} is not a verigrad checkpoint ({exc})") from None
     return arrays, meta

@@ -31,3 +31,36 @@ def test_diverging_run_is_one_line_naming_every_step_option(tmp_path, capsys, ar
     assert main(["train", "--out", str(out), *FAST, "--optimizer", "sgd", *argv]) == 2
     _one_line_error(capsys, "diverged", "--lr", "--weight-decay", "--l1")
     assert not (out / "model.npz").exists()
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "run"
+    assert main(["train", "--out", str(out), *FAST]) == 0
+    return out
+
+
+def test_truncated_checkpoint_names_checkpoint_and_resume(run_dir, tmp_path, capsys):
+    (tmp_path / "cut").mkdir()
+    cut = tmp_path / "cut" / "model.npz"
+    cut.write_bytes((run_dir / "model.npz").read_bytes()[:1000])
+    assert main(["evaluate", "--checkpoint", str(cut)]) == 2
+    _one_line_error(capsys, "--checkpoint:", "truncated or corrupt")
+    assert main(["train", "--resume", str(cut.parent), *FAST[:3]]) == 2
+    _one_line_error(capsys, "--resume:", "truncated or corrupt")
+
+
+def test_checkpoint_and_resume_say_what_is_wrong_with_the_path(run_dir, tmp_path, capsys):
+    assert main(["evaluate", "--checkpoint", str(run_dir)]) == 2
+    _one_line_error(capsys, "--checkpoint:", "is a directory", str(run_dir / "model.npz"))
+    other = tmp_path / "other.npz"
+    other.write_bytes(b"")
+    assert main(["train", "--resume", str(other), *FAST[:3]]) == 2
+    _one_line_error(capsys, "--resume:", "give the run directory")
+    assert main(["train", "--resume", str(tmp_path), *FAST[:3]]) == 2
+    _one_line_error(capsys, "--resume:", "holds no model.npz")
+
+
+def test_resume_accepts_the_model_npz_itself(run_dir, capsys):
+    assert main(["train", "--resume", str(run_dir / "model.npz"), "--epochs", "2", *FAST[:3]]) == 0
+    assert "wrote" in capsys.readouterr().out

@@ -21,6 +21,7 @@ def add_arguments(p):
 def run(args) -> int:
     import json
 
+    from ..cli import name_option
     from ..metrics import top_k_error
     from ..nn.models import build_model
     from ..training import evaluate_model, load_checkpoint, load_dataset, model_state
@@ -29,7 +30,10 @@ def run(args) -> int:
         ks = [int(k) for k in args.k.split(",")]
     except ValueError:
         raise ValueError(f"--k: expected comma-separated integers, got {args.k!r}") from None
-    arrays, meta = load_checkpoint(args.checkpoint)
+    try:
+        arrays, meta = load_checkpoint(args.checkpoint)
+    except (ValueError, FileNotFoundError) as exc:
+        raise name_option(exc, {"checkpoint": "--checkpoint"}) from None
     config = meta["config"]
     spec = args.data or config["data"]
     _, _, X, y, n_classes = load_dataset(spec, config["seed"], config.get("test_size", 0.2))

@@ -84,21 +84,38 @@ def add_arguments(p):
         "--resume",
         default=None,
         metavar="DIR",
-        help="continue the run saved in DIR up to --epochs in total (its other options are kept)",
+        help="continue the run saved in DIR (or DIR/model.npz) up to --epochs in total "
+        "(its other options are kept)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-tsne", action="store_true", help="skip the t-SNE figure")
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
 
 
-def _named(exc: Exception) -> Exception:
-    text = str(exc)
-    if text.split(":")[0] in _FIELDS:
-        return type(exc)("--" + text)
-    return exc
+#: library error fields -> the option that set them (see verigrad.cli.name_option)
+_OPTIONS = {field: f"--{field}" for field in _FIELDS} | {"checkpoint": "--resume"}
+
+
+def _run_directory(resume: str) -> str:
+    """The run directory ``--resume`` names: the directory itself, or the directory of the
+    ``model.npz`` given instead."""
+    from ..training import CHECKPOINT
+
+    if os.path.isfile(resume):
+        if os.path.basename(resume) == CHECKPOINT:
+            return os.path.dirname(resume) or "."
+        raise ValueError(
+            f"--resume: {resume} is a file; give the run directory (the one holding {CHECKPOINT})"
+        )
+    if not os.path.isdir(resume):
+        raise FileNotFoundError(f"--resume: {resume}: no such directory")
+    if not os.path.isfile(os.path.join(resume, CHECKPOINT)):
+        raise FileNotFoundError(f"--resume: {resume} holds no {CHECKPOINT}")
+    return resume
 
 
 def run(args) -> int:
+    from ..cli import name_option
     from ..io import atomic_write_json
     from ..report import write_run_outputs
     from ..training import CHECKPOINT, TrainConfig, Trainer, TrainingDiverged
@@ -106,10 +123,8 @@ def run(args) -> int:
     log = (lambda *a, **k: None) if args.quiet else print
     try:
         if args.resume:
-            if not os.path.isfile(os.path.join(args.resume, CHECKPOINT)):
-                raise FileNotFoundError(f"--resume: {args.resume} holds no {CHECKPOINT}")
-            trainer = Trainer.resume(args.resume, epochs=args.epochs)
-            out_dir = args.resume
+            out_dir = _run_directory(args.resume)
+            trainer = Trainer.resume(out_dir, epochs=args.epochs)
             log(f"resuming {out_dir} at epoch {trainer.epoch} of {trainer.config.epochs}")
         else:
             config = TrainConfig(
@@ -133,8 +148,8 @@ def run(args) -> int:
                 )
             trainer = Trainer(config, out_dir)
             os.makedirs(out_dir, exist_ok=True)
-    except (ValueError, TypeError) as exc:
-        raise _named(exc) from None
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        raise name_option(exc, _OPTIONS) from None
     c = trainer.config
     log(
         f"data {c.data}: {len(trainer.ytr)} train / {len(trainer.yte)} test images of shape "
