@@ -74,15 +74,27 @@ def test_same_embedding_from_every_format(data):
         (["labels.txt"], "unsupported file type"),
         (["bad.csv"], "non-numeric"),
         (["nan.npy"], "X: contains"),
+        (["X.npy", "--labels", "ROOT/nan_labels.npy"], "--labels: contains 1 NaN"),
+        (["nan_label.csv", "--labels", "kind"], "--labels: contains 1 NaN"),
+        (["nan_y.npz"], "INPUT: array 'y'"),
     ],
 )
 def test_bad_input_exits_2(data, capsys, args, message):
-    root, X, _ = data
+    root, X, y = data
     (root / "bad.csv").write_text("1,2,3\n4,x,6\n7,8,9\n1,1,1\n5,5,5\n")
     bad = X.copy()
     bad[0, 0] = np.nan
     np.save(root / "nan.npy", bad)
-    argv = ["tsne", str(root / args[0]), "--out", str(root / "bad.png")] + args[1:] + FAST
+    labels = y.astype(float)
+    labels[5] = np.nan
+    np.save(root / "nan_labels.npy", labels)
+    np.savez(root / "nan_y.npz", X=X, y=labels)
+    rows = [
+        ",".join(f"{v:.17g}" for v in row) + f",{k:g}" for row, k in zip(X, labels, strict=True)
+    ]
+    (root / "nan_label.csv").write_text("a,b,c,d,e,kind\n" + "\n".join(rows) + "\n")
+    rest = [str(root / a[5:]) if a.startswith("ROOT/") else a for a in args[1:]]
+    argv = ["tsne", str(root / args[0]), "--out", str(root / "bad.png")] + rest + FAST
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -155,6 +155,11 @@ def load_input(path, labels_arg=None):
         labels = _read_labels_file(label_file)
     if labels is not None and len(labels) != len(X):
         raise ValueError(f"--labels: {len(labels)} labels for {len(X)} samples")
+    if labels is not None and labels.dtype.kind in "fc" and not np.all(np.isfinite(labels)):
+        # a NaN label matches no class (NaN != NaN), so its point would vanish from the plot
+        bad = int(np.count_nonzero(~np.isfinite(labels)))
+        name = "--labels" if labels_arg is not None else f"INPUT: array 'y' of {path}"
+        raise ValueError(f"{name}: contains {bad} NaN or infinite label(s); every point needs one")
     return X, labels
 
 
