@@ -77,6 +77,10 @@ def test_same_embedding_from_every_format(data):
         (["X.npy", "--labels", "ROOT/nan_labels.npy"], "--labels: contains 1 NaN"),
         (["nan_label.csv", "--labels", "kind"], "--labels: contains 1 NaN"),
         (["nan_y.npz"], "INPUT: array 'y'"),
+        (["empty.npy"], "INPUT: t-SNE needs more than 3 samples, got n_samples=0"),
+        (["empty3d.npy"], "INPUT: t-SNE needs more than 3 samples, got n_samples=0"),
+        (["three.npy"], "INPUT: t-SNE needs more than 3 samples, got n_samples=3"),
+        (["header.csv"], "INPUT: t-SNE needs more than 3 samples, got n_samples=0"),
     ],
 )
 def test_bad_input_exits_2(data, capsys, args, message):
@@ -85,6 +89,10 @@ def test_bad_input_exits_2(data, capsys, args, message):
     bad = X.copy()
     bad[0, 0] = np.nan
     np.save(root / "nan.npy", bad)
+    np.save(root / "empty.npy", np.zeros((0, 5)))
+    np.save(root / "empty3d.npy", np.zeros((0, 2, 3)))
+    np.save(root / "three.npy", X[:3])
+    (root / "header.csv").write_text("a,b,c\n")
     labels = y.astype(float)
     labels[5] = np.nan
     np.save(root / "nan_labels.npy", labels)

@@ -143,7 +143,8 @@ def load_input(path, labels_arg=None):
             )
         if X.ndim == 1 or X.ndim == 0:
             raise ValueError(f"INPUT: expected a 2-D array of samples, got shape {X.shape}")
-        X = X.reshape(len(X), -1)
+        # explicit width: reshape(0, -1) cannot infer it for an empty array
+        X = X.reshape(X.shape[0], int(np.prod(X.shape[1:])))
         if X.dtype.kind not in "biuf":
             raise ValueError(f"INPUT: expected numbers, got dtype {X.dtype}")
         X = X.astype(np.float64)
@@ -175,6 +176,10 @@ def run(args) -> int:
     if not args.out.lower().endswith(".png"):
         raise ValueError(f"--out: expected a .png path, got {args.out!r}")
     X, labels = load_input(args.input, args.labels)
+    if len(X) <= 3:  # TSNE's own rule, named for the command line
+        raise ValueError(
+            f"INPUT: t-SNE needs more than 3 samples, got n_samples={len(X)} in {args.input}"
+        )
     if args.method == "auto":
         # the fft method embeds in 1 or 2 dimensions only; exact handles any number
         small = len(X) <= AUTO_EXACT_MAX
