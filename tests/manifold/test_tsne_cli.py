@@ -81,6 +81,7 @@ def test_same_embedding_from_every_format(data):
         (["empty3d.npy"], "INPUT: t-SNE needs more than 3 samples, got n_samples=0"),
         (["three.npy"], "INPUT: t-SNE needs more than 3 samples, got n_samples=3"),
         (["header.csv"], "INPUT: t-SNE needs more than 3 samples, got n_samples=0"),
+        (["X.npy", "--seed", "-1"], "--seed: must be a non-negative integer, got -1"),
     ],
 )
 def test_bad_input_exits_2(data, capsys, args, message):
@@ -102,7 +103,7 @@ def test_bad_input_exits_2(data, capsys, args, message):
     ]
     (root / "nan_label.csv").write_text("a,b,c,d,e,kind\n" + "\n".join(rows) + "\n")
     rest = [str(root / a[5:]) if a.startswith("ROOT/") else a for a in args[1:]]
-    argv = ["tsne", str(root / args[0]), "--out", str(root / "bad.png")] + rest + FAST
+    argv = ["tsne", str(root / args[0]), "--out", str(root / "bad.png")] + FAST + rest
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -185,6 +185,7 @@ def test_pca_init_is_scaled_like_sklearn():
         (dict(max_iter=0), (20, 3), ValueError, "max_iter"),
         (dict(early_exaggeration=0.5), (20, 3), ValueError, "early_exaggeration"),
         (dict(perplexity="high"), (20, 3), TypeError, "perplexity"),
+        (dict(random_state=-1), (20, 3), ValueError, "random_state: must be a non-negative"),
     ],
 )
 def test_errors_name_the_parameter(kwargs, X_shape, error, match):

@@ -175,6 +175,8 @@ def run(args) -> int:
 
     if not args.out.lower().endswith(".png"):
         raise ValueError(f"--out: expected a .png path, got {args.out!r}")
+    if args.seed < 0:
+        raise ValueError(f"--seed: must be a non-negative integer, got {args.seed}")
     X, labels = load_input(args.input, args.labels)
     if len(X) <= 3:  # TSNE's own rule, named for the command line
         raise ValueError(

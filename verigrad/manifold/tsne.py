@@ -216,7 +216,11 @@ class TSNE:
             raise TypeError(f"init: expected 'pca', 'random' or an array, got {self.init!r}")
         if not isinstance(self.verbose, (bool, numbers.Integral)):
             raise TypeError(f"verbose: expected a bool, got {self.verbose!r}")
-        rng = check_rng(self.random_state, "random_state")
+        seed = self.random_state
+        if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed < 0:
+            # numpy's own message ("expected non-negative integer") names no argument
+            raise ValueError(f"random_state: must be a non-negative integer, got {seed}")
+        rng = check_rng(seed, "random_state")
         return X, method, n_components, perplexity, exaggeration, max_iter, learning_rate, rng
 
     def _log(self, text):
