@@ -64,3 +64,29 @@ def test_checkpoint_and_resume_say_what_is_wrong_with_the_path(run_dir, tmp_path
 def test_resume_accepts_the_model_npz_itself(run_dir, capsys):
     assert main(["train", "--resume", str(run_dir / "model.npz"), "--epochs", "2", *FAST[:3]]) == 0
     assert "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["--optimizer", "sgd"], "--optimizer adam"),
+        (["--lr", "0.5"], "--lr 0.003"),
+        (["--model", "mlp"], "--model softmax"),
+        (["--seed", "1"], "--seed 0"),
+        (["--weight-decay", "0.1"], "--weight-decay 0.0"),
+        (["--out", "elsewhere"], "--out"),
+    ],
+)
+def test_resume_refuses_options_that_conflict_with_the_saved_run(run_dir, capsys, argv, needle):
+    before = (run_dir / "model.npz").read_bytes()
+    assert main(["train", "--resume", str(run_dir), "--epochs", "3", *argv, *FAST[:3]]) == 2
+    _one_line_error(capsys, argv[0], needle)
+    assert (run_dir / "model.npz").read_bytes() == before
+
+
+def test_resume_allows_the_saved_values_and_options_that_change_no_weight(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["train", "--out", str(out), *FAST]) == 0
+    again = ["--model", "softmax", "--lr", "0.003", "--optimizer", "adam", "--out", str(out)]
+    assert main(["train", "--resume", str(out), "--epochs", "2", *again, *FAST[:3]]) == 0
+    capsys.readouterr()

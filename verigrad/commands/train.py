@@ -39,28 +39,25 @@ def add_arguments(p):
     d = TrainConfig()
     p.add_argument(
         "--data",
-        default=d.data,
+        default=None,
         help="digits (default), mnist:DIR (IDX files) or FILE.npz with X, y",
     )
-    p.add_argument("--model", choices=MODELS, default=d.model, help="default: %(default)s")
+    p.add_argument("--model", choices=MODELS, default=None, help=f"default: {d.model}")
     p.add_argument(
         "--pool",
         choices=POOLS,
-        default=d.pool,
-        help="pooling layer of the cnn (default: %(default)s)",
+        default=None,
+        help=f"pooling layer of the cnn (default: {d.pool})",
     )
-    p.add_argument(
-        "--optimizer", choices=OPTIMIZERS, default=d.optimizer, help="default: %(default)s"
-    )
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=None, help=f"default: {d.optimizer}")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: per optimizer)")
-    p.add_argument(
-        "--weight-decay", type=float, default=d.weight_decay, help="default: %(default)s"
-    )
+    p.add_argument("--weight-decay", type=float, default=None, help=f"default: {d.weight_decay}")
     p.add_argument(
         "--schedule",
         choices=SCHEDULES,
-        default=d.schedule,
-        help="learning-rate schedule (step: x0.1 every 10 epochs; cosine over --epochs)",
+        default=None,
+        help=f"learning-rate schedule (default: {d.schedule}; step: x0.1 every 10 epochs; "
+        "cosine over --epochs)",
     )
     p.add_argument(
         "--epochs",
@@ -68,15 +65,15 @@ def add_arguments(p):
         default=None,
         help=f"total epochs (default: {d.epochs}; with --resume: the saved run's)",
     )
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="default: %(default)s")
+    p.add_argument("--batch-size", type=int, default=None, help=f"default: {d.batch_size}")
     p.add_argument(
         "--l1",
         type=float,
-        default=d.l1,
+        default=None,
         metavar="LAMBDA",
-        help="proximal L1 (soft thresholding) on the weights after each step",
+        help=f"proximal L1 (soft thresholding) on the weights after each step (default: {d.l1})",
     )
-    p.add_argument("--seed", type=int, default=d.seed, help="default: %(default)s")
+    p.add_argument("--seed", type=int, default=None, help=f"default: {d.seed}")
     p.add_argument(
         "--out", default=None, metavar="DIR", help="run directory (default: runs/<timestamp>)"
     )
@@ -84,12 +81,45 @@ def add_arguments(p):
         "--resume",
         default=None,
         metavar="DIR",
-        help="continue the run saved in DIR (or DIR/model.npz) up to --epochs in total "
-        "(its other options are kept)",
+        help="continue the run saved in DIR (or DIR/model.npz) up to --epochs in total; its "
+        "other options are kept, and giving one with a different value is an error",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-tsne", action="store_true", help="skip the t-SNE figure")
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
+
+
+#: options that shape a run's trajectory: a resumed run keeps its saved values, so giving one
+#: with another value is refused (--epochs may extend the run; --no-tsne etc. change no weight)
+_TRAJECTORY = (
+    "data",
+    "model",
+    "pool",
+    "optimizer",
+    "lr",
+    "weight_decay",
+    "schedule",
+    "batch_size",
+    "l1",
+    "seed",
+)
+
+
+def _refuse_conflicts(args, saved, run_dir: str) -> None:
+    """Options given explicitly (parser default None) that differ from the resumed run's."""
+    for field in _TRAJECTORY:
+        value = getattr(args, field)
+        kept = saved.learning_rate if field == "lr" else getattr(saved, field)
+        if value is not None and value != kept:
+            option = "--" + field.replace("_", "-")
+            raise ValueError(
+                f"{option}: the run in {run_dir} was trained with {option} {kept}, got {value}; "
+                f"a resumed run keeps its options (start a new run with --out to change it)"
+            )
+    if args.out is not None and os.path.abspath(args.out) != os.path.abspath(run_dir):
+        raise ValueError(
+            f"--out: a resumed run continues in its own directory {run_dir}, got --out {args.out}"
+        )
 
 
 #: library error fields -> the option that set them (see verigrad.cli.name_option)
@@ -125,21 +155,13 @@ def run(args) -> int:
         if args.resume:
             out_dir = _run_directory(args.resume)
             trainer = Trainer.resume(out_dir, epochs=args.epochs)
+            _refuse_conflicts(args, trainer.config, out_dir)
             log(f"resuming {out_dir} at epoch {trainer.epoch} of {trainer.config.epochs}")
         else:
-            config = TrainConfig(
-                data=args.data,
-                model=args.model,
-                pool=args.pool,
-                optimizer=args.optimizer,
-                lr=args.lr,
-                weight_decay=args.weight_decay,
-                schedule=args.schedule,
-                epochs=args.epochs if args.epochs is not None else TrainConfig.epochs,
-                batch_size=args.batch_size,
-                l1=args.l1,
-                seed=args.seed,
-            )
+            given = {f: getattr(args, f) for f in _TRAJECTORY if getattr(args, f) is not None}
+            if args.epochs is not None:
+                given["epochs"] = args.epochs
+            config = TrainConfig(**given)
             config.validate()
             out_dir = args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
             if os.path.exists(os.path.join(out_dir, CHECKPOINT)):
