@@ -147,6 +147,8 @@ def load_dataset(spec: str, seed: int = 0, test_size: float = 0.2, dtype=np.floa
             raise ValueError(f"data: {spec} must hold arrays 'X' and 'y', it has {sorted(arrays)}")
         X = _as_images(arrays["X"], "data").astype(dtype)
         y = np.asarray(arrays["y"])
+        if len(X) == 0:
+            raise ValueError(f"data: {spec} holds no samples (X has shape {X.shape})")
         if y.dtype.kind not in "iu" or y.ndim != 1 or len(y) != len(X) or y.min() < 0:
             raise ValueError(
                 f"data: {spec}: y must be non-negative int labels, one per sample of X"
@@ -157,6 +159,17 @@ def load_dataset(spec: str, seed: int = 0, test_size: float = 0.2, dtype=np.floa
     else:
         raise ValueError(f"data: expected 'digits', 'mnist:DIR' or a FILE.npz, got {spec!r}")
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=test_size, rng=rng, stratify=True)
+    n_classes = len(np.unique(y))
+    if n_classes < 2:
+        raise ValueError(f"data: {spec}: training needs at least 2 classes, y holds {n_classes}")
+    if len(Xte) == 0:
+        # each class gives round(count * test_size) samples to the test part, so a class of
+        # ceil(0.5 / test_size) samples is the least that puts one there
+        need = int(np.ceil(0.5 / test_size))
+        raise ValueError(
+            f"data: {spec}: {len(y)} samples are too few for the train/test split (test size "
+            f"{test_size:g}, stratified): give at least {need} samples of one class"
+        )
     return Xtr, ytr, Xte, yte, int(y.max()) + 1
 
 

@@ -1,5 +1,6 @@
 """``verigrad train`` / ``evaluate``: bad input and failing runs end in one line and exit 2."""
 
+import numpy as np
 import pytest
 
 from verigrad.cli import main
@@ -90,3 +91,25 @@ def test_resume_allows_the_saved_values_and_options_that_change_no_weight(tmp_pa
     again = ["--model", "softmax", "--lr", "0.003", "--optimizer", "adam", "--out", str(out)]
     assert main(["train", "--resume", str(out), "--epochs", "2", *again, *FAST[:3]]) == 0
     capsys.readouterr()
+
+
+def _npz(path, n, labels=None):
+    rng = np.random.default_rng(0)
+    y = np.arange(n) % 10 if labels is None else np.asarray(labels)
+    np.savez(path, X=rng.random((n, 1, 8, 8)).astype(np.float32), y=y.astype(np.int64))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "n,labels,needle",
+    [
+        (0, None, "holds no samples"),
+        (3, [0, 1, 2], "give at least 3 samples of one class"),
+        (6, [1] * 6, "at least 2 classes"),
+    ],
+    ids=["empty", "tiny", "one-class"],
+)
+def test_too_little_data_names_data_and_the_minimum(tmp_path, capsys, n, labels, needle):
+    data = _npz(tmp_path / "d.npz", n, labels)
+    assert main(["train", "--data", data, "--out", str(tmp_path / "r"), *FAST]) == 2
+    _one_line_error(capsys, "--data:", needle)
