@@ -30,6 +30,7 @@ __all__ = [
     "Trainer",
     "TrainingDiverged",
     "load_dataset",
+    "load_samples",
     "evaluate_model",
     "OPTIMIZERS",
     "SCHEDULES",
@@ -122,42 +123,53 @@ def _as_images(X: np.ndarray, name: str) -> np.ndarray:
     )
 
 
+def load_samples(spec: str, dtype=np.float32):
+    """``(X, y)``: every sample of ``digits``, ``mnist:DIR`` (train and test files) or ``FILE.npz``."""
+    from .data import load_digits, load_mnist
+
+    if spec == "digits":
+        return load_digits(dtype=dtype)
+    if spec.startswith("mnist:"):
+        (Xtr, ytr), (Xte, yte) = load_mnist(_mnist_directory(spec), dtype=dtype)
+        return np.concatenate([Xtr, Xte]), np.concatenate([ytr, yte])
+    if not spec.endswith(".npz"):
+        raise ValueError(f"data: expected 'digits', 'mnist:DIR' or a FILE.npz, got {spec!r}")
+    if not os.path.isfile(spec):
+        raise FileNotFoundError(f"data: {spec}: no such file")
+    arrays = load_npz(spec)
+    if "X" not in arrays or "y" not in arrays:
+        raise ValueError(f"data: {spec} must hold arrays 'X' and 'y', it has {sorted(arrays)}")
+    X = _as_images(arrays["X"], "data").astype(dtype)
+    y = np.asarray(arrays["y"])
+    if len(X) == 0:
+        raise ValueError(f"data: {spec} holds no samples (X has shape {X.shape})")
+    if y.dtype.kind not in "iu" or y.ndim != 1 or len(y) != len(X) or y.min() < 0:
+        raise ValueError(f"data: {spec}: y must be non-negative int labels, one per sample of X")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"data: {spec}: X contains NaN or infinite values")
+    return X, y.astype(np.int64)
+
+
+def _mnist_directory(spec: str) -> str:
+    directory = spec[len("mnist:") :]
+    if not directory:
+        raise ValueError("data: give the directory as mnist:DIR")
+    return directory
+
+
 def load_dataset(spec: str, seed: int = 0, test_size: float = 0.2, dtype=np.float32):
     """``(X_train, y_train, X_test, y_test, n_classes)`` for ``digits``, ``mnist:DIR`` or ``FILE.npz``.
 
     Digits and ``.npz`` data are split (stratified, seeded); MNIST comes with its own test set.
     """
-    from .data import load_digits, load_mnist, train_test_split
+    from .data import load_mnist, train_test_split
 
-    rng = np.random.default_rng([seed, 1])  # the split has its own stream: same split on resume
-    if spec == "digits":
-        X, y = load_digits(dtype=dtype)
-    elif spec.startswith("mnist:"):
-        directory = spec[len("mnist:") :]
-        if not directory:
-            raise ValueError("data: give the directory as mnist:DIR")
-        (Xtr, ytr), (Xte, yte) = load_mnist(directory, dtype=dtype)
+    if spec.startswith("mnist:"):
+        (Xtr, ytr), (Xte, yte) = load_mnist(_mnist_directory(spec), dtype=dtype)
         n_classes = int(max(ytr.max(), yte.max())) + 1
         return Xtr, ytr, Xte, yte, n_classes
-    elif spec.endswith(".npz"):
-        if not os.path.isfile(spec):
-            raise FileNotFoundError(f"data: {spec}: no such file")
-        arrays = load_npz(spec)
-        if "X" not in arrays or "y" not in arrays:
-            raise ValueError(f"data: {spec} must hold arrays 'X' and 'y', it has {sorted(arrays)}")
-        X = _as_images(arrays["X"], "data").astype(dtype)
-        y = np.asarray(arrays["y"])
-        if len(X) == 0:
-            raise ValueError(f"data: {spec} holds no samples (X has shape {X.shape})")
-        if y.dtype.kind not in "iu" or y.ndim != 1 or len(y) != len(X) or y.min() < 0:
-            raise ValueError(
-                f"data: {spec}: y must be non-negative int labels, one per sample of X"
-            )
-        if not np.all(np.isfinite(X)):
-            raise ValueError(f"data: {spec}: X contains NaN or infinite values")
-        y = y.astype(np.int64)
-    else:
-        raise ValueError(f"data: expected 'digits', 'mnist:DIR' or a FILE.npz, got {spec!r}")
+    X, y = load_samples(spec, dtype)
+    rng = np.random.default_rng([seed, 1])  # the split has its own stream: same split on resume
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=test_size, rng=rng, stratify=True)
     n_classes = len(np.unique(y))
     if n_classes < 2:

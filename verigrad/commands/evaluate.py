@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 HELP = "evaluate a checkpoint (model.npz): loss, accuracy and top-k errors"
+DESCRIPTION = """Evaluate a checkpoint written by verigrad train: loss, accuracy and top-k errors.
+
+Which samples: --split auto (the default) uses the test split of the data the checkpoint was
+trained on (the same seeded split as training), and every sample of any other --data; --split
+test or --split all chooses explicitly. The first line says which was used.
+
+  verigrad evaluate --checkpoint runs/20261126-101500/model.npz
+  verigrad evaluate --checkpoint run/model.npz --data other.npz --k 1,2"""
+
+#: library error fields -> the option that set them (see verigrad.cli.name_option)
+_OPTIONS = {"checkpoint": "--checkpoint", "data": "--data"}
 
 
 def add_arguments(p):
@@ -12,10 +25,51 @@ def add_arguments(p):
     p.add_argument(
         "--data",
         default=None,
-        help="digits, mnist:DIR or FILE.npz (default: the checkpoint's test split)",
+        help="digits, mnist:DIR or FILE.npz (default: the data the checkpoint was trained on)",
     )
-    p.add_argument("--k", default="1,3,5", help="comma-separated k values (default: %(default)s)")
+    p.add_argument(
+        "--split",
+        choices=("auto", "test", "all"),
+        default="auto",
+        help="test: the training run's test split of --data; all: every sample; auto (default): "
+        "test for the checkpoint's own data, all for other data",
+    )
+    p.add_argument(
+        "--k",
+        default=None,
+        help="comma-separated k values, each at most the number of classes "
+        "(default: those of 1,3,5 that fit)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _same_source(spec: str, trained_on: str) -> bool:
+    """Whether two --data specs name the same data (files compared by identity, not text)."""
+    if spec == trained_on:
+        return True
+    paths = []
+    for s in (spec, trained_on):
+        if s.startswith("mnist:"):
+            s = s[len("mnist:") :]
+        elif not s.endswith(".npz"):
+            return False
+        paths.append(s)
+    try:
+        return os.path.samefile(*paths) and spec.startswith("mnist:") == trained_on.startswith(
+            "mnist:"
+        )
+    except OSError:
+        return False
+
+
+def _parse_k(text: str) -> list:
+    try:
+        ks = [int(k) for k in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--k: expected comma-separated integers, got {text!r}") from None
+    if any(k < 1 for k in ks):
+        raise ValueError(f"--k: every k must be >= 1, got {text!r}")
+    return ks
 
 
 def run(args) -> int:
@@ -24,31 +78,53 @@ def run(args) -> int:
     from ..cli import name_option
     from ..metrics import top_k_error
     from ..nn.models import build_model
-    from ..training import evaluate_model, load_checkpoint, load_dataset, model_state
+    from ..training import (
+        evaluate_model,
+        load_checkpoint,
+        load_dataset,
+        load_samples,
+        model_state,
+    )
 
-    try:
-        ks = [int(k) for k in args.k.split(",")]
-    except ValueError:
-        raise ValueError(f"--k: expected comma-separated integers, got {args.k!r}") from None
+    ks = _parse_k(args.k) if args.k is not None else None
     try:
         arrays, meta = load_checkpoint(args.checkpoint)
+        config = meta["config"]
+        spec = args.data or config["data"]
+        split = args.split
+        if split == "auto":
+            split = "test" if _same_source(spec, config["data"]) else "all"
+        if split == "test":
+            _, _, X, y, _ = load_dataset(spec, config["seed"], config.get("test_size", 0.2))
+        else:
+            X, y = load_samples(spec)
     except (ValueError, FileNotFoundError) as exc:
-        raise name_option(exc, {"checkpoint": "--checkpoint"}) from None
-    config = meta["config"]
-    spec = args.data or config["data"]
-    _, _, X, y, n_classes = load_dataset(spec, config["seed"], config.get("test_size", 0.2))
+        raise name_option(exc, _OPTIONS) from None
+    n_classes = meta["n_classes"]
     if tuple(X.shape[1:]) != tuple(meta["input_shape"]):
         raise ValueError(
-            f"--data: images of shape {X.shape[1:]} do not fit the model's {tuple(meta['input_shape'])}"
+            f"--data: images of shape {X.shape[1:]} do not fit the model's "
+            f"{tuple(meta['input_shape'])}"
         )
-    if n_classes > meta["n_classes"]:
-        raise ValueError(f"--data: has {n_classes} classes, the model {meta['n_classes']}")
-    model = build_model(config["model"], X.shape[1:], meta["n_classes"], config["pool"], rng=0)
+    if int(y.max()) >= n_classes:
+        raise ValueError(f"--data: has labels up to {int(y.max())}, the model {n_classes} classes")
+    if ks is None:
+        ks = [k for k in (1, 3, 5) if k <= n_classes]
+    too_big = [k for k in ks if k > n_classes]
+    if too_big:
+        raise ValueError(f"--k: must be <= {n_classes} (the model's classes), got {too_big[0]}")
+    model = build_model(config["model"], X.shape[1:], n_classes, config["pool"], rng=0)
     model.load_state_dict(model_state(arrays))
     result = evaluate_model(model, X, y)
+    samples = (
+        f"the test split of {spec}: {len(y)} samples"
+        if split == "test"
+        else f"all {len(y)} samples of {spec}"
+    )
     report = {
         "checkpoint": args.checkpoint,
         "data": spec,
+        "split": split,
         "n": int(len(y)),
         "epoch": meta["epoch"],
         "loss": result["loss"],
@@ -56,12 +132,12 @@ def run(args) -> int:
     }
     for k in ks:
         report[f"top{k}_error"] = (
-            float(top_k_error(result["scores"], y, k=k)) if k < meta["n_classes"] else 0.0
+            float(top_k_error(result["scores"], y, k=k)) if k < n_classes else 0.0
         )
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(f"{args.checkpoint} (epoch {meta['epoch']}) on {spec}: {len(y)} samples")
+        print(f"{args.checkpoint} (epoch {meta['epoch']}) on {samples}")
         print(f"  loss {report['loss']:.4f}  accuracy {report['accuracy']:.4f}")
         for k in ks:
             print(f"  top-{k} error {report[f'top{k}_error']:.4f}")

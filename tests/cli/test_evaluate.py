@@ -1,0 +1,71 @@
+"""``verigrad evaluate``: which samples it uses, and its bad input."""
+
+import json
+
+import numpy as np
+import pytest
+
+from verigrad.cli import main
+
+FAST = ["--no-progress", "--quiet", "--no-tsne", "--model", "softmax", "--epochs", "1"]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "run"
+    assert main(["train", "--out", str(out), *FAST]) == 0
+    return str(out / "model.npz")
+
+
+def _npz(path, n):
+    rng = np.random.default_rng(0)
+    np.savez(path, X=rng.random((n, 8, 8)).astype(np.float32), y=np.arange(n) % 10)
+    return str(path)
+
+
+def _report(capsys, *argv):
+    capsys.readouterr()
+    assert main(["evaluate", *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_own_data_uses_its_test_split_other_data_all_of_it(checkpoint, tmp_path, capsys):
+    own = _report(capsys, "--checkpoint", checkpoint)
+    assert own["split"] == "test" and own["n"] == 360 - 1  # stratified 20% of 1,797 digits
+    other = _npz(tmp_path / "d100.npz", 100)
+    assert _report(capsys, "--checkpoint", checkpoint, "--data", other)["n"] == 100
+    test = _report(capsys, "--checkpoint", checkpoint, "--data", other, "--split", "test")
+    assert test["split"] == "test" and test["n"] == 20
+    everything = _report(capsys, "--checkpoint", checkpoint, "--split", "all")
+    assert everything["n"] == 1797
+    assert main(["evaluate", "--checkpoint", checkpoint, "--data", other]) == 0
+    assert f"all 100 samples of {other}" in capsys.readouterr().out
+
+
+def test_same_file_by_another_path_counts_as_the_training_data(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = _npz(tmp_path / "d.npz", 100)
+    assert main(["train", "--data", "d.npz", "--out", "r", *FAST]) == 0
+    report = _report(capsys, "--checkpoint", "r/model.npz", "--data", data)
+    assert report["split"] == "test" and report["n"] == 20
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["--k", "11"], "--k: must be <= 10"),
+        (["--k", "0"], "--k"),
+        (["--data", "nowhere.npz"], "--data:"),
+    ],
+)
+def test_bad_input_is_one_line_naming_the_option(checkpoint, capsys, argv, needle):
+    assert main(["evaluate", "--checkpoint", checkpoint, *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1
+
+
+def test_too_little_data_names_data(checkpoint, tmp_path, capsys):
+    np.savez(tmp_path / "e.npz", X=np.zeros((0, 1, 8, 8)), y=np.zeros(0, np.int64))
+    assert main(["evaluate", "--checkpoint", checkpoint, "--data", str(tmp_path / "e.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "--data:" in err and "holds no samples" in err and len(err.strip().splitlines()) == 1
