@@ -126,6 +126,28 @@ def _refuse_conflicts(args, saved, run_dir: str) -> None:
 _OPTIONS = {field: f"--{field}" for field in _FIELDS} | {"checkpoint": "--resume"}
 
 
+def _make_run_directory(out) -> str:
+    """Create the run directory: ``out``, or a new ``runs/<timestamp>[-N]``.
+
+    The default name is claimed with ``os.mkdir``, which fails if it exists, so two runs
+    started in the same second get ``runs/<timestamp>`` and ``runs/<timestamp>-2`` instead of
+    writing over each other.
+    """
+    if out is not None:
+        os.makedirs(out, exist_ok=True)
+        return out
+    stamp = os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
+    os.makedirs("runs", exist_ok=True)
+    candidate, n = stamp, 1
+    while True:
+        try:
+            os.mkdir(candidate)
+            return candidate
+        except FileExistsError:
+            n += 1
+            candidate = f"{stamp}-{n}"
+
+
 def _run_directory(resume: str) -> str:
     """The run directory ``--resume`` names: the directory itself, or the directory of the
     ``model.npz`` given instead."""
@@ -163,13 +185,14 @@ def run(args) -> int:
                 given["epochs"] = args.epochs
             config = TrainConfig(**given)
             config.validate()
-            out_dir = args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
-            if os.path.exists(os.path.join(out_dir, CHECKPOINT)):
+            out_dir = args.out
+            if out_dir is not None and os.path.exists(os.path.join(out_dir, CHECKPOINT)):
                 raise ValueError(
                     f"--out: {out_dir} already holds a run; use --resume {out_dir} or another --out"
                 )
-            trainer = Trainer(config, out_dir)
-            os.makedirs(out_dir, exist_ok=True)
+            # the directory is made once the data have loaded: bad input leaves none behind
+            trainer = Trainer(config, out_dir or "")
+            trainer.out_dir = out_dir = _make_run_directory(out_dir)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         raise name_option(exc, _OPTIONS) from None
     c = trainer.config
