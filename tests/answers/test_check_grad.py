@@ -293,3 +293,18 @@ def test_subprocess_exit_codes():
         base + ["--grad", "x.__class__"], capture_output=True, text=True, timeout=120
     )
     assert refused.returncode == 2 and "attribute" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["--f", "sum(x)", "--grad", "x*0+1", "--seed", "-1"], "--seed:"),
+        (["--f", "x[5]", "--grad", "x*0+1"], "--f: index 5"),
+        (["--f", "sum(x)", "--grad", "x[7]"], "--grad: index 7"),
+        (["--f", "sum(W @ x)", "--grad", "x", "--shape", "W=3x4"], "--f: cannot evaluate"),
+    ],
+)
+def test_usage_and_evaluation_errors_name_the_option(capsys, argv, needle):
+    assert main(["check-grad", "--wrt", "x", "--shape", "x=3", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1, err

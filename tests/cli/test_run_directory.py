@@ -17,3 +17,11 @@ def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path, mon
     assert all((tmp_path / "runs" / r / "model.npz").exists() for r in runs)
     out = capsys.readouterr().out
     assert "wrote runs/20260101-000000-3/" in out
+
+
+def test_out_that_cannot_be_a_directory_is_named(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    for out, needle in ((tmp_path / "file", "is not a directory"), ("/dev/null/x", "cannot")):
+        assert main(["train", "--out", str(out), *FAST]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("verigrad train: error: --out: ") and needle in err, err

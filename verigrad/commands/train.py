@@ -134,7 +134,12 @@ def _make_run_directory(out) -> str:
     writing over each other.
     """
     if out is not None:
-        os.makedirs(out, exist_ok=True)
+        if os.path.exists(out) and not os.path.isdir(out):
+            raise ValueError(f"--out: {out} exists and is not a directory")
+        try:
+            os.makedirs(out, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"--out: cannot create {out}: {exc.strerror or exc}") from None
         return out
     stamp = os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
     os.makedirs("runs", exist_ok=True)
