@@ -27,6 +27,31 @@ COMMANDS = {
 }
 
 
+#: subcommand -> options whose value may start with '-' (a formula "-y/p", a point "-1,2")
+DASH_VALUES = {"check-grad": ("--f", "--grad"), "optimize": ("--start",)}
+
+
+def _join_dash_values(argv: list) -> list:
+    """``--grad -y/p`` -> ``--grad=-y/p`` for the options of :data:`DASH_VALUES`.
+
+    argparse takes a value starting with '-' for an option and fails with "expected one
+    argument"; joining it is unambiguous because no value of these options starts with '--'.
+    """
+    command = next((a for a in argv if a in COMMANDS), None)
+    options = DASH_VALUES.get(command, ())
+    out, i = [], 0
+    while i < len(argv):
+        arg = argv[i]
+        nxt = argv[i + 1] if i + 1 < len(argv) else None
+        if arg in options and nxt is not None and nxt.startswith("-") and not nxt.startswith("--"):
+            out.append(f"{arg}={nxt}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
 class UsageError(Exception):
     """Bad command-line usage: reported in one line, exit code 2."""
 
@@ -89,6 +114,7 @@ def _one_line(exc: BaseException) -> str:
 def main(argv=None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 a check failed, 2 bad usage/input)."""
     parser = build_parser()
+    argv = _join_dash_values(list(sys.argv[1:] if argv is None else argv))
     try:
         args = parser.parse_args(argv)
     except UsageError as exc:

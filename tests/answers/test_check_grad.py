@@ -308,3 +308,10 @@ def test_usage_and_evaluation_errors_name_the_option(capsys, argv, needle):
     assert main(["check-grad", "--wrt", "x", "--shape", "x=3", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and len(err.splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("grad", [["--grad", "-y/p"], ["--grad=-y/p"]])
+def test_a_formula_starting_with_minus_is_taken_as_the_value(capsys, grad):
+    argv = ["check-grad", "--f", "cross_entropy(p, y)", "--wrt", "p", *grad]
+    assert main([*argv, "--prob", "p=3", "--onehot", "y=3"]) == 0
+    assert "RIGHT" in capsys.readouterr().out

@@ -38,7 +38,8 @@ def add_arguments(p):
         action="append",
         required=True,
         metavar="EXPR",
-        help="your formula for df/d(wrt), one per --wrt, in the same order",
+        help="your formula for df/d(wrt), one per --wrt, in the same order (one starting "
+        "with '-' works as is: --grad -y/p, or --grad=-y/p)",
     )
     p.add_argument(
         "--shape",
