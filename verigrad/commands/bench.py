@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 HELP = "run side-by-side benchmarks against the reference libraries"
@@ -24,6 +25,22 @@ def add_arguments(p):
     p.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
 
 
+def _check_output(path, option: str) -> None:
+    """Refuse an output file that cannot be written, before any benchmark runs (a full run
+    takes minutes, and its table would be lost to a typo in the path)."""
+    if path is None:
+        return
+    if not path.strip():
+        raise ValueError(f"{option}: give a file name, got an empty one")
+    if os.path.isdir(path):
+        raise ValueError(f"{option}: {path} is a directory; give a file name")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise ValueError(f"{option}: {path}: the directory {directory} does not exist")
+    if not os.access(directory, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise ValueError(f"{option}: {path}: not writable")
+
+
 def run(args) -> int:
     from ..bench import BENCHMARKS, available, format_table, run_benchmarks, to_json, to_markdown
 
@@ -32,16 +49,19 @@ def run(args) -> int:
         for name, (_, text) in BENCHMARKS.items():
             print(f"{name:10s} {text}{'' if name in have else '  (not available)'}")
         return 0
+    _check_output(args.markdown, "--markdown")
+    _check_output(args.json, "--json")
+    names = list(dict.fromkeys(args.names))  # a name given twice runs once, in first-seen order
     rows = run_benchmarks(
-        args.names,
+        names,
         quick=args.quick,
         progress=lambda n: print(f"running {n} ...", file=sys.stderr, flush=True),
     )
     print(format_table(rows))
-    if args.markdown:
+    if args.markdown is not None:
         with open(args.markdown, "w") as fh:
             fh.write(to_markdown(rows))
-    if args.json:
+    if args.json is not None:
         with open(args.json, "w") as fh:
             fh.write(to_json(rows))
     return 0
