@@ -42,8 +42,15 @@ def save_figure(fig, path, dpi: int = 110) -> str:
 
 def plot_curves(epochs, series: dict, path, title: str = "") -> str:
     """Line plots per epoch. ``series`` maps a panel title to ``{label: values}``."""
+    from matplotlib.ticker import MaxNLocator
+
     fig, axes = new_figure(ncols=len(series), size=(5.2, 4.0))
     for ax, (panel, lines) in zip(axes[0], series.items(), strict=True):
+        # whole epochs only: a short run would otherwise get ticks at 0.96 or 1.5
+        if len(epochs) <= 10:
+            ax.set_xticks(list(epochs))
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         for label, values in lines.items():
             values = np.asarray(values, dtype=float)
             ax.plot(epochs[: len(values)], values, marker="o", markersize=3, label=label)

@@ -269,6 +269,8 @@ def add_arguments(p):
 
 
 def _parse(args):
+    import numpy as np
+
     from .._checks import check_int, check_number
 
     if args.function not in FUNCTIONS:
@@ -301,6 +303,13 @@ def _parse(args):
             raise ValueError(f"--start: expected X,Y (two numbers), got {args.start!r}") from None
         if len(start) != 2 or not all(math.isfinite(v) for v in start):
             raise ValueError(f"--start: expected X,Y (two finite numbers), got {args.start!r}")
+    with np.errstate(all="ignore"):
+        start_loss = float(function.formula(*(np.float64(v) for v in start)))
+    if not math.isfinite(start_loss):
+        raise ValueError(
+            f"--start: f({start[0]:g}, {start[1]:g}) is not finite (it overflows); choose a "
+            f"start nearer the minimum"
+        )
     out = args.out or f"optimize-{function.name}.png"
     if not str(out).lower().endswith(".png"):
         raise ValueError(f"--out: the figure is a PNG; give a FILE.png, got {out!r}")

@@ -233,7 +233,7 @@ def run(args) -> int:
     print(
         f"test accuracy {final['test_accuracy']:.4f}  top-1 error {final['test_top1_error']:.4f}  "
         f"top-3 error {final['test_top3_error']:.4f}  ({final['wall_time_s']:.1f} s training"
-        + (f", sparsity {final['sparsity']:.3f}" if "sparsity" in final else "")
+        + (f", sparsity {100 * final['sparsity']:.3g}%" if "sparsity" in final else "")
         + ")"
     )
     print(
