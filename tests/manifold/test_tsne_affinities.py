@@ -102,3 +102,18 @@ def test_errors(method):
         joint_probabilities(bad, 3.0, method=method)
     with pytest.raises(ValueError, match="method"):
         joint_probabilities(X, 3.0, method="barnes_hut")
+
+
+@pytest.mark.parametrize("method", ["exact", "fft"])
+def test_smallest_perplexity_puts_each_row_on_its_nearest_neighbour(method):
+    """perplexity = 1 (the lower bound: exp of an entropy) is the limit of a one-hot row."""
+    X = np.random.default_rng(9).normal(size=(40, 3))
+    P = joint_probabilities(X, 1.0, method=method)
+    dense = P.toarray() if sp.issparse(P) else P
+    assert abs(dense.sum() - 1.0) < 1e-9 and np.all(np.isfinite(dense))
+    full = pairwise_distances(X, squared=True)
+    np.fill_diagonal(full, np.inf)
+    nearest = full.argmin(axis=1)
+    rows = np.arange(40)
+    # p_ij = (p_{j|i} + p_{i|j}) / 2N: each row holds at least 1 / 2N on its nearest neighbour
+    assert np.all(dense[rows, nearest] > 0.99 / 80)

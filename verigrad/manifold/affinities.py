@@ -9,7 +9,11 @@ points.
 
 ``method="exact"`` uses all ``N - 1`` other points and reproduces scikit-learn's exact
 ``_joint_probabilities`` (squared distances cast to float32, tolerance 1e-5, at most 100
-steps, ``P = max((P + P^T) / sum, eps)``). ``method="fft"`` uses only the
+steps, ``P = max((P + P^T) / sum, eps)``), except where scikit-learn's rows underflow: each
+row's distances are first shifted by its smallest off-diagonal one, which changes neither
+``p_{j|i}`` nor the entropy but keeps ``exp(-d beta)`` from reaching zero for every ``j`` when
+the search needs a large ``beta`` (a perplexity near 1, nearly tied nearest neighbours), where
+scikit-learn gives the whole row zero mass. ``method="fft"`` uses only the
 ``k = min(N - 1, floor(3 * perplexity))`` exact nearest neighbours, found by chunked BLAS
 distances (memory ``O(N k)`` plus one bounded chunk), and returns a CSR matrix
 ``P = (P_cond + P_cond^T) / sum`` as openTSNE does.
@@ -163,7 +167,8 @@ def joint_probabilities(X, perplexity, method: str = "exact"):
     X : array of shape (N, D), finite, N > 3.
     perplexity : float in (0, N).
     method : ``"exact"`` -> dense ``(N, N)`` ndarray, equal to scikit-learn's exact
-        ``_joint_probabilities`` (diagonal zero, off-diagonal ``>= eps``, sums to ~1);
+        ``_joint_probabilities`` (diagonal zero, off-diagonal ``>= eps``, sums to ~1; see
+        the module docstring for the one difference, rows that underflow there);
         ``"fft"`` -> ``scipy.sparse.csr_matrix`` over the ``k = min(N-1, 3 perplexity)``
         nearest neighbours, ``P = (P_cond + P_cond^T) / sum`` (sums to 1, symmetric).
     """
@@ -173,6 +178,9 @@ def joint_probabilities(X, perplexity, method: str = "exact"):
     perplexity = check_perplexity(perplexity, n)
     if method == "exact":
         distances = squared_distances(X).astype(np.float32).astype(np.float64)
+        np.fill_diagonal(distances, np.inf)
+        distances -= distances.min(axis=1)[:, None]  # nearest at 0: exp never all zero
+        np.fill_diagonal(distances, 0.0)
         conditional = conditional_probabilities(distances, perplexity, exclude_diagonal=True)
         P = conditional + conditional.T
         P /= max(P.sum(), MACHINE_EPSILON)
