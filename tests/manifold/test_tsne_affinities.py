@@ -93,6 +93,8 @@ def test_errors(method):
         joint_probabilities(X, 10.0, method=method)
     with pytest.raises(ValueError, match="more than 3 samples"):
         joint_probabilities(X[:3], 1.0, method=method)
+    with pytest.raises(ValueError, match="perplexity: must be >= 1"):
+        joint_probabilities(X, 1e-9, method=method)
     bad = X.copy()
     bad[2, 1] = np.nan
     with pytest.raises(ValueError, match="X: contains 1 NaN"):

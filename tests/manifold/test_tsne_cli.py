@@ -82,6 +82,8 @@ def test_same_embedding_from_every_format(data):
         (["three.npy"], "INPUT: t-SNE needs more than 3 samples, got n_samples=3"),
         (["header.csv"], "INPUT: t-SNE needs more than 3 samples, got n_samples=0"),
         (["X.npy", "--seed", "-1"], "--seed: must be a non-negative integer, got -1"),
+        (["X.npy", "--perplexity", "1e-9"], "--perplexity: must be >= 1"),
+        (["X.npy", "--perplexity", "nan"], "--perplexity: must be >= 1"),
     ],
 )
 def test_bad_input_exits_2(data, capsys, args, message):

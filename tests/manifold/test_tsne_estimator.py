@@ -186,6 +186,8 @@ def test_pca_init_is_scaled_like_sklearn():
         (dict(early_exaggeration=0.5), (20, 3), ValueError, "early_exaggeration"),
         (dict(perplexity="high"), (20, 3), TypeError, "perplexity"),
         (dict(random_state=-1), (20, 3), ValueError, "random_state: must be a non-negative"),
+        (dict(perplexity=1e-9), (20, 3), ValueError, "perplexity: must be >= 1"),
+        (dict(perplexity=0.99, method="exact"), (20, 3), ValueError, "perplexity: must be >= 1"),
     ],
 )
 def test_errors_name_the_parameter(kwargs, X_shape, error, match):

@@ -175,6 +175,11 @@ def run(args) -> int:
 
     if not args.out.lower().endswith(".png"):
         raise ValueError(f"--out: expected a .png path, got {args.out!r}")
+    if not args.perplexity >= 1:  # also refuses nan
+        raise ValueError(
+            f"--perplexity: must be >= 1 (the effective number of neighbours), "
+            f"got {args.perplexity:g}"
+        )
     if args.seed < 0:
         raise ValueError(f"--seed: must be a non-negative integer, got {args.seed}")
     X, labels = load_input(args.input, args.labels)

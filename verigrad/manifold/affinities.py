@@ -48,10 +48,20 @@ _CHUNK_BYTES = 32 * 2**20
 
 
 def check_perplexity(perplexity, n_samples: int) -> float:
-    """Validate ``perplexity`` against the number of samples (``n > 3``, ``perplexity < n``)."""
+    """Validate ``perplexity`` against the number of samples (``n > 3``, ``1 <= perplexity < n``).
+
+    The perplexity ``exp(H)`` of a distribution is at least 1 (entropy ``H >= 0``), so a value
+    below 1 names no distribution: the search can only run to its step limit (scikit-learn
+    accepts any positive value; here 1e-9 once gave an exact P of all zeros and a KL of -0.0).
+    At 1 each point's mass goes to its nearest neighbour.
+    """
     if n_samples <= 3:
         raise ValueError(f"X: t-SNE needs more than 3 samples, got n_samples={n_samples}")
-    perplexity = check_number(perplexity, "perplexity", low=0, low_open=True)
+    perplexity = check_number(perplexity, "perplexity")
+    if perplexity < 1:
+        raise ValueError(
+            f"perplexity: must be >= 1 (the effective number of neighbours), got {perplexity:g}"
+        )
     if perplexity >= n_samples:
         raise ValueError(f"perplexity: must be less than n_samples={n_samples}, got {perplexity:g}")
     return perplexity
@@ -165,7 +175,7 @@ def joint_probabilities(X, perplexity, method: str = "exact"):
     Parameters
     ----------
     X : array of shape (N, D), finite, N > 3.
-    perplexity : float in (0, N).
+    perplexity : float in [1, N).
     method : ``"exact"`` -> dense ``(N, N)`` ndarray, equal to scikit-learn's exact
         ``_joint_probabilities`` (diagonal zero, off-diagonal ``>= eps``, sums to ~1; see
         the module docstring for the one difference, rows that underflow there);

@@ -146,7 +146,7 @@ class TSNE:
     Parameters
     ----------
     n_components : int, embedding dimension (1 or 2 for ``method="fft"``, any for exact).
-    perplexity : float in (0, n_samples).
+    perplexity : float in [1, n_samples).
     early_exaggeration : float >= 1, multiplies P during the first 250 iterations.
         The optimiser's gains and momentum restart when it ends (as scikit-learn).
     learning_rate : ``"auto"`` (``max(N / early_exaggeration / 4, 50)``) or a float > 0.
