@@ -167,3 +167,23 @@ def test_attractive_forces_against_dense(sparse_P):
 def test_fft_rejects_three_dimensions(sparse_P):
     with pytest.raises(ValueError, match="1-D or 2-D"):
         kl_gradient_fft(sparse_P, np.zeros((300, 3)))
+
+
+def test_mismatched_shapes_raise_value_errors_naming_the_argument(sparse_P):
+    X = np.random.default_rng(1).normal(size=(60, 5))
+    P = joint_probabilities(X, 10.0, method="exact")
+    Y = np.random.default_rng(2).normal(size=(60, 2))
+    with pytest.raises(ValueError, match=r"Y: expected 60 rows to match P of shape \(60, 60\)"):
+        kl_divergence(P, Y[:10])
+    with pytest.raises(ValueError, match="Y: expected 60 rows"):
+        kl_divergence(P, np.vstack([Y, Y]))
+    with pytest.raises(ValueError, match="Y: expected a 2-D embedding"):
+        kl_divergence(P, Y[:, 0])
+    with pytest.raises(ValueError, match=r"P: expected a square \(N, N\) matrix"):
+        kl_divergence(P[:, :30], Y)
+    with pytest.raises(ValueError, match="dof: must be > 0"):
+        kl_divergence(P, Y, dof=0)
+    with pytest.raises(ValueError, match="Y: expected 60 rows"):
+        kl_gradient_exact(P, Y[:10])
+    with pytest.raises(ValueError, match="Y: expected 300 rows"):
+        kl_gradient_fft(sparse_P, Y)

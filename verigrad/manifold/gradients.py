@@ -43,6 +43,8 @@ import numpy as np
 import scipy.fft
 import scipy.sparse as sp
 
+from .._checks import check_number
+
 __all__ = [
     "kl_divergence",
     "kl_gradient_exact",
@@ -75,6 +77,21 @@ def _block_distances(Y, norms, start, stop):
     return d
 
 
+def _check_shapes(P, Y):
+    """``Y`` as a 2-D float64 array; ``P`` must be ``(N, N)`` for ``Y``'s ``N`` rows."""
+    Y = np.asarray(Y, dtype=np.float64)
+    if Y.ndim != 2:
+        raise ValueError(f"Y: expected a 2-D embedding (N, d), got shape {Y.shape}")
+    shape = getattr(P, "shape", None)
+    if shape is None or len(shape) != 2 or shape[0] != shape[1]:
+        raise ValueError(f"P: expected a square (N, N) matrix, got shape {shape}")
+    if shape[0] != Y.shape[0]:
+        raise ValueError(
+            f"Y: expected {shape[0]} rows to match P of shape {tuple(shape)}, got shape {Y.shape}"
+        )
+    return Y
+
+
 def _dense_rows(P, start, stop):
     block = P[start:stop]
     return block.toarray() if sp.issparse(block) else np.asarray(block, dtype=np.float64)
@@ -95,8 +112,9 @@ def kl_gradient_exact(P, Y, exaggeration: float = 1.0, dof: float = 1.0, compute
     -------
     (kl, grad) : ``KL(P || Q)`` for the given (unexaggerated) ``P`` and ``grad`` of shape
     ``(N, d)``. ``p log p`` uses ``max(p, eps)`` inside the log, as scikit-learn does.
+    ``ValueError`` (naming ``P`` or ``Y``) if their shapes do not match.
     """
-    Y = np.asarray(Y, dtype=np.float64)
+    Y = _check_shapes(P, Y)
     n = Y.shape[0]
     norms = np.einsum("ij,ij->i", Y, Y)
     attractive = np.zeros_like(Y)
@@ -136,7 +154,10 @@ def kl_gradient_exact(P, Y, exaggeration: float = 1.0, dof: float = 1.0, compute
 
 def kl_divergence(P, Y, dof: float = 1.0) -> float:
     """The exact ``KL(P || Q)`` of embedding ``Y`` ``(N, d)`` for affinities ``P`` (dense or
-    sparse), computed over all pairs in chunks (``O(N^2)`` time, bounded memory)."""
+    sparse), computed over all pairs in chunks (``O(N^2)`` time, bounded memory). ``P`` must
+    be ``(N, N)`` and ``dof > 0``, else ``ValueError`` naming the argument."""
+    _check_shapes(P, Y)
+    dof = check_number(dof, "dof", low=0, low_open=True)
     return float(kl_gradient_exact(P, Y, dof=dof, compute_kl=True)[0])
 
 
@@ -409,8 +430,8 @@ def kl_gradient_fft(
     ``workers - 1`` (both release the GIL in their loops; on 2 cores this took an iteration
     on 20,000 points from about 55 ms to 38 ms). The result does not depend on ``workers``.
     """
-    Y = np.asarray(Y, dtype=np.float64)
-    if Y.ndim != 2 or Y.shape[1] not in (1, 2):
+    Y = _check_shapes(P, Y)
+    if Y.shape[1] not in (1, 2):
         raise ValueError(f"Y: the fft method supports 1-D or 2-D embeddings, got shape {Y.shape}")
     workers = _threads(workers)
     if workers > 1:
