@@ -222,3 +222,19 @@ def test_exact_small_data_matches_sklearn_after_exaggeration(seed):
     spread = np.ptp(ours.embedding_, axis=0).max()
     reference = np.ptp(theirs.embedding_, axis=0).max()
     assert 0.5 * reference < spread < 2.0 * reference
+
+
+@pytest.mark.parametrize("method", ["fft", "exact"])
+def test_embedding_dtype_follows_the_input(method):
+    """float32 X gives a float32 embedding, computed in float64 like the float64 run."""
+    X, _ = _blobs(n_per=20, d=4)
+    X32 = X.astype(np.float32)
+    kwargs = dict(perplexity=5.0, max_iter=60, method=method, random_state=0)
+    model = TSNE(**kwargs).fit(X32)
+    reference = TSNE(**kwargs).fit(X32.astype(np.float64))
+    assert model.embedding_.dtype == np.float32
+    assert TSNE(**kwargs).fit_transform(X32).dtype == np.float32
+    assert reference.embedding_.dtype == np.float64
+    np.testing.assert_array_equal(model.embedding_, reference.embedding_.astype(np.float32))
+    assert model.kl_divergence_ == reference.kl_divergence_
+    assert TSNE(**kwargs).fit_transform(np.round(X * 10).astype(int)).dtype == np.float64

@@ -162,8 +162,9 @@ class TSNE:
 
     Attributes
     ----------
-    embedding_ : (n_samples, n_components); kl_divergence_ : float (exact: the true KL;
-    fft: openTSNE's estimate); n_iter_ : int; learning_rate_ : float.
+    embedding_ : (n_samples, n_components), float32 for float32 ``X``, else float64 (computed
+    in float64 either way); kl_divergence_ : float (exact: the true KL of the float64
+    embedding; fft: openTSNE's estimate); n_iter_ : int; learning_rate_ : float.
     """
 
     def __init__(
@@ -191,8 +192,10 @@ class TSNE:
         self.verbose = verbose
 
     def _validate(self, X):
-        X = as_float_array(X, "X", ndim=2, dtype=np.float64)
-        check_finite(X, "X")
+        X = as_float_array(X, "X", ndim=2)
+        # the embedding follows the input's dtype; the optimisation always runs in float64
+        dtype = np.float32 if X.dtype == np.float32 else np.float64
+        X = check_finite(X.astype(np.float64, copy=False), "X")
         n = X.shape[0]
         method = check_choice(self.method, "method", ("fft", "exact"))
         check_choice(self.metric, "metric", ("euclidean",))
@@ -221,7 +224,17 @@ class TSNE:
             # numpy's own message ("expected non-negative integer") names no argument
             raise ValueError(f"random_state: must be a non-negative integer, got {seed}")
         rng = check_rng(seed, "random_state")
-        return X, method, n_components, perplexity, exaggeration, max_iter, learning_rate, rng
+        return (
+            X,
+            dtype,
+            method,
+            n_components,
+            perplexity,
+            exaggeration,
+            max_iter,
+            learning_rate,
+            rng,
+        )
 
     def _log(self, text):
         if self.verbose:
@@ -232,7 +245,9 @@ class TSNE:
 
         ``progress(iteration, max_iter)`` (optional) is called after every iteration.
         """
-        X, method, n_components, perplexity, exaggeration, max_iter, lr, rng = self._validate(X)
+        X, dtype, method, n_components, perplexity, exaggeration, max_iter, lr, rng = (
+            self._validate(X)
+        )
         n = X.shape[0]
         start = time.perf_counter()
         P = joint_probabilities(X, perplexity, method=method)
@@ -303,7 +318,7 @@ class TSNE:
             done += n_iter
             self._log(f"phase done in {time.perf_counter() - phase_start:.2f} s")
         kl, _ = objective(Y, 1.0, True)
-        self.embedding_ = Y
+        self.embedding_ = Y.astype(dtype, copy=False)
         self.kl_divergence_ = float(kl)
         self.n_iter_ = done
         self.learning_rate_ = lr
