@@ -231,6 +231,7 @@ def test_exact_small_data_matches_sklearn_after_exaggeration():
     assert np.mean(ours_kl) <= np.mean(theirs_kl) + 0.02
 
 
+@pytest.mark.parametrize("method", ["fft", "exact"])
 def test_embedding_dtype_follows_the_input(method):
     """float32 X gives a float32 embedding, computed in float64 like the float64 run."""
     X, _ = _blobs(n_per=20, d=4)
