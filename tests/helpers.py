@@ -69,3 +69,38 @@ def broadcastable_pair(draw, max_dims=3, max_side=4):
         )
     ).input_shapes
     return a, b
+
+
+#: gradcheck tolerances for the tests: central differences in float64 with eps 1e-6 are
+#: accurate to about 1e-9 relative (truncation ~eps^2, round-off ~1e-16/eps), so these trip
+#: on a gradient off by 1e-5 relative, where gradcheck's defaults (rtol 1e-3, API.md) would
+#: let a 0.05% error through
+STRICT = dict(atol=1e-7, rtol=1e-6)
+
+
+def strict_gradcheck(fn, *inputs, **kwargs):
+    """``verigrad.gradcheck`` with :data:`STRICT` tolerances (``kwargs`` override)."""
+    from verigrad import gradcheck
+
+    return gradcheck(fn, *inputs, **{**STRICT, **kwargs})
+
+
+def assert_backward_dtypes(out) -> None:
+    """Every node of ``out``'s graph returns gradients in its parents' floating dtypes.
+
+    ``Tensor.backward`` casts each leaf's ``.grad`` to the leaf's dtype, so checking
+    ``.grad.dtype`` cannot catch a backward that silently works in float64 on float32 data;
+    this calls each node's backward itself with a gradient of the node's own dtype.
+    """
+    from verigrad.tensor import topological_order
+
+    for node in topological_order(out):
+        if node._backward is None:
+            continue
+        grads = node._backward(np.ones_like(node.data))
+        for parent, g in zip(node._parents, grads, strict=True):
+            if g is not None and parent.requires_grad and parent.dtype.kind == "f":
+                assert np.asarray(g).dtype == parent.dtype, (
+                    f"{node._op}: gradient for a {parent.dtype} input came back as "
+                    f"{np.asarray(g).dtype}"
+                )

@@ -6,8 +6,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import verigrad.functional as F
-from tests.helpers import assert_close, to_torch, torch
-from verigrad import Tensor, gradcheck
+from tests.helpers import assert_backward_dtypes, assert_close, strict_gradcheck, to_torch, torch
+from verigrad import Tensor
 from verigrad.functional.conv import conv2d_forward
 
 TEXTBOOK_X = np.array(
@@ -95,6 +95,7 @@ def _run_pair(ours_fn, torch_fn, arrays, dtype):
     ref = torch_fn(*ref_in)
     assert y.dtype == dtype
     assert_close(y.data, ref, dtype)
+    assert_backward_dtypes(y)  # no silent float64 inside a float32 backward
     g = np.random.default_rng(1).normal(size=y.shape).astype(dtype)
     y.backward(g)
     ref.backward(to_torch(g))
@@ -224,7 +225,7 @@ def test_conv2d_gradcheck():
     w = Tensor(rng.normal(size=(4, 2, 3, 2)), requires_grad=True)
     b = Tensor(rng.normal(size=4), requires_grad=True)
     weights = rng.normal(size=(2, 4, 3, 2))
-    assert gradcheck(
+    assert strict_gradcheck(
         lambda x, w, b: (
             F.conv2d(x, w, b, stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2) * weights
         ).sum(),
@@ -241,7 +242,7 @@ def test_conv_transpose2d_gradcheck():
     b = Tensor(rng.normal(size=3), requires_grad=True)
     y_shape = F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1).shape
     weights = rng.normal(size=y_shape)
-    assert gradcheck(
+    assert strict_gradcheck(
         lambda x, w, b: (
             F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1) * weights
         ).sum(),
