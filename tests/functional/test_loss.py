@@ -5,8 +5,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import arrays, assert_close, shapes, to_torch, torch
-from verigrad import Tensor, gradcheck
+from tests.helpers import (
+    arrays,
+    assert_backward_dtypes,
+    assert_close,
+    shapes,
+    strict_gradcheck,
+    to_torch,
+    torch,
+)
+from verigrad import Tensor
 from verigrad import functional as F
 
 
@@ -27,7 +35,29 @@ def test_softmax_log_softmax_vs_torch_any_magnitude(shape, data, scale):
         assert_close(out.data, ref)
         assert_close(t.grad, x.grad)
         if scale == 1.0:
-            assert gradcheck(lambda v, f=ours: (f(v, axis=axis) * w).sum(), Tensor(z))
+            assert strict_gradcheck(lambda v, f=ours: (f(v, axis=axis) * w).sum(), Tensor(z))
+
+
+@settings(max_examples=25)
+@given(shape=shapes(max_dims=3), data=st.data(), scale=st.sampled_from([1.0, 10.0, 1e2]))
+def test_softmax_log_softmax_float32_vs_torch(shape, data, scale):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    z = data.draw(arrays(shape, np.float32)) * np.float32(scale)
+    w = np.random.default_rng(7).standard_normal(shape).astype(np.float32)
+    tt = torch()
+    for ours, theirs in ((F.softmax, tt.softmax), (F.log_softmax, tt.log_softmax)):
+        t = Tensor(z, requires_grad=True)
+        out = ours(t, axis=axis)
+        loss = (out * w).sum()
+        assert out.dtype == np.float32 and loss.dtype == np.float32
+        assert_backward_dtypes(loss)
+        loss.backward()
+        x = to_torch(z, True)
+        ref = theirs(x, dim=axis)
+        (ref * to_torch(w)).sum().backward()
+        assert t.grad.dtype == np.float32
+        assert_close(out.data, ref, np.float32)
+        assert_close(t.grad, x.grad, np.float32)
 
 
 def test_softmax_minus_infinity_as_torch_and_nan_producing_logits_refused():
@@ -83,7 +113,7 @@ def test_cross_entropy_vs_torch(case):
     assert_close(out.data, ref)
     assert_close(t.grad, x.grad)
     if np.abs(z).max() <= 3:
-        assert gradcheck(
+        assert strict_gradcheck(
             lambda v: (
                 F.cross_entropy(
                     v, target, weight=weight, reduction=reduction, label_smoothing=smoothing
@@ -94,27 +124,34 @@ def test_cross_entropy_vs_torch(case):
         )
 
 
-@settings(max_examples=10)
+@settings(max_examples=25)
 @given(case=ce_case())
 def test_cross_entropy_float32(case):
     z, target, weight, smoothing, reduction = case
     z = z.astype(np.float32)
+    target = target.astype(np.float32) if target.dtype.kind == "f" else target
+    weight = None if weight is None else weight.astype(np.float32)
     tt = torch()
     t = Tensor(z, requires_grad=True)
     out = F.cross_entropy(t, target, weight=weight, reduction=reduction, label_smoothing=smoothing)
-    out.sum().backward()
+    # a random upstream gradient (per row for "none"), not ones, so a mis-scaled row shows
+    w_out = np.random.default_rng(8).standard_normal(out.shape).astype(np.float32)
+    loss = (out * w_out).sum()
+    assert out.dtype == np.float32 and loss.dtype == np.float32
+    assert_backward_dtypes(loss)
+    loss.backward()
     x = to_torch(z, True)
     ref = tt.nn.functional.cross_entropy(
         x,
-        to_torch(target.astype(np.float32) if target.dtype.kind == "f" else target),
-        weight=None if weight is None else to_torch(weight.astype(np.float32)),
+        to_torch(target),
+        weight=None if weight is None else to_torch(weight),
         reduction=reduction,
         label_smoothing=smoothing,
     )
-    ref.sum().backward()
-    assert out.dtype == np.float32 and t.grad.dtype == np.float32
-    assert_close(out.data, ref, np.float32, rtol=1e-4)
-    assert_close(t.grad, x.grad, np.float32, rtol=1e-4)
+    (ref * to_torch(w_out)).sum().backward()
+    assert t.grad.dtype == np.float32
+    assert_close(out.data, ref, np.float32)
+    assert_close(t.grad, x.grad, np.float32)
 
 
 def test_cross_entropy_gradient_is_closed_form():
@@ -128,23 +165,111 @@ def test_cross_entropy_gradient_is_closed_form():
     np.testing.assert_allclose(t.grad, (F.softmax(z).data - onehot) / 4, rtol=1e-14, atol=1e-15)
 
 
-def test_nll_loss_vs_torch():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss_vs_torch(reduction, dtype):
     rng = np.random.default_rng(3)
-    lp = F.log_softmax(rng.standard_normal((5, 4))).data
+    lp = F.log_softmax(rng.standard_normal((5, 4))).data.astype(dtype)
     y = np.array([0, 3, -100, 1, 1])
-    w = np.array([1.0, 2.0, 0.5, 3.0])
-    for reduction in ("mean", "sum", "none"):
-        t = Tensor(lp, requires_grad=True)
-        out = F.nll_loss(t, y, weight=w, reduction=reduction)
-        out.sum().backward()
-        x = to_torch(lp, True)
-        ref = torch().nn.functional.nll_loss(
-            x, to_torch(y), weight=to_torch(w), reduction=reduction
+    w = np.array([1.0, 2.0, 0.5, 3.0], dtype=dtype)
+    t = Tensor(lp, requires_grad=True)
+    out = F.nll_loss(t, y, weight=w, reduction=reduction)
+    w_out = rng.standard_normal(out.shape).astype(dtype)
+    loss = (out * w_out).sum()
+    assert out.dtype == dtype and loss.dtype == dtype
+    if dtype == np.float32:
+        assert_backward_dtypes(loss)
+    loss.backward()
+    x = to_torch(lp, True)
+    ref = torch().nn.functional.nll_loss(x, to_torch(y), weight=to_torch(w), reduction=reduction)
+    (ref * to_torch(w_out)).sum().backward()
+    assert t.grad.dtype == dtype
+    assert_close(out.data, ref, dtype)
+    assert_close(t.grad, x.grad, dtype)
+    if dtype == np.float64:
+        assert strict_gradcheck(
+            lambda v: (F.nll_loss(v, y, weight=w, reduction=reduction) * w_out).sum(), Tensor(lp)
         )
-        ref.sum().backward()
-        assert_close(out.data, ref)
-        assert_close(t.grad, x.grad)
-    assert gradcheck(lambda v: F.nll_loss(v, y, weight=w), Tensor(lp))
+
+
+UNBATCHED_TARGETS = [
+    # (C, target, weight, label_smoothing): a (C,) row of logits, a 0-d class index (or a
+    # (C,) probability row for cross_entropy)
+    (3, 0, None, 0.0),
+    (4, 3, np.array([0.5, 1.0, 2.0, 3.0]), 0.0),
+    (5, 2, None, 0.2),
+    (4, 1, np.array([0.5, 1.0, 2.0, 3.0]), 0.1),
+    (1, 0, None, 0.0),
+    (3, "prob", None, 0.0),
+    (4, "prob", np.array([0.5, 1.0, 2.0, 3.0]), 0.3),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("case", range(len(UNBATCHED_TARGETS)))
+def test_unbatched_cross_entropy_and_nll_loss_vs_torch(case, reduction, dtype):
+    c, target, weight, smoothing = UNBATCHED_TARGETS[case]
+    rng = np.random.default_rng(10 + case)
+    z = (rng.standard_normal(c) * 2).astype(dtype)
+    if target == "prob":
+        raw = rng.random(c) + 0.1
+        target = (raw / raw.sum()).astype(dtype)
+    else:
+        target = np.array(target)
+    weight = None if weight is None else weight.astype(dtype)
+    g_out = dtype(rng.standard_normal() * 3)  # the upstream gradient of the scalar loss
+    tt = torch()
+    # to_torch would make a 0-d index 1-d (np.ascontiguousarray), which torch refuses here
+    ttarget = tt.tensor(int(target)) if target.ndim == 0 else to_torch(target)
+    tweight = None if weight is None else to_torch(weight)
+
+    def ce(v):
+        return F.cross_entropy(
+            v, target, weight=weight, reduction=reduction, label_smoothing=smoothing
+        )
+
+    losses = [
+        (
+            ce,
+            lambda x: tt.nn.functional.cross_entropy(
+                x, ttarget, weight=tweight, reduction=reduction, label_smoothing=smoothing
+            ),
+            z,
+        )
+    ]
+    if target.dtype.kind == "i" and not smoothing:
+        lp = F.log_softmax(z).data
+
+        def nll(v):
+            return F.nll_loss(v, target, reduction, weight=weight)
+
+        losses.append(
+            (
+                nll,
+                lambda x: tt.nn.functional.nll_loss(
+                    x, ttarget, weight=tweight, reduction=reduction
+                ),
+                lp,
+            )
+        )
+    for ours, theirs, v in losses:
+        t = Tensor(v, requires_grad=True)
+        out = ours(t)
+        assert out.shape == () and out.dtype == dtype
+        loss = out * g_out
+        if dtype == np.float32:
+            assert_backward_dtypes(loss)
+        loss.backward()
+        x = to_torch(v, True)
+        ref = theirs(x)
+        assert tuple(ref.shape) == ()
+        (ref * float(g_out)).backward()
+        assert t.grad.shape == (c,) and t.grad.dtype == dtype
+        assert_close(out.data, ref, dtype)
+        assert_close(t.grad, x.grad, dtype)
+        if dtype == np.float64:
+            assert strict_gradcheck(lambda u, f=ours: f(u) * g_out, Tensor(v))
 
 
 def test_nll_loss_takes_reduction_third_as_api_md_says():
@@ -179,10 +304,64 @@ def test_cross_entropy_from_probs_matches_log_and_gradcheck():
     expected = -np.log(p[np.arange(3), y]).mean()
     assert np.isclose(F.cross_entropy_from_probs(p, y).item(), expected, rtol=1e-14)
     soft = F.softmax(rng.standard_normal((3, 4))).data
-    assert gradcheck(
+    assert strict_gradcheck(
         lambda v: F.cross_entropy_from_probs(F.softmax(v), soft),
         Tensor(rng.standard_normal((3, 4))),
     )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("kind", ["index", "prob", "unbatched"])
+def test_cross_entropy_from_probs_vs_torch_each_reduction(kind, reduction, dtype):
+    rng = np.random.default_rng(20)
+    n, c = 5, 4
+    p = F.softmax(rng.standard_normal((n, c))).data  # strictly positive rows summing to 1
+    tt = torch()
+    if kind == "prob":
+        y = F.softmax(rng.standard_normal((n, c)) * 2).data.astype(dtype)
+        y[0] = np.eye(c, dtype=dtype)[2]  # a one-hot row: zeros in the target too
+
+        def reference(x):
+            per_row = -(to_torch(y) * x.log()).sum(1)
+            return {"mean": per_row.mean(), "sum": per_row.sum(), "none": per_row}[reduction]
+
+    elif kind == "index":
+        y = np.array([1, 0, 3, 3, 2])
+
+        def reference(x):
+            return tt.nn.functional.nll_loss(x.log(), to_torch(y), reduction=reduction)
+
+    else:  # one (C,) row and a 0-d class index
+        p, y = p[1], np.array(2)
+
+        def reference(x):
+            return tt.nn.functional.nll_loss(x.log(), tt.tensor(2), reduction=reduction)
+
+    p = p.astype(dtype)
+    t = Tensor(p, requires_grad=True)
+    out = F.cross_entropy_from_probs(t, y, reduction=reduction)
+    w_out = (rng.standard_normal(out.shape) * 2).astype(dtype)
+    loss = (out * w_out).sum()
+    assert out.dtype == dtype and loss.dtype == dtype
+    if dtype == np.float32:
+        assert_backward_dtypes(loss)
+    loss.backward()
+    x = to_torch(p, True)
+    ref = reference(x)
+    assert tuple(ref.shape) == out.shape
+    (ref * to_torch(w_out)).sum().backward()
+    assert t.grad.dtype == dtype and t.grad.shape == p.shape
+    assert_close(out.data, ref, dtype)
+    assert_close(t.grad, x.grad, dtype)
+    if dtype == np.float64:
+        # eps 1e-7: a step of 1e-6 could push a row sum past the 1e-6 normalisation check;
+        # with p >= 0.02 the truncation error stays ~1e-10
+        assert strict_gradcheck(
+            lambda v: (F.cross_entropy_from_probs(v, y, reduction=reduction) * w_out).sum(),
+            Tensor(p),
+            eps=1e-7,
+        )
 
 
 def test_cross_entropy_from_probs_rejects_unnormalised_rows():
@@ -190,6 +369,52 @@ def test_cross_entropy_from_probs_rejects_unnormalised_rows():
         F.cross_entropy_from_probs(np.array([[0.5, 0.5], [0.3, 0.6]]), np.array([0, 1]))
     with pytest.raises(ValueError, match="probs"):
         F.cross_entropy_from_probs(np.array([[1.5, -0.5]]), np.array([0]))
+
+
+@settings(max_examples=25)
+@given(
+    shape=shapes(min_dims=0, max_dims=3),
+    reduction=st.sampled_from(["mean", "sum", "none"]),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    data=st.data(),
+)
+def test_mse_loss_vs_torch(shape, reduction, dtype, data):
+    a = data.draw(arrays(shape, dtype))
+    b = data.draw(arrays(shape, dtype))
+    ta, tb = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+    out = F.mse_loss(ta, tb, reduction=reduction)
+    w_out = np.random.default_rng(9).standard_normal(out.shape).astype(dtype)
+    loss = (out * w_out).sum()
+    assert out.dtype == dtype and loss.dtype == dtype
+    if dtype == np.float32:
+        assert_backward_dtypes(loss)
+    loss.backward()
+    xa, xb = to_torch(a, True), to_torch(b, True)
+    if not shape:  # to_torch makes 0-d arrays 1-d
+        xa, xb = (torch().tensor(v.item(), dtype=xa.dtype, requires_grad=True) for v in (a, b))
+    ref = torch().nn.functional.mse_loss(xa, xb, reduction=reduction)
+    assert tuple(ref.shape) == out.shape
+    (ref * to_torch(w_out).reshape(ref.shape)).sum().backward()
+    assert ta.grad.dtype == dtype and tb.grad.dtype == dtype
+    assert_close(out.data, ref, dtype)
+    assert_close(ta.grad, xa.grad.reshape(shape), dtype)
+    assert_close(tb.grad, xb.grad.reshape(shape), dtype)
+    if dtype == np.float64:
+        assert strict_gradcheck(
+            lambda u, v: (F.mse_loss(u, v, reduction=reduction) * w_out).sum(),
+            Tensor(a, requires_grad=True),
+            Tensor(b, requires_grad=True),
+        )
+
+
+def test_mse_loss_constant_target_and_shape_error():
+    rng = np.random.default_rng(11)
+    a, b = rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
+    t = Tensor(a, requires_grad=True)
+    F.mse_loss(t, b).backward()  # an ndarray target: only the input gets a gradient
+    np.testing.assert_allclose(t.grad, 2 * (a - b) / a.size, rtol=1e-14)
+    with pytest.raises(ValueError, match="target: shape"):
+        F.mse_loss(a, b[:2])
 
 
 def test_loss_errors_name_the_argument():
@@ -219,7 +444,10 @@ def test_activations_vs_torch(ours, name, dtype):
     z[0, :3] = [1e4, -1e4, 0.0]
     t = Tensor(z, requires_grad=True)
     out = ours(t)
-    (out * 1.5).sum().backward()
+    loss = (out * 1.5).sum()
+    if dtype == np.float32:
+        assert_backward_dtypes(loss)
+    loss.backward()
     x = to_torch(z, True)
     ref = getattr(torch(), name)(x)
     (ref * 1.5).sum().backward()
@@ -228,25 +456,34 @@ def test_activations_vs_torch(ours, name, dtype):
     assert_close(t.grad, x.grad, dtype)
     if dtype == np.float64:
         z2 = np.where(np.abs(z) < 1e-3, 0.5, z)[1:]
-        assert gradcheck(lambda v: (ours(v) ** 2).sum(), Tensor(z2))
+        assert strict_gradcheck(lambda v: (ours(v) ** 2).sum(), Tensor(z2))
 
 
-def test_linear_vs_torch():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_vs_torch(bias, dtype):
     rng = np.random.default_rng(6)
     x, w, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((5, 4)), rng.standard_normal(5)
-    tx, tw, tb = (Tensor(v, requires_grad=True) for v in (x, w, b))
-    out = F.linear(tx, tw, tb)
-    (out**2).sum().backward()
-    xs = [to_torch(v, True) for v in (x, w, b)]
+    values = [v.astype(dtype) for v in ((x, w, b) if bias else (x, w))]
+    tensors = [Tensor(v, requires_grad=True) for v in values]
+    out = F.linear(*tensors)
+    loss = (out**2).sum()
+    assert out.dtype == dtype and loss.dtype == dtype
+    if dtype == np.float32:
+        assert_backward_dtypes(loss)
+    loss.backward()
+    xs = [to_torch(v, True) for v in values]
     ref = torch().nn.functional.linear(*xs)
     (ref**2).sum().backward()
-    assert_close(out.data, ref)
-    for ours, theirs in zip((tx, tw, tb), xs, strict=True):
-        assert_close(ours.grad, theirs.grad)
-    assert gradcheck(
-        lambda a, c, d: (F.linear(a, c, d) ** 2).sum(),
-        *(Tensor(v, requires_grad=True) for v in (x, w, b)),
-    )
+    assert_close(out.data, ref, dtype)
+    for ours, theirs in zip(tensors, xs, strict=True):
+        assert ours.grad.dtype == dtype
+        assert_close(ours.grad, theirs.grad, dtype)
+    if dtype == np.float64:
+        assert strict_gradcheck(
+            lambda *a: (F.linear(*a) ** 2).sum(),
+            *(Tensor(v, requires_grad=True) for v in values),
+        )
     with pytest.raises(ValueError, match="in_features"):
         F.linear(x, np.ones((5, 3)))
 
