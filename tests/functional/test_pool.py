@@ -2,32 +2,84 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import verigrad.functional as F
-from tests.helpers import assert_close, to_torch, torch
-from verigrad import Tensor, gradcheck, no_grad
+from tests.helpers import assert_backward_dtypes, assert_close, strict_gradcheck, to_torch, torch
+from verigrad import Tensor, no_grad
 from verigrad.functional import _maxpool as maxpool_module
 from verigrad.functional.pool import global_avg_pool2d, global_max_pool2d
 
 
 @st.composite
-def pool_configs(draw, dilation=True):
+def pool_configs(draw, dilation=True, padding=True):
+    """Valid pooling configurations only (torch's errors have their own test): padding at most
+    half the kernel, and an input covering at least one padded window."""
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dil = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) if dilation else (1, 1)
+    pad = tuple(draw(st.integers(0, k // 2)) for k in kernel) if padding else (0, 0)
+    sides = [
+        draw(st.integers(max(1, d * (k - 1) + 1 - 2 * p), 8))
+        for k, d, p in zip(kernel, dil, pad, strict=True)
+    ]
     return dict(
-        shape=(
-            draw(st.integers(1, 2)),
-            draw(st.integers(1, 3)),
-            draw(st.integers(1, 8)),
-            draw(st.integers(1, 8)),
+        shape=(draw(st.integers(1, 2)), draw(st.integers(1, 3)), *sides),
+        kernel=kernel,
+        # None (= kernel: disjoint windows) in about one draw in eight, so most examples
+        # have a stride below the kernel along some axis: overlapping windows
+        stride=draw(
+            st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3)))
+            if draw(st.integers(0, 3)) == 0
+            else st.tuples(st.integers(1, 3), st.integers(1, 3))
         ),
-        kernel=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
-        stride=draw(st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3)))),
-        padding=(draw(st.integers(0, 1)), draw(st.integers(0, 1))),
-        dilation=(draw(st.integers(1, 2)), draw(st.integers(1, 2))) if dilation else (1, 1),
+        padding=pad,
+        dilation=dil,
         ceil_mode=draw(st.booleans()),
         ties=draw(st.booleans()),
     )
+
+
+def _config(shape, kernel, stride, padding=(0, 0), dilation=(1, 1), ceil_mode=True, ties=False):
+    return dict(
+        shape=shape,
+        kernel=kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+        ties=ties,
+    )
+
+
+#: overlapping windows (stride < kernel) whose last window overhangs the padded input under
+#: ceil_mode, along both axes (checked by test_overhang_examples_do_overhang)
+OVERHANG = [
+    _config((2, 3, 8, 6), (3, 3), (2, 2), (1, 1)),
+    _config((1, 2, 8, 10), (3, 3), (2, 2), (1, 0)),
+    _config((2, 2, 8, 8), (3, 3), (2, 2), (0, 1), ties=True),
+]
+
+
+def _sizes(cfg):
+    """Output sizes (floor mode, torch's ceil mode) of ``cfg``."""
+    floor, ceil = [], []
+    stride = cfg["stride"] or cfg["kernel"]
+    for n, k, s, p, d in zip(
+        cfg["shape"][2:], cfg["kernel"], stride, cfg["padding"], cfg["dilation"], strict=True
+    ):
+        span = n + 2 * p - d * (k - 1) - 1
+        floor.append(span // s + 1)
+        out = -(-span // s) + 1
+        ceil.append(out - 1 if (out - 1) * s >= n + p else out)
+    return floor, ceil
+
+
+def test_overhang_examples_do_overhang():
+    for cfg in OVERHANG:
+        floor, ceil = _sizes(cfg)
+        assert all(c > f for c, f in zip(ceil, floor, strict=True)), cfg
+        assert all(s < k for s, k in zip(cfg["stride"], cfg["kernel"], strict=True)), cfg
 
 
 def _input(cfg, dtype, low=-3.0):
@@ -38,14 +90,9 @@ def _input(cfg, dtype, low=-3.0):
 
 
 def _parity(ours_fn, torch_fn, x, dtype):
-    """Same error or same forward and input gradient as torch."""
-    try:
-        ref_x = to_torch(x, requires_grad=True)
-        ref = torch_fn(ref_x)
-    except RuntimeError:
-        with pytest.raises(ValueError):
-            ours_fn(Tensor(x, requires_grad=True))
-        return
+    """Same forward and input gradient as torch."""
+    ref_x = to_torch(x, requires_grad=True)
+    ref = torch_fn(ref_x)
     ours_x = Tensor(x, requires_grad=True)
     y = ours_fn(ours_x)
     assert y.dtype == dtype and y.shape == tuple(ref.shape)
@@ -54,6 +101,8 @@ def _parity(ours_fn, torch_fn, x, dtype):
     # a dilated max window lying wholly in the padding outputs -inf; torch sends its gradient
     # to an arbitrary input entry, we drop it: leave those windows out of the comparison
     g[np.isneginf(y.data)] = 0
+    if dtype == np.float32:
+        assert_backward_dtypes(y)
     y.backward(g)
     ref.backward(to_torch(g))
     assert_close(ours_x.grad, ref_x.grad, dtype)
@@ -65,6 +114,9 @@ DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @DTYPES
 @settings(max_examples=30)
 @given(cfg=pool_configs())
+@example(cfg=OVERHANG[0])
+@example(cfg=OVERHANG[2])
+@example(cfg=dict(OVERHANG[1], dilation=(2, 1), padding=(1, 1)))
 def test_max_pool2d_matches_torch(cfg, dtype):
     args = (cfg["kernel"], cfg["stride"], cfg["padding"], cfg["dilation"], cfg["ceil_mode"])
     _parity(
@@ -78,6 +130,10 @@ def test_max_pool2d_matches_torch(cfg, dtype):
 @DTYPES
 @settings(max_examples=30)
 @given(cfg=pool_configs(dilation=False), count_include_pad=st.booleans())
+@example(cfg=OVERHANG[0], count_include_pad=True)
+@example(cfg=OVERHANG[0], count_include_pad=False)
+@example(cfg=OVERHANG[1], count_include_pad=True)
+@example(cfg=OVERHANG[1], count_include_pad=False)
 def test_avg_pool2d_matches_torch(cfg, count_include_pad, dtype):
     args = (cfg["kernel"], cfg["stride"], cfg["padding"], cfg["ceil_mode"], count_include_pad)
     _parity(
@@ -88,11 +144,14 @@ def test_avg_pool2d_matches_torch(cfg, count_include_pad, dtype):
     )
 
 
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0, 1.5, 4.0, float("inf")])
 @DTYPES
-@settings(max_examples=30)
-@given(cfg=pool_configs(dilation=False), p=st.sampled_from([1.0, 2.0, 3.0, 1.5, 4.0, float("inf")]))
+@settings(max_examples=8)
+@given(cfg=pool_configs(dilation=False, padding=False))
+@example(cfg=dict(OVERHANG[0], padding=(0, 0)))
+@example(cfg=dict(OVERHANG[1], padding=(0, 0)))
 def test_lp_pool2d_matches_torch_on_positive_input(cfg, p, dtype):
-    cfg["ties"] = False
+    cfg = dict(cfg, ties=False)
     x = _input(cfg, dtype, low=0.1)  # torch is defined (no NaN) for positive input
     args = (p, cfg["kernel"], cfg["stride"], cfg["ceil_mode"])
     _parity(
@@ -101,6 +160,36 @@ def test_lp_pool2d_matches_torch_on_positive_input(cfg, p, dtype):
         x,
         dtype,
     )
+
+
+#: torch raises RuntimeError on these, we raise ValueError: padding above half the kernel,
+#: an input (1, 2, 4, 3) smaller than the (dilated, padded) window
+INVALID = [
+    ("max_pool2d", (3, 1, 2)),
+    ("max_pool2d", ((2, 3), 1, (0, 2))),
+    ("max_pool2d", (5,)),
+    ("max_pool2d", (3, 1, 0, 2)),
+    ("max_pool2d", ((3, 2), 1, 0, (1, 3))),
+    ("avg_pool2d", (3, 1, 2)),
+    ("avg_pool2d", (2, 1, (2, 0))),
+    ("avg_pool2d", ((1, 5), 1)),
+    ("avg_pool2d", ((1, 4), 1, (0, 1))),  # padded input 5 wide: valid (control below)
+    ("lp_pool2d", (2, 5)),
+    ("lp_pool2d", (2, (1, 4))),
+]
+
+
+@pytest.mark.parametrize("op, args", INVALID)
+def test_invalid_windows_raise_where_torch_raises(op, args):
+    x = np.zeros((1, 2, 4, 3))
+    ours, ref = getattr(F, op), getattr(torch().nn.functional, op)
+    if op == "avg_pool2d" and args[0] == (1, 4):  # control: the error rule is not "any padding"
+        assert_close(ours(x, *args).data, ref(to_torch(x), *args))
+        return
+    with pytest.raises(RuntimeError):
+        ref(to_torch(x), *args)
+    with pytest.raises(ValueError):
+        ours(Tensor(x, requires_grad=True), *args)
 
 
 def test_lp_pool2d_even_p_matches_torch_on_signed_input():
@@ -139,6 +228,18 @@ def test_adaptive_pooling_matches_torch(h, w, oh, ow, ties, dtype):
     )
 
 
+@DTYPES
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (1, 2, 1, 7), (3, 4, 5)])
+def test_global_pooling_matches_torch(shape, dtype):
+    x = _distinct(shape, -3.0, 3.0, np.random.default_rng(11)).astype(dtype)
+    tnn, tch = torch().nn.functional, torch()
+    # adaptive pooling to 1x1 and the plain reductions: the same numbers, two references
+    _parity(global_avg_pool2d, lambda t: tnn.adaptive_avg_pool2d(t, 1), x, dtype)
+    _parity(global_avg_pool2d, lambda t: t.mean(dim=(-2, -1), keepdim=True), x, dtype)
+    _parity(global_max_pool2d, lambda t: tnn.adaptive_max_pool2d(t, 1), x, dtype)
+    _parity(global_max_pool2d, lambda t: tch.amax(t, dim=(-2, -1), keepdim=True), x, dtype)
+
+
 def _loop_max_pool(x, k, s, p):
     """Plain loops over windows (reference for the offset-loop kernel)."""
     n, c, h, w = x.shape
@@ -158,14 +259,23 @@ def test_max_pool_matches_loop_reference(k, s, p):
     np.testing.assert_array_equal(F.max_pool2d(x, k, s, p).data, _loop_max_pool(x, k, s, p))
 
 
+def _distinct(shape, low, high, rng):
+    """Distinct values (spaced (high - low) / size apart) in random order: no ties or kinks
+    within the finite-difference step."""
+    return rng.permutation(np.linspace(low, high, int(np.prod(shape)))).reshape(shape)
+
+
 def test_gradcheck_every_pooling_op():
     rng = np.random.default_rng(4)
-    x = Tensor(rng.uniform(0.2, 2.0, size=(2, 2, 5, 6)), requires_grad=True)
-    signed = Tensor(rng.normal(size=(1, 2, 5, 6)), requires_grad=True)
+    x = Tensor(_distinct((2, 2, 5, 6), 0.2, 2.0, rng), requires_grad=True)
+    # signed, at least 0.03 away from 0 (the kink of |x|)
+    signed = Tensor(_distinct((1, 2, 5, 6), -2.0, 2.0, rng), requires_grad=True)
+    assert np.abs(signed.data).min() > 0.03
     ops = [
         lambda t: F.max_pool2d(t, 3, 2, 1, dilation=1, ceil_mode=True),
         lambda t: F.max_pool2d(t, 2, 1, 0, dilation=2),
         lambda t: F.avg_pool2d(t, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+        lambda t: F.avg_pool2d(t, 3, 2, 1, ceil_mode=True, count_include_pad=True),
         lambda t: F.lp_pool2d(t, 2, 2, ceil_mode=True),
         lambda t: F.lp_pool2d(t, 1.5, (2, 3), 1),
         lambda t: F.adaptive_avg_pool2d(t, (3, 4)),
@@ -173,27 +283,42 @@ def test_gradcheck_every_pooling_op():
         lambda t: global_avg_pool2d(t),
         lambda t: global_max_pool2d(t),
         lambda t: F.stochastic_pool2d(t, 2, training=False),
+        lambda t: F.stochastic_pool2d(t, 3, 2, training=False),  # overlapping windows
         lambda t: F.mixed_pool2d(t, 3, 2, 1, alpha=0.3),
     ]
     for op in ops:
         weights = rng.normal(size=op(x).shape)
-        assert gradcheck(lambda t, op=op, wt=weights: (op(t) * wt).sum(), x)
-    # |x|^p with an odd and a fractional p on signed input
-    for p in (3, 2.5):
-        weights = rng.normal(size=F.lp_pool2d(signed, p, 2).shape)
-        assert gradcheck(lambda t, p=p, wt=weights: (F.lp_pool2d(t, p, 2) * wt).sum(), signed)
+        assert strict_gradcheck(lambda t, op=op, wt=weights: (op(t) * wt).sum(), x)
+    # |x|^p with an odd and a fractional p on signed input (torch gives NaN there)
+    for p in (1, 3, 2.5, 1.5):
+        for args in ((2,), ((2, 3), 1, True)):
+            weights = rng.normal(size=F.lp_pool2d(signed, p, *args).shape)
+            assert strict_gradcheck(
+                lambda t, p=p, a=args, wt=weights: (F.lp_pool2d(t, p, *a) * wt).sum(), signed
+            )
 
 
 def test_mixed_pool_value_and_gradcheck_wrt_alpha():
     rng = np.random.default_rng(5)
-    x = Tensor(rng.normal(size=(2, 2, 6, 6)), requires_grad=True)
+    x = Tensor(_distinct((2, 2, 6, 6), -2.0, 2.0, rng), requires_grad=True)
     alpha = Tensor(np.array(0.3), requires_grad=True)
     tnn = torch().nn.functional
     tx = to_torch(x.data)
     expected = 0.3 * tnn.max_pool2d(tx, 3, 2, 1) + 0.7 * tnn.avg_pool2d(tx, 3, 2, 1)
     assert_close(F.mixed_pool2d(x, 3, 2, 1, alpha=alpha).data, expected)
     weights = rng.normal(size=expected.shape)
-    assert gradcheck(lambda t, a: (F.mixed_pool2d(t, 3, 2, 1, alpha=a) * weights).sum(), x, alpha)
+    assert strict_gradcheck(
+        lambda t, a: (F.mixed_pool2d(t, 3, 2, 1, alpha=a) * weights).sum(), x, alpha
+    )
+    # torch: the same mixture of its own max and average pools, gradients w.r.t. x and alpha
+    ours_y = F.mixed_pool2d(x, 3, 2, 1, alpha=alpha)
+    tx, talpha = to_torch(x.data, requires_grad=True), to_torch(alpha.data, requires_grad=True)
+    ref = talpha * tnn.max_pool2d(tx, 3, 2, 1) + (1 - talpha) * tnn.avg_pool2d(tx, 3, 2, 1)
+    ours_y.backward(weights)
+    ref.backward(to_torch(weights))
+    assert_close(x.grad, tx.grad)
+    assert_close(alpha.grad, talpha.grad)
+    x.grad = alpha.grad = None
     y = (F.mixed_pool2d(x, 2, alpha=alpha) * 1.0).sum()
     y.backward()
     diff = F.max_pool2d(x.data, 2).data - F.avg_pool2d(x.data, 2).data
@@ -347,6 +472,16 @@ def test_stochastic_eval_zero_window_and_negative_input():
     np.testing.assert_array_equal(x.grad[0, 0, :, 2:], 0.0)
     t = F.stochastic_pool2d(np.zeros((1, 1, 2, 2)), 2, training=True, rng=0)
     assert t.data.item() == 0.0
+    # training: the all-zero window outputs 0 and passes no gradient (its drawn index points
+    # at an entry of the window, which must not receive the upstream gradient)
+    for seed in range(4):
+        xt = Tensor(x.data.copy(), requires_grad=True)
+        y = F.stochastic_pool2d(xt, 2, training=True, rng=seed)
+        assert y.data[0, 0, 0, 1] == 0.0 and y.data[0, 0, 0, 0] in (1.0, 2.0, 3.0, 4.0)
+        y.backward(np.array([[[[2.0, 5.0]]]]))
+        np.testing.assert_array_equal(xt.grad[0, 0, :, 2:], 0.0)
+        np.testing.assert_array_equal(np.sort(xt.grad[0, 0, :, :2].ravel()), [0, 0, 0, 2.0])
+        assert xt.grad[0, 0, :, :2][x.data[0, 0, :, :2] == y.data[0, 0, 0, 0]] == 2.0
     with pytest.raises(ValueError, match="non-negative"):
         F.stochastic_pool2d(-np.ones((1, 1, 2, 2)), 2)
     with pytest.raises(ValueError, match="non-negative"):
@@ -367,6 +502,25 @@ def test_unbatched_and_dtype():
         assert y.shape == (3, 3, 3) and y.dtype == np.float32
         np.testing.assert_allclose(y.data, op(x[None]).data[0])
     assert global_avg_pool2d(x).shape == (3, 1, 1)
+
+
+@pytest.mark.parametrize("args", [(3, 1, 2, 2), (2, 2, (2, 1), (3, 2), True)])
+def test_dilated_max_pool_padding_up_to_half_the_effective_kernel(args):
+    # documented difference: torch allows padding up to half the kernel, we up to half the
+    # dilated kernel; the result is max pooling of the input padded with -inf
+    x = _distinct((2, 2, 5, 6), -3.0, 3.0, np.random.default_rng(12))
+    tnn = torch().nn.functional
+    with pytest.raises(RuntimeError):
+        tnn.max_pool2d(to_torch(x), *args)
+    ph, pw = (args[2], args[2]) if isinstance(args[2], int) else args[2]
+    _parity(
+        lambda t: F.max_pool2d(t, *args),
+        lambda t: tnn.max_pool2d(
+            tnn.pad(t, (pw, pw, ph, ph), value=-np.inf), args[0], args[1], 0, *args[3:]
+        ),
+        x,
+        np.float64,
+    )
 
 
 def test_errors():
