@@ -7,7 +7,7 @@ import pytest
 
 import verigrad.functional as F
 import verigrad.nn as nn
-from tests.helpers import assert_close, to_torch, torch
+from tests.helpers import assert_backward_dtypes, assert_close, to_torch, torch
 from verigrad import Tensor
 
 
@@ -47,10 +47,20 @@ def test_conv_transpose2d_initialisation_and_parity_with_torch():
     with torch().no_grad():
         ref.weight.copy_(to_torch(layer.weight.data))
         ref.bias.copy_(to_torch(layer.bias.data))
-    x = np.random.default_rng(3).normal(size=(2, 4, 4, 5)).astype(np.float32)
-    y = layer(x)
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 4, 4, 5)).astype(np.float32)
+    xt, rx = Tensor(x, requires_grad=True), to_torch(x, requires_grad=True)
+    y, r = layer(xt), ref(rx)
     assert y.shape == (2, 6, 8, 10)
-    assert_close(y.data, ref(to_torch(x)), np.float32)
+    assert_close(y.data, r, np.float32)
+    g = rng.normal(size=y.shape).astype(np.float32)  # not all ones: position matters
+    assert_backward_dtypes(y)
+    y.backward(g)
+    r.backward(to_torch(g))
+    assert xt.grad.dtype == layer.weight.grad.dtype == layer.bias.grad.dtype == np.float32
+    assert_close(xt.grad, rx.grad, np.float32)
+    assert_close(layer.weight.grad, ref.weight.grad, np.float32)
+    assert_close(layer.bias.grad, ref.bias.grad, np.float32)
 
 
 def test_conv_layer_errors_and_state_dict():
