@@ -6,7 +6,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import verigrad as vg
-from tests.helpers import arrays, assert_close, broadcastable_pair, shapes, to_torch, torch
+from tests.helpers import (
+    arrays,
+    assert_backward_dtypes,
+    assert_close,
+    broadcastable_pair,
+    shapes,
+    strict_gradcheck,
+    to_torch,
+    torch,
+)
 from verigrad import Tensor, gradcheck
 
 BINARY = {
@@ -31,7 +40,7 @@ def test_binary_ops_broadcast_gradcheck_and_torch(pair, op, data):
     fn = BINARY[op]
     ta, tb = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
     w = np.random.default_rng(0).standard_normal(np.broadcast_shapes(sa, sb))
-    assert gradcheck(lambda x, y: (fn(x, y) * w).sum(), ta, tb)
+    assert strict_gradcheck(lambda x, y: (fn(x, y) * w).sum(), ta, tb)
     out = (fn(ta, tb) * w).sum()
     out.backward()
     xa, xb = to_torch(a, True), to_torch(b, True)
@@ -67,7 +76,7 @@ def test_python_scalars_keep_dtype(dtype):
 def test_pow_scalar_exponent(shape, p, data):
     a = _positive(data.draw(arrays(shape)))
     t = Tensor(a, requires_grad=True)
-    assert gradcheck(lambda x: (x**p).sum(), t)
+    assert strict_gradcheck(lambda x: (x**p).sum(), t)
     (t**p).sum().backward()
     x = to_torch(a, True)
     (x**p).sum().backward()
@@ -77,7 +86,7 @@ def test_pow_scalar_exponent(shape, p, data):
 def test_pow_tensor_exponent_and_rpow():
     a, b = np.array([0.5, 1.5, 2.0]), np.array([1.5, -0.5, 2.0])
     ta, tb = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
-    assert gradcheck(lambda x, y: (x**y).sum() + (2.0**y).sum(), ta, tb)
+    assert strict_gradcheck(lambda x, y: (x**y).sum() + (2.0**y).sum(), ta, tb)
     (ta**tb + 2.0**tb).sum().backward()
     xa, xb = to_torch(a, True), to_torch(b, True)
     (xa**xb + 2.0**xb).sum().backward()
@@ -104,7 +113,7 @@ def test_matmul_1d_2d_batched(sa, sb):
     a, b = rng.standard_normal(sa), rng.standard_normal(sb)
     ta, tb = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
     w = rng.standard_normal(np.shape(a @ b))
-    assert gradcheck(lambda x, y: ((x @ y) * w).sum(), ta, tb)
+    assert strict_gradcheck(lambda x, y: ((x @ y) * w).sum(), ta, tb)
     ((ta @ tb) * w).sum().backward()
     xa, xb = to_torch(a, True), to_torch(b, True)
     ((xa @ xb) * to_torch(w)).sum().backward()
@@ -115,6 +124,56 @@ def test_matmul_1d_2d_batched(sa, sb):
 def test_matmul_shape_error_names_shapes():
     with pytest.raises(ValueError, match=r"\(2, 3\) and \(4, 5\)"):
         Tensor(np.ones((2, 3))) @ Tensor(np.ones((4, 5)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(pair=broadcastable_pair(), data=st.data(), scalar=st.booleans())
+def test_rtruediv_number_or_array_over_tensor(dtype, pair, data, scalar):
+    sa, sb = pair
+    a = np.float32(2.5) if scalar else data.draw(arrays(sa, dtype))
+    b = data.draw(arrays(sb, dtype))
+    b = np.where(b < 0, b - 0.5, b + 0.5).astype(dtype)  # |b| >= 0.5, both signs
+    shape = np.broadcast_shapes(np.shape(a), sb)
+    w = np.random.default_rng(5).standard_normal(shape).astype(dtype)
+    numerator = 2.5 if scalar else a  # a Python float, or an ndarray on the left
+    tb = Tensor(b, requires_grad=True)
+    out = numerator / tb  # ndarray / Tensor and float / Tensor reach Tensor.__rtruediv__
+    assert isinstance(out, Tensor) and out.dtype == dtype and out.shape == shape
+    loss = (out * w).sum()
+    if dtype == np.float32:
+        assert_backward_dtypes(loss)
+    loss.backward()
+    xb = to_torch(b, True)
+    ref = (2.5 if scalar else to_torch(a)) / xb
+    (ref * to_torch(w)).sum().backward()
+    assert tb.grad.dtype == dtype and tb.grad.shape == sb
+    assert_close(out.data, ref.reshape(shape), dtype)
+    assert_close(tb.grad, xb.grad.reshape(sb), dtype)
+    if dtype == np.float64:
+        assert strict_gradcheck(lambda y: ((numerator / y) * w).sum(), Tensor(b))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sa,sb", MATMUL_SHAPES)
+def test_rmatmul_ndarray_at_tensor(sa, sb, dtype):
+    rng = np.random.default_rng(12)
+    a, b = rng.standard_normal(sa).astype(dtype), rng.standard_normal(sb).astype(dtype)
+    w = rng.standard_normal(np.shape(a @ b)).astype(dtype)
+    tb = Tensor(b, requires_grad=True)
+    out = a @ tb  # ndarray.__matmul__ defers (__array_ufunc__ = None) to Tensor.__rmatmul__
+    assert isinstance(out, Tensor) and out.dtype == dtype
+    loss = (out * w).sum()
+    if dtype == np.float32:
+        assert_backward_dtypes(loss)
+    loss.backward()
+    xb = to_torch(b, True)
+    ref = to_torch(a) @ xb
+    (ref * to_torch(w)).sum().backward()
+    assert tb.grad.dtype == dtype and tb.grad.shape == sb
+    assert_close(out.data, ref, dtype)
+    assert_close(tb.grad, xb.grad, dtype)
+    if dtype == np.float64:
+        assert strict_gradcheck(lambda y: ((a @ y) * w).sum(), Tensor(b))
 
 
 @st.composite
@@ -149,7 +208,7 @@ def test_reductions(sa, keepdims, op, data):
     w = np.random.default_rng(2).standard_normal(out.shape)
     (out * w).sum().backward()
     if op in ("sum", "mean"):
-        assert gradcheck(
+        assert strict_gradcheck(
             lambda x: (getattr(x, op)(axis=axis, keepdims=keepdims) * w).sum(), Tensor(a)
         )
         x = to_torch(a, True)
@@ -170,6 +229,33 @@ def test_reductions(sa, keepdims, op, data):
             ref = getattr(torch(), "a" + op)(x, dim=axis, keepdim=keepdims)
         (ref * to_torch(w)).sum().backward()
         assert_close(t.grad, x.grad)
+
+
+@settings(max_examples=25)
+@given(sa=shape_and_axis(), keepdims=st.booleans(), data=st.data())
+def test_max_min_float32_vs_torch(sa, keepdims, data):
+    shape, axis = sa
+    a = data.draw(arrays(shape, np.float32))
+    for op in ("max", "min"):
+        t = Tensor(a, requires_grad=True)
+        out = getattr(t, op)(axis=axis, keepdims=keepdims)
+        w = np.random.default_rng(2).standard_normal(out.shape).astype(np.float32)
+        loss = (out * w).sum()
+        assert out.dtype == np.float32 and loss.dtype == np.float32
+        assert_backward_dtypes(loss)
+        loss.backward()
+        x = to_torch(a, True)
+        if isinstance(axis, int):
+            ref = getattr(x, op)(dim=axis, keepdim=keepdims).values
+        elif axis is None or not a.ndim:
+            ref = getattr(x, op)()
+            ref = ref.reshape((1,) * a.ndim) if keepdims else ref
+        else:
+            ref = getattr(torch(), "a" + op)(x, dim=axis, keepdim=keepdims)
+        (ref * to_torch(w).reshape(ref.shape)).sum().backward()
+        assert t.grad.dtype == np.float32
+        assert_close(out.data, ref.reshape(out.shape), np.float32)
+        assert_close(t.grad, x.grad.reshape(shape), np.float32)
 
 
 def test_max_ties_go_to_first_and_match_torch_with_dim():
@@ -210,7 +296,7 @@ def test_reshape_transpose(shape, data):
     perm = data.draw(st.permutations(range(len(shape))))
     t = Tensor(a, requires_grad=True)
     w = np.random.default_rng(3).standard_normal(a.size)
-    assert gradcheck(lambda x: (x.transpose(*perm).reshape(-1) * w).sum(), t)
+    assert strict_gradcheck(lambda x: (x.transpose(*perm).reshape(-1) * w).sum(), t)
     (t.transpose(*perm).reshape(-1) * w).sum().backward()
     x = to_torch(a, True)
     (x.permute(*perm).reshape(-1) * to_torch(w)).sum().backward()
@@ -239,12 +325,36 @@ def test_unary(shape, name, data):
         a = np.where(np.abs(a + 1.0) < 1e-3, -1.1, a)
     t = Tensor(a, requires_grad=True)
     w = np.random.default_rng(4).standard_normal(shape)
-    assert gradcheck(lambda x: (ours(x) * w).sum(), t)
+    assert strict_gradcheck(lambda x: (ours(x) * w).sum(), t)
     (ours(t) * w).sum().backward()
     x = to_torch(a, True)
     (theirs(x) * to_torch(w)).sum().backward()
     assert_close(ours(Tensor(a)).data, theirs(to_torch(a)))
     assert_close(t.grad, x.grad)
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+@settings(max_examples=15)
+@given(shape=shapes(max_dims=3), data=st.data())
+def test_unary_float32_vs_torch(name, shape, data):
+    ours, theirs, positive = UNARY[name]
+    a = data.draw(arrays(shape, np.float32))
+    a = _positive(a).astype(np.float32) if positive else a
+    t = Tensor(a, requires_grad=True)
+    w = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
+    out = ours(t)
+    loss = (out * w).sum()
+    assert out.dtype == np.float32 and loss.dtype == np.float32
+    assert_backward_dtypes(loss)
+    loss.backward()
+    x = to_torch(a, True)
+    ref = theirs(x)
+    (ref * to_torch(w)).sum().backward()
+    assert t.grad.dtype == np.float32
+    # torch's rules at the kinks (abs'(0) = 0, clip passes the gradient at a bound) are
+    # verigrad's, so no entry needs to be kept away from them here
+    assert_close(out.data, ref.reshape(shape), np.float32)
+    assert_close(t.grad, x.grad.reshape(shape), np.float32)
 
 
 def test_clip_gradient_at_the_bounds_is_torchs():
@@ -273,6 +383,109 @@ def test_getitem_basic_and_repeated_integer_indices():
     t2 = Tensor(a, requires_grad=True)
     t2[Tensor(mask)].sum().backward()
     np.testing.assert_array_equal(t2.grad, mask.astype(float))
+
+
+_MASK = np.random.default_rng(13).random((3, 4, 5)) > 0.6
+GETITEM_INDICES = [
+    (1, slice(None), 2),
+    slice(1, None),
+    (slice(None), slice(0, 4, 2), slice(-2, None)),
+    (Ellipsis, 3),
+    (None, 1, slice(1, 3)),
+    np.array([0, 0, 2, 0]),  # repeated integer indices add up
+    [2, 0, 2],
+    (np.array([0, 0, 2]), np.array([1, 1, 3])),
+    (np.array([0, 2, 0]), slice(None), np.array([1, 1, 4])),  # advanced axes split by a slice
+    (slice(None), np.array([[0, 1], [1, 1]])),
+    (Ellipsis, np.array([4, 4, 0])),
+    (np.array([-1, -1]), slice(1, 3), 0),
+    _MASK,  # a full boolean mask
+    np.array([True, False, True]),  # a mask over the first axis
+    (np.array([True, False, True]), slice(1, 3)),
+    (slice(None), np.array([False, True, True, False])),
+    Tensor(np.array([1, 1, 0])),  # a Tensor as the index
+    (slice(None, None, -1), 1),  # a negative step: torch has none, finite differences only
+]
+
+
+def _index_for_torch(index):
+    items = index if isinstance(index, tuple) else (index,)
+    tt = torch()
+    out = tuple(
+        tt.from_numpy(i.data if isinstance(i, Tensor) else i)
+        if isinstance(i, (np.ndarray, Tensor))
+        else i
+        for i in items
+    )
+    return out if isinstance(index, tuple) else out[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("case", range(len(GETITEM_INDICES)))
+def test_getitem_gradcheck_and_torch(case, dtype):
+    index = GETITEM_INDICES[case]
+    rng = np.random.default_rng(14)
+    a = rng.standard_normal((3, 4, 5)).astype(dtype)
+    t = Tensor(a, requires_grad=True)
+    out = t[index]
+    expected = a[index.data if isinstance(index, Tensor) else index]
+    np.testing.assert_array_equal(out.data, expected)
+    w = rng.standard_normal(out.shape).astype(dtype)
+    loss = (out * w).sum()
+    if dtype == np.float32:
+        assert_backward_dtypes(loss)
+    loss.backward()
+    assert t.grad.dtype == dtype and t.grad.shape == a.shape
+    # the gradient scatters w back, adding where an entry was picked more than once
+    scattered = np.zeros_like(a)
+    np.add.at(scattered, index.data if isinstance(index, Tensor) else index, w)
+    assert_close(t.grad, scattered, dtype)
+    if case != len(GETITEM_INDICES) - 1:
+        x = to_torch(a, True)
+        ref = x[_index_for_torch(index)]
+        assert tuple(ref.shape) == out.shape
+        (ref * to_torch(w).reshape(ref.shape)).sum().backward()
+        assert_close(t.grad, x.grad, dtype)
+    if dtype == np.float64:
+        assert strict_gradcheck(lambda v: (v[index] * w).sum(), Tensor(a))
+
+
+@pytest.mark.parametrize(
+    "source,via", [(np.float32, np.float64), (np.float64, np.float32), (np.float32, np.float32)]
+)
+def test_astype_round_trip_vs_torch(source, via):
+    rng = np.random.default_rng(15)
+    a = rng.standard_normal((3, 4)).astype(source)
+    w = rng.standard_normal((3, 4)).astype(via)
+    tt = torch()
+    t = Tensor(a, requires_grad=True)
+    inner = t.astype(via)
+    assert inner.dtype == via and inner.requires_grad
+    np.testing.assert_array_equal(inner.data, a.astype(via))
+    out = ((inner.exp() * w).astype(source) * 2).sum()  # source -> via -> source
+    assert out.dtype == source
+    assert_backward_dtypes(out)  # astype's backward hands each parent its own dtype
+    out.backward()
+    x = to_torch(a, True)
+    tdtype = {np.float32: tt.float32, np.float64: tt.float64}
+    ref = ((x.to(tdtype[via]).exp() * to_torch(w)).to(tdtype[source]) * 2).sum()
+    ref.backward()
+    assert t.grad.dtype == source and x.grad.dtype == tdtype[source]
+    coarse = np.float32 if np.float32 in (source, via) else np.float64
+    assert_close(out.data, ref, coarse)
+    assert_close(t.grad, x.grad, coarse)
+
+
+def test_astype_gradcheck():
+    rng = np.random.default_rng(16)
+    a, w = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    # a float64 leaf through a wider (long double) and a same-width cast: finite differences
+    # stay exact enough for the strict tolerance; a float32 detour would not
+    assert strict_gradcheck(
+        lambda v: ((v.astype(np.longdouble) ** 3) * w).sum().astype(np.float64), Tensor(a)
+    )
+    assert strict_gradcheck(lambda v: (v.astype(np.float64).exp() * w).sum(), Tensor(a))
+    assert not Tensor(a).astype(np.float32).requires_grad
 
 
 def test_reused_node_deep_chain_and_accumulation():
