@@ -90,8 +90,9 @@ class _Geometry:
         for p, e in zip(padding, effective, strict=True):
             if p > e // 2:
                 raise ValueError(
-                    f"padding: must be at most half the kernel size, got padding="
-                    f"{padding}, kernel_size={kernel}, dilation={dilation} ({op})"
+                    f"padding: must be at most half the (dilated) kernel size "
+                    f"{tuple(effective)}, got padding={padding}, kernel_size={kernel}, "
+                    f"dilation={dilation} ({op})"
                 )
         out = tuple(
             _out_size(n, k, s, p, d, ceil_mode)
