@@ -190,6 +190,17 @@ def shape_and_axis(draw):
     return shape, axis
 
 
+def _torch_extreme(x, op, axis, keepdims):
+    """torch's counterpart of ``Tensor.max/min(axis, keepdims)`` with the same tie rule:
+    ``torch.max(dim)`` for one int axis, ``torch.max()`` / ``torch.amax`` otherwise."""
+    if isinstance(axis, int):
+        return getattr(x, op)(dim=axis, keepdim=keepdims).values
+    if axis is None or not x.ndim:
+        ref = getattr(x, op)()
+        return ref.reshape((1,) * x.ndim) if keepdims else ref
+    return getattr(torch(), "a" + op)(x, dim=axis, keepdim=keepdims)
+
+
 @given(
     sa=shape_and_axis(),
     keepdims=st.booleans(),
@@ -220,13 +231,7 @@ def test_reductions(sa, keepdims, op, data):
         # torch's tie rule: torch.max(dim) for one int axis (the first extreme entry gets the
         # gradient), torch.max() / torch.amax for all axes or a tuple (ties share it evenly)
         x = to_torch(a, True)
-        if isinstance(axis, int):
-            ref = getattr(x, op)(dim=axis, keepdim=keepdims).values
-        elif axis is None or not a.ndim:
-            ref = getattr(x, op)()
-            ref = ref.reshape((1,) * a.ndim) if keepdims else ref
-        else:
-            ref = getattr(torch(), "a" + op)(x, dim=axis, keepdim=keepdims)
+        ref = _torch_extreme(x, op, axis, keepdims)
         (ref * to_torch(w)).sum().backward()
         assert_close(t.grad, x.grad)
 
@@ -245,13 +250,7 @@ def test_max_min_float32_vs_torch(sa, keepdims, data):
         assert_backward_dtypes(loss)
         loss.backward()
         x = to_torch(a, True)
-        if isinstance(axis, int):
-            ref = getattr(x, op)(dim=axis, keepdim=keepdims).values
-        elif axis is None or not a.ndim:
-            ref = getattr(x, op)()
-            ref = ref.reshape((1,) * a.ndim) if keepdims else ref
-        else:
-            ref = getattr(torch(), "a" + op)(x, dim=axis, keepdim=keepdims)
+        ref = _torch_extreme(x, op, axis, keepdims)
         (ref * to_torch(w).reshape(ref.shape)).sum().backward()
         assert t.grad.dtype == np.float32
         assert_close(out.data, ref.reshape(out.shape), np.float32)
