@@ -21,7 +21,14 @@ __all__ = [
     "check_choice",
     "check_finite",
     "check_rng",
+    "NotFiniteError",
 ]
+
+
+class NotFiniteError(ValueError):
+    """Input on which an operation's result would be NaN or infinite (a softmax of NaN or
+    ``+inf`` logits, say). A ``ValueError``, so callers that only validate need not know it;
+    callers that probe random points (``verigrad check-grad``) catch it to draw another."""
 
 
 def as_tensor(x, name: str) -> Tensor:

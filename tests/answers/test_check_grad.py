@@ -45,6 +45,15 @@ def test_correct_2_1_is_reported_right(capsys):
     assert "RIGHT" in out and "WRONG" not in out
 
 
+def test_points_where_softmax_refuses_nan_logits_are_redrawn(capsys):
+    # log(x) is NaN at a negative x: softmax refuses it (NotFiniteError), which must count as a
+    # non-finite point to redraw, as a NaN result does, not end the check
+    args = ["--f", "sum(a * log_softmax(log(x)))", "--wrt", "x", "--shape", "x=2", "a=2"]
+    code = main(["check-grad", *args, "--grad", "a / x - sum(a) * softmax(log(x)) / x"])
+    out = capsys.readouterr().out
+    assert code == 0 and "RIGHT" in out
+
+
 def test_json_verdict_and_worst_entry(capsys):
     code = main(
         [

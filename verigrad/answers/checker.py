@@ -24,7 +24,7 @@ import numpy as np
 
 from ..gradcheck import numerical_gradient
 from ..tensor import Tensor, no_grad
-from .formula import FormulaError, check_name, evaluate, parse
+from .formula import FormulaError, NotFiniteHere, check_name, evaluate, parse
 
 __all__ = [
     "Variable",
@@ -213,7 +213,11 @@ def check_gradients(
         for _ in range(max_redraws + 1):
             values = {v.name: v.draw(rng) for v in variables}
             env = {n: Tensor(a, requires_grad=n in wrt) for n, a in values.items()}
-            out = evaluate(f_formula, env)
+            try:
+                out = evaluate(f_formula, env)
+            except NotFiniteHere:  # e.g. a softmax of NaN logits: as any non-finite value
+                info["redraws"] += 1
+                continue
             if not isinstance(out, Tensor):  # a formula without variables
                 out = Tensor(np.asarray(out, dtype=np.float64))
             if out.size != 1:

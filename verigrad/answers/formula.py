@@ -42,11 +42,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import NotFiniteError
 from ..tensor import Tensor
 from .functions import CONSTANTS, FUNCTIONS
 
 __all__ = [
     "FormulaError",
+    "NotFiniteHere",
     "Formula",
     "FUNCTIONS",
     "CONSTANTS",
@@ -72,6 +74,11 @@ MAX_LITERAL = 1e300
 
 class FormulaError(ValueError):
     """The formula was refused (at parse time) or could not be evaluated."""
+
+
+class NotFiniteHere(FormulaError):
+    """The formula is not finite at these values (an operation refused them as such): another
+    random point may do."""
 
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
@@ -514,6 +521,10 @@ def evaluate(formula: Formula, env: dict):
             return _Evaluator(env)(formula.tree)
     except FormulaError:
         raise
+    except NotFiniteError as exc:
+        raise NotFiniteHere(
+            f"cannot evaluate {formula.source!r}: {' '.join(str(exc).split())}"
+        ) from None
     except (
         ValueError,
         TypeError,

@@ -4,7 +4,9 @@ For logits ``z`` (a row of ``C`` scores) the softmax is ``p_c = exp(z_c) / sum_j
 computed as ``exp(z_c - m) / sum_j exp(z_j - m)`` with ``m = max_j z_j`` so no exponent
 overflows, and ``log p_c = z_c - m - log sum_j exp(z_j - m)`` (log-sum-exp), which is finite
 and exact for logits of any magnitude. Infinite logits follow torch: ``-inf`` gets probability
-0 (and ``log p = -inf``); a row whose maximum is ``+inf`` or that is entirely ``-inf`` is NaN.
+0 (and ``log p = -inf``). A row with a NaN or ``+inf`` logit, or entirely ``-inf``, has no
+softmax (torch returns NaN): it raises :class:`~verigrad._checks.NotFiniteError`, a
+``ValueError`` naming the argument.
 
 Cross-entropy. Every variant is ``loss_n = -sum_c A_nc log p_nc`` for a coefficient matrix
 ``A`` built from the target (one-hot or probabilities), the class weights ``w`` and label
@@ -28,7 +30,7 @@ import numbers
 import numpy as np
 from scipy.special import xlogy
 
-from .._checks import as_tensor, check_choice, check_number
+from .._checks import NotFiniteError, as_tensor, check_choice, check_number
 from ..tensor import Tensor, make_node
 
 __all__ = [
@@ -62,7 +64,7 @@ def _max_along(z: np.ndarray, axis: int, name: str) -> np.ndarray:
     """
     m = z.max(axis=axis, keepdims=True)
     if not np.isfinite(m).all():
-        raise ValueError(
+        raise NotFiniteError(
             f"{name}: softmax needs logits without NaN or +inf and with a finite entry in "
             f"every slice along axis {axis} (otherwise it is NaN)"
         )
