@@ -31,6 +31,7 @@ __all__ = [
     "TrainingDiverged",
     "load_dataset",
     "load_samples",
+    "canonical_data",
     "evaluate_model",
     "OPTIMIZERS",
     "SCHEDULES",
@@ -121,6 +122,20 @@ def _as_images(X: np.ndarray, name: str) -> np.ndarray:
     raise ValueError(
         f"{name}: expected X of shape (N, D), (N, H, W) or (N, C, H, W), got {X.shape}"
     )
+
+
+def canonical_data(spec):
+    """``spec`` with its file (``FILE.npz``) or directory (``mnist:DIR``) made an absolute real
+    path; other specs (``digits``) unchanged. A run records its data this way, so it can be
+    resumed or evaluated from any working directory, and two spellings of one file compare
+    equal (``./d.npz``, ``d.npz``, an absolute path or a symlink)."""
+    if not isinstance(spec, str):
+        return spec
+    if spec.startswith("mnist:") and len(spec) > len("mnist:"):
+        return "mnist:" + os.path.realpath(spec[len("mnist:") :])
+    if spec.endswith(".npz"):
+        return os.path.realpath(spec)
+    return spec
 
 
 def load_samples(spec: str, dtype=np.float32):
@@ -384,8 +399,8 @@ class Trainer:
         c = self.config
         return TrainingDiverged(
             f"{what} at epoch {self.epoch + 1}: training diverged; the step is set by "
-            f"--lr {c.learning_rate:g}, --weight-decay {c.weight_decay:g} and --l1 {c.l1:g}, "
-            "try smaller values"
+            f"--lr {c.learning_rate:g}, --weight-decay {c.weight_decay:g} and --l1 {c.l1:g}: "
+            "start a new run with smaller values (a resumed run keeps its options)"
         )
 
     def run(self, progress: bool = True, log=print) -> dict:

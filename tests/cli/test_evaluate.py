@@ -69,3 +69,23 @@ def test_too_little_data_names_data(checkpoint, tmp_path, capsys):
     assert main(["evaluate", "--checkpoint", checkpoint, "--data", str(tmp_path / "e.npz")]) == 2
     err = capsys.readouterr().err
     assert "--data:" in err and "holds no samples" in err and len(err.strip().splitlines()) == 1
+
+
+def test_same_source_is_judged_by_the_file_not_the_working_directory(tmp_path, capsys, monkeypatch):
+    train_dir, other_dir = tmp_path / "train", tmp_path / "other"
+    train_dir.mkdir(), other_dir.mkdir()
+    _npz(train_dir / "d.npz", 100)
+    np.savez(  # another file with the same name, elsewhere
+        other_dir / "d.npz", X=np.ones((50, 8, 8), np.float32), y=np.arange(50) % 10
+    )
+    monkeypatch.chdir(train_dir)
+    assert main(["train", "--data", "d.npz", "--out", "r", *FAST]) == 0
+    # the same file from another directory: its test split (the run recorded an absolute path)
+    monkeypatch.chdir(tmp_path)
+    same = _report(capsys, "--checkpoint", "train/r/model.npz", "--data", "train/d.npz")
+    assert same["split"] == "test" and same["n"] == 20
+    assert _report(capsys, "--checkpoint", "train/r/model.npz")["n"] == 20  # no --data needed
+    # a different d.npz: all of it, although the text "d.npz" matches what was typed
+    monkeypatch.chdir(other_dir)
+    other = _report(capsys, "--checkpoint", "../train/r/model.npz", "--data", "d.npz")
+    assert other["split"] == "all" and other["n"] == 50

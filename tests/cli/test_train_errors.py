@@ -30,8 +30,25 @@ def test_non_finite_float_options_are_refused_up_front(tmp_path, capsys, option,
 def test_diverging_run_is_one_line_naming_every_step_option(tmp_path, capsys, argv):
     out = tmp_path / "r"
     assert main(["train", "--out", str(out), *FAST, "--optimizer", "sgd", *argv]) == 2
-    _one_line_error(capsys, "diverged", "--lr", "--weight-decay", "--l1")
-    assert not (out / "model.npz").exists()
+    _one_line_error(capsys, "diverged", "--lr", "--weight-decay", "--l1", "start a new run")
+    assert not out.exists()  # nothing was saved, so no empty run directory is left behind
+
+
+def test_resume_accepts_the_data_file_spelled_another_way_and_from_elsewhere(
+    tmp_path, capsys, monkeypatch
+):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", X=rng.random((60, 8, 8)).astype(np.float32), y=np.arange(60) % 3)
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--data", "d.npz", "--out", "r", *FAST]) == 0
+    assert main(["train", "--resume", "r", "--epochs", "2", "--data", "./d.npz", *FAST[:3]]) == 0
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # the run recorded d.npz's absolute path
+    assert main(["train", "--resume", "../r", "--epochs", "3", *FAST[:3]]) == 0
+    other = tmp_path / "elsewhere" / "e.npz"
+    np.savez(other, X=rng.random((60, 8, 8)).astype(np.float32), y=np.arange(60) % 3)
+    assert main(["train", "--resume", "../r", "--epochs", "4", "--data", "e.npz"]) == 2
+    assert "--data: the run in ../r was trained with" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

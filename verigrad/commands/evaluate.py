@@ -44,8 +44,13 @@ def add_arguments(p):
 
 
 def _same_source(spec: str, trained_on: str) -> bool:
-    """Whether two --data specs name the same data (files compared by identity, not text)."""
-    if spec == trained_on:
+    """Whether two --data specs name the same data (files compared by identity, not text).
+
+    Runs record their data as an absolute path (``training.canonical_data``); a relative one
+    (a checkpoint from before that) is read relative to the working directory."""
+    from ..training import canonical_data
+
+    if canonical_data(spec) == canonical_data(trained_on):
         return True
     paths = []
     for s in (spec, trained_on):

@@ -107,16 +107,20 @@ _TRAJECTORY = (
 
 def _refuse_conflicts(args, saved, run_dir: str) -> None:
     """Options given explicitly (parser default None) that differ from the resumed run's."""
+    from ..training import canonical_data
+
     for field in _TRAJECTORY:
         value = getattr(args, field)
         kept = saved.learning_rate if field == "lr" else getattr(saved, field)
+        if field == "data" and value is not None and canonical_data(value) == canonical_data(kept):
+            continue  # the same file or directory, spelled another way
         if value is not None and value != kept:
             option = "--" + field.replace("_", "-")
             raise ValueError(
                 f"{option}: the run in {run_dir} was trained with {option} {kept}, got {value}; "
                 f"a resumed run keeps its options (start a new run with --out to change it)"
             )
-    if args.out is not None and os.path.abspath(args.out) != os.path.abspath(run_dir):
+    if args.out is not None and os.path.realpath(args.out) != os.path.realpath(run_dir):
         raise ValueError(
             f"--out: a resumed run continues in its own directory {run_dir}, got --out {args.out}"
         )
@@ -175,10 +179,11 @@ def run(args) -> int:
     from ..cli import name_option
     from ..io import atomic_write_json
     from ..report import write_run_outputs
-    from ..training import CHECKPOINT, TrainConfig, Trainer, TrainingDiverged
+    from ..training import CHECKPOINT, TrainConfig, Trainer, TrainingDiverged, canonical_data
 
     log = (lambda *a, **k: None) if args.quiet else print
     try:
+        made_dir = False
         if args.resume:
             out_dir = _run_directory(args.resume)
             trainer = Trainer.resume(out_dir, epochs=args.epochs)
@@ -186,6 +191,8 @@ def run(args) -> int:
             log(f"resuming {out_dir} at epoch {trainer.epoch} of {trainer.config.epochs}")
         else:
             given = {f: getattr(args, f) for f in _TRAJECTORY if getattr(args, f) is not None}
+            if "data" in given:  # recorded as an absolute path: see training.canonical_data
+                given["data"] = canonical_data(given["data"])
             if args.epochs is not None:
                 given["epochs"] = args.epochs
             config = TrainConfig(**given)
@@ -197,7 +204,9 @@ def run(args) -> int:
                 )
             # the directory is made once the data have loaded: bad input leaves none behind
             trainer = Trainer(config, out_dir or "")
+            existed = out_dir is not None and os.path.isdir(out_dir)
             trainer.out_dir = out_dir = _make_run_directory(out_dir)
+            made_dir = not existed
     except (ValueError, TypeError, FileNotFoundError) as exc:
         raise name_option(exc, _OPTIONS) from None
     c = trainer.config
@@ -227,6 +236,11 @@ def run(args) -> int:
             if trainer.epoch
             else ""
         )
+        if not trainer.epoch and made_dir:  # nothing was saved: leave no empty run behind
+            try:
+                os.rmdir(out_dir)
+            except OSError:
+                pass
         raise ValueError(f"{exc}{saved}") from None
     paths = write_run_outputs(trainer, final, out_dir, tsne=not args.no_tsne)
     atomic_write_json(os.path.join(out_dir, "metrics.json"), trainer.metrics(final))
