@@ -21,6 +21,13 @@ __all__ = ["write_run_outputs", "penultimate_features", "write_html_report"]
 TSNE_MAX_POINTS = 2000
 
 
+def _data_label(spec: str) -> str:
+    """A short name for titles: a run records its data file as an absolute path."""
+    if spec.startswith("mnist:"):
+        return "mnist:" + os.path.basename(os.path.normpath(spec[len("mnist:") :]))
+    return os.path.basename(spec) if spec.endswith(".npz") else spec
+
+
 def penultimate_features(model, X: np.ndarray, batch_size: int = 512) -> np.ndarray:
     """The inputs of the model's last layer (flattened); the raw inputs for a one-layer model."""
     from .nn import Sequential
@@ -83,7 +90,7 @@ def write_run_outputs(trainer, final: dict, out_dir: str, tsne: bool = True) -> 
             },
         },
         os.path.join(out_dir, "curves.png"),
-        title=f"{trainer.config.model} on {trainer.config.data}",
+        title=f"{trainer.config.model} on {_data_label(trainer.config.data)}",
     )
     test = trainer.test_evaluation()
     matrix = confusion_matrix(trainer.yte, test["predictions"], n_classes=trainer.n_classes)
@@ -157,7 +164,7 @@ def write_html_report(metrics: dict, paths: dict, out_dir: str) -> str:
         )
         if key in paths
     )
-    title = f"verigrad train: {config['model']} on {config['data']}"
+    title = f"verigrad train: {config['model']} on {_data_label(config['data'])}"
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
