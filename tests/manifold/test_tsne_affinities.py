@@ -119,3 +119,27 @@ def test_smallest_perplexity_puts_each_row_on_its_nearest_neighbour(method):
     rows = np.arange(40)
     # p_ij = (p_{j|i} + p_{i|j}) / 2N: each row holds at least 1 / 2N on its nearest neighbour
     assert np.all(dense[rows, nearest] > 0.99 / 80)
+
+
+@pytest.mark.parametrize("method", ["exact", "fft"])
+@pytest.mark.parametrize("shift,scale", [(1e4, 1.0), (1e6, 1.0), (0.0, 1e-20), (0.0, 1e20)])
+def test_affinities_do_not_change_when_the_data_is_shifted_or_scaled(method, shift, scale):
+    # P depends on distances relative to each point's bandwidth only. Before, the fft
+    # method's float32 neighbour ranking lost the real distances under an offset (wrong
+    # neighbour sets from +1e3), and far scales put the precision out of the search's reach
+    X = np.random.default_rng(3).normal(size=(200, 8)) * 3
+    P = joint_probabilities(X, 10.0, method=method)
+    moved = joint_probabilities(X * scale + shift, 10.0, method=method)
+    if method == "fft":
+        assert (P != 0).toarray().tolist() == (moved != 0).toarray().tolist()  # same neighbours
+        P, moved = P.toarray(), moved.toarray()
+    # the bandwidth search stops at |H - log perplexity| <= 1e-5, hence not bit for bit
+    np.testing.assert_allclose(moved, P, atol=1e-5 * P.max())
+    assert np.isfinite(moved).all()
+
+
+def test_distances_that_overflow_are_an_error_naming_x():
+    X = np.random.default_rng(0).normal(size=(50, 4)) * 1e160
+    for method in ("exact", "fft"):
+        with pytest.raises(ValueError, match="^X: its squared distances overflow"):
+            joint_probabilities(X, 10.0, method=method)

@@ -83,6 +83,24 @@ def squared_distances(X: np.ndarray) -> np.ndarray:
     return distances
 
 
+def _within_reach(sq_distances: np.ndarray) -> np.ndarray:
+    """``sq_distances`` divided by a power of two when their size is out of the search's reach.
+
+    The search starts at ``beta = 1`` and doubles or halves at most 100 times, so it cannot
+    find a precision far beyond ``2^(+-100)``: data scaled by 1e20 would end with the wrong
+    ``P``. ``p_{j|i}`` depends only on ``beta d``, so scaling every distance by one power of
+    two (exact in floating point) changes nothing else; inside ``2^(+-60)`` the distances are
+    left as they are, step for step as scikit-learn's search.
+    """
+    positive = sq_distances[np.isfinite(sq_distances) & (sq_distances > 0)]
+    if positive.size == 0:
+        return sq_distances
+    exponent = int(np.round(np.log2(np.median(positive))))
+    if abs(exponent) <= 60:
+        return sq_distances
+    return np.ldexp(sq_distances, -exponent)
+
+
 def conditional_probabilities(
     sq_distances: np.ndarray, perplexity: float, exclude_diagonal: bool = False
 ) -> np.ndarray:
@@ -95,6 +113,7 @@ def conditional_probabilities(
     ``|H - log(perplexity)| <= 1e-5`` or after 100 steps.
     """
     n, k = sq_distances.shape
+    sq_distances = _within_reach(sq_distances)
     desired_entropy = np.log(perplexity)
     beta = np.ones(n)
     beta_min = np.full(n, -np.inf)
@@ -132,6 +151,22 @@ def conditional_probabilities(
     return P
 
 
+def _check_distances(distances: np.ndarray) -> None:
+    if not np.isfinite(distances).all():
+        raise ValueError(
+            "X: its squared distances overflow float64 (values too large for t-SNE's "
+            "affinities); rescale X"
+        )
+
+
+def _fits_float32(distances: np.ndarray) -> bool:
+    """Whether float32 holds every distance (scikit-learn rounds them to float32 and so
+    overflows to inf beyond 3.4e38, or flushes to zero below 1.2e-38)."""
+    info = np.finfo(np.float32)
+    positive = distances[distances > 0]
+    return positive.size == 0 or (positive.max() <= info.max and positive.min() >= info.tiny)
+
+
 def nearest_neighbors(X: np.ndarray, k: int, chunk_bytes: int = _CHUNK_BYTES):
     """Exact ``k`` nearest neighbours of every row of ``X`` (itself excluded).
 
@@ -144,8 +179,14 @@ def nearest_neighbors(X: np.ndarray, k: int, chunk_bytes: int = _CHUNK_BYTES):
     distance zero; the point itself never does.
     """
     n = X.shape[0]
-    norms = np.einsum("ij,ij->i", X, X)
-    X32 = X.astype(np.float32)
+    # neighbours do not change under a shift or a scaling of X, but float32 ranking does:
+    # rank centred data scaled to unit size, so an offset (X + 1e4) or a scale (1e-20 X) keeps
+    # the real distances above float32's rounding; exact distances come from the centred X
+    X = X - X.mean(axis=0)
+    size = float(np.abs(X).max())
+    unit = X / size if size > 0 else X
+    norms = np.einsum("ij,ij->i", unit, unit)
+    X32 = unit.astype(np.float32)
     half_norms32 = (norms / 2).astype(np.float32)
     extra = min(n - 1, k + 16)
     indices = np.empty((n, k), dtype=np.int64)
@@ -163,6 +204,7 @@ def nearest_neighbors(X: np.ndarray, k: int, chunk_bytes: int = _CHUNK_BYTES):
             candidates = np.argsort(block, axis=1)[:, :extra]
         exact = X[candidates] - X[start:stop, None, :]
         exact = np.einsum("ijk,ijk->ij", exact, exact)
+        _check_distances(exact)
         order = np.argsort(exact, axis=1, kind="stable")[:, :k]
         indices[start:stop] = np.take_along_axis(candidates, order, axis=1)
         distances[start:stop] = np.take_along_axis(exact, order, axis=1)
@@ -187,7 +229,15 @@ def joint_probabilities(X, perplexity, method: str = "exact"):
     n = X.shape[0]
     perplexity = check_perplexity(perplexity, n)
     if method == "exact":
-        distances = squared_distances(X).astype(np.float32).astype(np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow: _check_distances
+            if np.abs(X.mean(axis=0)).max() > 100 * X.std(axis=0).max():
+                # an offset far larger than the spread: ||x||^2 - 2 x.y + ||y||^2 would
+                # cancel most digits (scikit-learn's formula, kept for ordinary data): centre
+                X = X - X.mean(axis=0)
+            distances = squared_distances(X)
+        _check_distances(distances)
+        if _fits_float32(distances):  # scikit-learn's float32 rounding, where it is harmless
+            distances = distances.astype(np.float32).astype(np.float64)
         np.fill_diagonal(distances, np.inf)
         distances -= distances.min(axis=1)[:, None]  # nearest at 0: exp never all zero
         np.fill_diagonal(distances, 0.0)
