@@ -10,7 +10,11 @@ from scipy.spatial.distance import squareform
 from tests.helpers import assert_close, to_torch, torch
 from verigrad.manifold import gradients as gradients_module
 from verigrad.manifold import joint_probabilities, kl_divergence, kl_gradient_exact, kl_gradient_fft
-from verigrad.manifold.gradients import attractive_forces, repulsive_forces_fft
+from verigrad.manifold.gradients import (
+    attractive_forces,
+    repulsive_forces_direct,
+    repulsive_forces_fft,
+)
 
 FFT_PARAMS = dict(n_interpolation_points=3, min_num_intervals=50, ints_in_interval=1)
 
@@ -115,8 +119,8 @@ def test_fft_exaggeration_scales_the_attractive_term_only(sparse_P, n_components
     from openTSNE.tsne import kl_divergence_fft
 
     Y = np.random.default_rng(9).normal(size=(300, n_components)) * 5
-    kl_1, grad_1 = kl_gradient_fft(sparse_P, Y)
-    kl_e, grad_e = kl_gradient_fft(sparse_P, Y, exaggeration=exaggeration)
+    kl_1, grad_1 = kl_gradient_fft(sparse_P, Y, direct=False)
+    kl_e, grad_e = kl_gradient_fft(sparse_P, Y, exaggeration=exaggeration, direct=False)
     assert kl_e == kl_1  # the KL is of the unexaggerated P
     attraction = attractive_forces(sparse_P, Y)[0]
     scale = np.abs(grad_e).max()
@@ -136,9 +140,29 @@ def test_fft_gradient_approximates_exact(sparse_P, n_components, tolerance):
     within 0.1% on 300 points spread like an embedding early in the run."""
     Y = np.random.default_rng(4).normal(size=(300, n_components)) * 5
     kl, grad = kl_gradient_exact(sparse_P, Y)
-    kl_fft, grad_fft = kl_gradient_fft(sparse_P, Y)
+    kl_fft, grad_fft = kl_gradient_fft(sparse_P, Y, direct=False)
     assert np.linalg.norm(grad_fft - grad) / np.linalg.norm(grad) < tolerance
     assert kl_fft == pytest.approx(kl, rel=1e-3)
+
+
+def test_small_2d_embeddings_sum_all_pairs_exactly_and_fast(sparse_P):
+    """Where the pairs cost less than the grid (N^2 <= 4 L^2), the fft method sums them: the
+    gradient and KL equal the exact method's over the same sparse P. Before, an 80-point map
+    spread by a large learning rate paid for a grid of thousands of nodes per axis."""
+    Y = np.random.default_rng(8).normal(size=(300, 2)) * 20
+    kl, grad = kl_gradient_fft(sparse_P, Y)
+    kl_exact, grad_exact = kl_gradient_exact(sparse_P, Y)
+    np.testing.assert_allclose(grad, grad_exact, rtol=1e-9, atol=1e-12 * np.abs(grad).max())
+    assert kl == pytest.approx(kl_exact, rel=1e-9)
+    forces, z = repulsive_forces_direct(Y)
+    brute = 1.0 / (1.0 + ((Y[:, None] - Y[None]) ** 2).sum(-1))
+    np.fill_diagonal(brute, 0.0)
+    assert z == pytest.approx(brute.sum(), rel=1e-12)
+    brute_forces = ((brute**2)[:, :, None] * (Y[:, None] - Y[None])).sum(1)
+    np.testing.assert_allclose(forces, brute_forces, rtol=1e-10, atol=1e-12)
+    # a wide map of few points: no grid of 1000 boxes per axis (seconds per call before)
+    wide = np.random.default_rng(1).normal(size=(80, 2)) * 500
+    assert repulsive_forces_fft(wide)[1] == pytest.approx(repulsive_forces_direct(wide)[1])
 
 
 @pytest.mark.parametrize("n_components", [1, 2])
@@ -148,7 +172,7 @@ def test_fft_matches_openTSNE(sparse_P, n_components, scale):
     from openTSNE.tsne import kl_divergence_fft
 
     Y = np.random.default_rng(5).normal(size=(300, n_components)) * scale
-    kl, grad = kl_gradient_fft(sparse_P, Y, exaggeration=1.0)
+    kl, grad = kl_gradient_fft(sparse_P, Y, exaggeration=1.0, direct=False)
     expected_kl, expected = kl_divergence_fft(
         np.ascontiguousarray(Y), sparse_P, 1, FFT_PARAMS, should_eval_error=True
     )
@@ -163,8 +187,8 @@ def test_fft_threads_do_not_change_the_result(sparse_P, n_components, monkeypatc
     """workers=2 runs the attractive term in a thread beside the FFTs: same numbers, and the
     caller's np.errstate reaches the thread."""
     Y = np.random.default_rng(6).normal(size=(300, n_components)) * 3
-    kl, grad = kl_gradient_fft(sparse_P, Y, exaggeration=4.0, workers=1)
-    kl_2, grad_2 = kl_gradient_fft(sparse_P, Y, exaggeration=4.0, workers=2)
+    kl, grad = kl_gradient_fft(sparse_P, Y, exaggeration=4.0, workers=1, direct=False)
+    kl_2, grad_2 = kl_gradient_fft(sparse_P, Y, exaggeration=4.0, workers=2, direct=False)
     assert kl_2 == kl
     np.testing.assert_array_equal(grad_2, grad)
     # only the threaded attractive term overflows here (the repulsive one is stubbed out)
