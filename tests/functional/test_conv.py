@@ -393,3 +393,37 @@ def test_im2col_matches_sliding_window_view():
     # windows (N, C, Ho, Wo, kh, kw) -> (N, C kh kw, Ho Wo)
     expected = windows.transpose(0, 1, 4, 5, 2, 3).reshape(2, 3 * 3 * 2, -1)
     np.testing.assert_array_equal(cols, expected)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_empty_batch_gives_empty_results_and_zero_parameter_gradients_as_torch(stride):
+    rng = np.random.default_rng(0)
+    x, w, b = np.ones((0, 4, 6, 5)), rng.normal(size=(6, 2, 3, 3)), rng.normal(size=6)
+    cases = [
+        (F.conv2d, torch().nn.functional.conv2d, w, dict(stride=stride, padding=1, groups=2)),
+        (
+            F.conv_transpose2d,
+            torch().nn.functional.conv_transpose2d,
+            rng.normal(size=(4, 3, 3, 3)),
+            dict(stride=stride, padding=1, groups=2),
+        ),
+    ]
+    for ours, theirs, weight, kwargs in cases:
+        bias = b if ours is F.conv2d else b[:6]
+        ts = [Tensor(a, requires_grad=True) for a in (x, weight, bias)]
+        y = ours(*ts, **kwargs)
+        ref_in = [to_torch(a, requires_grad=True) for a in (x, weight, bias)]
+        ref = theirs(*ref_in, **kwargs)
+        assert y.shape == tuple(ref.shape) and y.shape[0] == 0
+        y.sum().backward()
+        ref.sum().backward()
+        for t, r in zip(ts, ref_in, strict=True):
+            assert t.grad.shape == tuple(r.grad.shape)
+            np.testing.assert_array_equal(t.grad, r.grad.numpy())
+
+
+def test_zero_channels_are_an_error_naming_x():
+    with pytest.raises(ValueError, match="^x: conv2d needs at least one channel"):
+        F.conv2d(np.ones((1, 0, 5, 5)), np.ones((2, 0, 3, 3)))
+    with pytest.raises(ValueError, match="^x: conv_transpose2d needs at least one channel"):
+        F.conv_transpose2d(np.ones((1, 0, 5, 5)), np.ones((0, 2, 3, 3)))

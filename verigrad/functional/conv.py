@@ -148,6 +148,8 @@ class _Plan:
     def chunks(self):
         """Slices of samples, as equal as possible (a small last chunk makes slow matmuls)."""
         n = self.x_shape[0]
+        if n == 0:  # an empty batch: nothing to compute (the results are empty or zero)
+            return
         count = -(-n // self.chunk)
         bounds = [round(i * n / count) for i in range(count + 1)]
         for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
@@ -410,6 +412,8 @@ def _prepare(x, weight, bias, name):
     weight = as_tensor(weight, "weight")
     if x.ndim not in (3, 4):
         raise ValueError(f"x: {name} expects (N, C, H, W) or (C, H, W), got shape {x.shape}")
+    if x.shape[-3] == 0:
+        raise ValueError(f"x: {name} needs at least one channel, got shape {x.shape}")
     if weight.ndim != 4:
         raise ValueError(f"weight: {name} expects a 4-D weight, got shape {weight.shape}")
     if bias is not None:
