@@ -568,3 +568,30 @@ def test_nan_windows_match_torch_forward_and_gradient():
         y.sum().backward()
         r.sum().backward()
         np.testing.assert_array_equal(xs.grad, xt.grad.numpy())
+
+
+# ---------------------------------------------------------------------- empty input
+EMPTY_POOLS = {
+    "max_pool2d": lambda x: F.max_pool2d(x, 2),
+    "avg_pool2d": lambda x: F.avg_pool2d(x, 2),
+    "lp_pool2d": lambda x: F.lp_pool2d(x, 2, 2),
+    "adaptive_avg_pool2d": lambda x: F.adaptive_avg_pool2d(x, (2, 2)),
+    "adaptive_max_pool2d": lambda x: F.adaptive_max_pool2d(x, (2, 2)),
+    "mixed_pool2d": lambda x: F.mixed_pool2d(x, 2),
+    "stochastic_pool2d": lambda x: F.stochastic_pool2d(x, 2, rng=0),
+    "stochastic_pool2d_eval": lambda x: F.stochastic_pool2d(x, 2, training=False),
+    "global_avg_pool2d": global_avg_pool2d,
+    "global_max_pool2d": global_max_pool2d,
+}
+
+
+@pytest.mark.parametrize("shape", [(0, 1, 4, 4), (2, 0, 4, 4), (0, 4, 4)])
+@pytest.mark.parametrize("name", list(EMPTY_POOLS))
+def test_empty_batch_or_channels_pool_to_an_empty_result(name, shape):
+    """torch pools N = 0 or C = 0 to an empty result of the usual shape; so does backward."""
+    x = Tensor(np.ones(shape, np.float32), requires_grad=True)
+    y = EMPTY_POOLS[name](x)
+    spatial = (1, 1) if name.startswith("global") else (2, 2)
+    assert y.shape == shape[:-2] + spatial and y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.shape == shape and x.grad.dtype == np.float32

@@ -401,7 +401,8 @@ def stochastic_pool2d(x, kernel_size, stride=None, training=True, rng=None) -> T
     geo = _geometry(x, "stochastic_pool2d", kernel_size, stride)
     kernel = geo.kernel
     xd = x.data
-    low = xd.min()
+    # an empty batch (N or C of 0) has no minimum; it pools to an empty result like torch's
+    low = xd.min() if xd.size else 0
     if not low >= 0:
         raise ValueError(
             f"x: stochastic pooling needs non-negative finite activations (apply "
