@@ -190,3 +190,31 @@ def test_small_cnn_matches_torch_end_to_end():
     ref_loss.backward()
     for p, q in zip(ours_params, ref_params, strict=True):
         assert_close(p.grad, q.grad)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        "MaxPool2d(2)",
+        "MaxPool2d((2, 3))",
+        "MaxPool2d(3, 1, 1, 2)",
+        "MaxPool2d(3, ceil_mode=True)",
+        "AvgPool2d(2)",
+        "AvgPool2d((2, 3), padding=1, ceil_mode=True, count_include_pad=False)",
+        "AvgPool2d(3, stride=1)",
+        "LPPool2d(2, 3)",
+        "LPPool2d(2, 3, 1)",
+        "AdaptiveAvgPool2d((2, None))",
+        "AdaptiveMaxPool2d(3)",
+    ],
+)
+def test_pool_layer_repr_matches_torch(make):
+    """torch shows the effective stride (the kernel size when stride is None)."""
+    assert repr(eval(f"nn.{make}")) == repr(eval(f"torch().nn.{make}"))
+
+
+def test_non_torch_pool_layers_show_the_effective_stride():
+    assert repr(nn.StochasticPool2d(2)) == "StochasticPool2d(kernel_size=2, stride=2)"
+    assert repr(nn.MixedPool2d((2, 3))).startswith(
+        "MixedPool2d(kernel_size=(2, 3), stride=(2, 3), padding=0"
+    )

@@ -25,10 +25,22 @@ __all__ = [
 
 
 class _Pool(Module):
+    """``extra_repr`` lists ``_fields`` as torch's pooling layers do.
+
+    Layers whose torch counterpart stores ``stride=None`` as the kernel size (MaxPool2d,
+    AvgPool2d; here also StochasticPool2d and MixedPool2d) keep the effective stride in
+    ``self.stride``, so the repr shows it; LPPool2d keeps ``None`` as torch's does.
+    """
+
     _fields: tuple = ()
 
     def extra_repr(self):
         return ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+
+
+def _effective(stride, kernel_size):
+    """torch's ``stride if stride is not None else kernel_size``."""
+    return kernel_size if stride is None else stride
 
 
 class MaxPool2d(_Pool):
@@ -38,7 +50,8 @@ class MaxPool2d(_Pool):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.kernel_size, self.padding = kernel_size, padding
+        self.stride = _effective(stride, kernel_size)
         self.dilation, self.ceil_mode = dilation, ceil_mode
 
     def forward(self, x):
@@ -50,13 +63,14 @@ class MaxPool2d(_Pool):
 class AvgPool2d(_Pool):
     """``torch.nn.AvgPool2d``: mean over windows (``count_include_pad`` as torch)."""
 
-    _fields = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")
+    _fields = ("kernel_size", "stride", "padding")  # torch's repr omits the two flags
 
     def __init__(
         self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
     ):
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.kernel_size, self.padding = kernel_size, padding
+        self.stride = _effective(stride, kernel_size)
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
 
     def forward(self, x):
@@ -135,7 +149,7 @@ class StochasticPool2d(_Pool):
 
     def __init__(self, kernel_size, stride=None, rng=None):
         super().__init__()
-        self.kernel_size, self.stride = kernel_size, stride
+        self.kernel_size, self.stride = kernel_size, _effective(stride, kernel_size)
         self.rng = check_rng(rng)
 
     def forward(self, x):
@@ -157,7 +171,8 @@ class MixedPool2d(_Pool):
     def __init__(self, kernel_size, stride=None, padding=0, alpha=0.5, dtype=np.float32):
         super().__init__()
         alpha = check_number(alpha, "alpha", 0.0, 1.0, low_open=True, high_open=True)
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.kernel_size, self.padding = kernel_size, padding
+        self.stride = _effective(stride, kernel_size)
         self.alpha_logit = Parameter(np.array(math.log(alpha / (1 - alpha)), dtype=dtype))
 
     @property
