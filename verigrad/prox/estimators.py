@@ -16,8 +16,11 @@ Convergence certificate: the duality gap, with scikit-learn's stopping rule
 ``gap <= tol * ||y_c||^2 / n`` on the objective above (``y_c`` the centred target). Fitted
 models report ``dual_gap_`` (the gap of the objective above, as scikit-learn's ``dual_gap_``)
 and ``dual_gap_tol_`` (the effective tolerance ``tol * ||y_c||^2 / n``), so "``tol=1e-10`` on
-both sides" compares like with like. ``n_iter_`` counts outer passes over ``X`` (gap
-evaluations) for Lasso/ElasticNet, and FISTA iterations for GroupLasso.
+both sides" compares like with like. ``n_iter_`` is the number of iterations the solver ran
+to reach the tolerance, at most ``max_iter`` and 0 when the start (zeros or the warm start)
+already meets it: working-set iterations for Lasso/ElasticNet (each solves one subproblem
+and costs a pass over ``X``; one more pass certifies the last), FISTA iterations for
+GroupLasso.
 
 Validation happens at ``fit`` (hyperparameters are stored as given): ``alpha < 0``,
 ``l1_ratio`` outside [0, 1], ``tol < 0``, ``max_iter < 1``, ``X`` not 2-D, ``y`` not 1-D, a
@@ -184,7 +187,7 @@ def enet_fit(
     X : (n, p) array; y : (n,) array (neither is modified or copied when float64).
     alpha : float >= 0; l1_ratio : float in [0, 1]; fit_intercept, positive : bool.
     tol : float >= 0, stop when the duality gap ``<= tol * ||y_c||^2 / n``.
-    max_iter : int >= 1, outer passes over X (and inner iterations per working set).
+    max_iter : int >= 1, outer (working-set) iterations, and inner iterations per working set.
     coef_init : (p,) warm start or None.
     """
     alpha = check_number(alpha, "alpha", low=0.0)

@@ -88,7 +88,9 @@ def single_threaded_blas():
 @dataclass
 class EnetSolution:
     """``coef`` (p,), ``gap`` (raw, unnormalised), ``tol_gap`` (``tol * y'y``), ``n_iter``
-    (outer passes over X), ``n_inner`` (inner iterations), ``converged``, ``screened`` (p,)
+    (outer iterations, i.e. working-set subproblems solved: at most ``max_iter``, 0 when the
+    start already meets the tolerance; the passes over X are ``n_iter + 1``, the last one
+    certifying the result), ``n_inner`` (inner iterations), ``converged``, ``screened`` (p,)
     bool: features removed by the gap-safe test (provably zero at the optimum)."""
 
     coef: np.ndarray
@@ -284,7 +286,8 @@ def enet_working_set(
         ``l1_reg > 0`` (the ridge case is solved elsewhere).
     x_mean : (p,) column means to centre by, or None.
     positive : constrain ``w >= 0``.
-    tol : float >= 0; max_iter : bound on outer iterations (passes over X) and on each
+    tol : float >= 0; max_iter : bound on outer iterations (working-set subproblems; each
+        is preceded by a pass over X, and one more pass certifies the last) and on each
         subproblem's inner iterations (unless ``inner_max_iter`` is given).
     w0 : (p,) warm start or None (zeros).
     """
@@ -390,7 +393,7 @@ def enet_working_set(
         coef=w,
         gap=float(gap),
         tol_gap=float(tol_gap),
-        n_iter=it + 1,
+        n_iter=it,  # subproblems solved; the gap check at ``it`` only certifies them
         n_inner=n_inner,
         converged=converged,
         screened=screened,
