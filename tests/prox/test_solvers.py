@@ -229,3 +229,20 @@ def test_solver_errors():
         prox.proximal_gradient(f, grad_f, prox.l1(1), np.array([np.nan, 0, 0]))
     with pytest.raises(ValueError, match="restart"):
         prox.proximal_gradient(f, grad_f, prox.l1(1), x0, restart="sometimes")
+
+
+@pytest.mark.parametrize("known_step", [True, False])
+def test_callables_returning_the_wrong_shape_are_named(known_step):
+    f, grad_f, L = least_squares(5, 4, 9)
+    x0 = np.ones(4)
+    kwargs = {"step": 1.0 / L} if known_step else {}  # False: estimate_lipschitz sees it first
+    with pytest.raises(ValueError, match=r"grad_f: .*\(4,\), got \(3,\)"):
+        prox.proximal_gradient(f, lambda x: grad_f(x)[:3], prox.l1(0.1), x0, **kwargs)
+    with pytest.raises(ValueError, match=r"f: must return a scalar, .*shape \(4,\)"):
+        prox.proximal_gradient(lambda x: x * x, grad_f, prox.l1(0.1), x0, **kwargs)
+    with pytest.raises(TypeError, match="f: must return a real number, got NoneType"):
+        prox.proximal_gradient(lambda x: None, grad_f, prox.l1(0.1), x0, **kwargs)
+    with pytest.raises(ValueError, match=r"prox: .*\(4,\), got \(\)"):
+        prox.proximal_gradient(f, grad_f, lambda v, t: float(v.sum()), x0, **kwargs)
+    with pytest.raises(ValueError, match=r"grad_f: .*\(4,\), got \(3,\)"):
+        prox.estimate_lipschitz(lambda x: np.ones(3), x0)

@@ -76,6 +76,39 @@ class ProximalResult:
     lipschitz: float | None = field(default=None)
 
 
+def _as_result_array(value):
+    try:
+        return np.asarray(value)
+    except ValueError:  # ragged nested sequences
+        return np.asarray(None)
+
+
+def _checked_value(value, name: str, x_shape) -> float:
+    """``f``'s first result as a float, or an error naming ``f`` (it must be a scalar)."""
+    a = _as_result_array(value)
+    if a.dtype.kind not in "biuf":  # None would become NaN under dtype=float64
+        raise TypeError(f"{name}: must return a real number, got {type(value).__name__}")
+    if a.ndim != 0:
+        raise ValueError(
+            f"{name}: must return a scalar, got an array of shape {a.shape} "
+            f"(for x of shape {x_shape})"
+        )
+    return float(a)
+
+
+def _checked_array(value, name: str, x_shape) -> np.ndarray:
+    """``grad_f``'s (or ``prox``'s) first result as float64, checked to have ``x``'s shape."""
+    a = _as_result_array(value)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name}: must return a real array of shape {x_shape}, got {type(value).__name__}"
+        )
+    a = a.astype(np.float64, copy=False)
+    if a.shape != tuple(x_shape):
+        raise ValueError(f"{name}: must return an array of x's shape {x_shape}, got {a.shape}")
+    return a
+
+
 def estimate_lipschitz(grad_f, x0, n_iter: int = 30, rng=0) -> float:
     """Largest eigenvalue of the Hessian of ``f`` at ``x0`` by power iteration.
 
@@ -85,7 +118,7 @@ def estimate_lipschitz(grad_f, x0, n_iter: int = 30, rng=0) -> float:
     Costs ``n_iter + 1`` gradient evaluations. Returns a value ``>= tiny``.
     """
     x0 = np.asarray(x0, dtype=np.float64)
-    g0 = np.asarray(grad_f(x0), dtype=np.float64)
+    g0 = _checked_array(grad_f(x0), "grad_f", x0.shape)
     rng = np.random.default_rng(rng)
     v = rng.standard_normal(x0.shape)
     v /= np.linalg.norm(v.ravel())
@@ -130,7 +163,9 @@ def proximal_gradient(
     Parameters
     ----------
     f : callable ``f(x) -> float``, the smooth part.
-    grad_f : callable ``grad_f(x) -> ndarray`` of ``x``'s shape.
+    grad_f : callable ``grad_f(x) -> ndarray`` of ``x``'s shape. The first results of ``f``,
+        ``grad_f`` and ``prox`` are checked: a non-scalar ``f`` or a wrongly shaped gradient
+        or prox raises ``ValueError`` naming it.
     prox : callable ``prox(v, t)`` (e.g. :func:`verigrad.prox.l1`); its ``.value(x)`` is ``g(x)``
         if present (otherwise ``g`` is treated as 0 in ``history`` and gradient restart is used).
     x0 : array, the start (not modified).
@@ -177,7 +212,7 @@ def proximal_gradient(
     g_value = _objective_parts(prox) or (lambda _x: 0.0)
 
     n_f = n_grad = n_restarts = 0
-    fx = float(f(x))
+    fx = _checked_value(f(x), "f", x.shape)
     n_f += 1
     objective = fx + float(g_value(x))
     history = [objective]
@@ -193,10 +228,18 @@ def proximal_gradient(
             n_f += backtracking
         else:
             y, fy = x, fx
-        grad = np.asarray(grad_f(y), dtype=np.float64)
+        if k == 1:  # a wrong shape would surface later as a bare broadcasting error
+            grad = _checked_array(grad_f(y), "grad_f", x.shape)
+        else:
+            grad = np.asarray(grad_f(y), dtype=np.float64)
         n_grad += 1
         while True:
-            x_new = np.asarray(prox(y - step * grad, step), dtype=np.float64)
+            x_new = prox(y - step * grad, step)
+            x_new = (
+                _checked_array(x_new, "prox", x.shape)
+                if k == 1
+                else np.asarray(x_new, dtype=np.float64)
+            )
             fx_new = float(f(x_new))
             n_f += 1
             if not backtracking:
