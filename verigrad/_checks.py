@@ -7,6 +7,7 @@ naming the argument, the value and what is allowed.
 from __future__ import annotations
 
 import numbers
+import sys
 
 import numpy as np
 
@@ -47,6 +48,11 @@ def as_float_array(x, name: str, ndim=None, dtype=None) -> np.ndarray:
     """``x`` as a floating ndarray (float64 unless it already is float32/float64)."""
     if isinstance(x, Tensor):
         x = x.data
+    if _is_sparse(x):
+        raise TypeError(
+            f"{name}: scipy.sparse matrices are not supported (got {type(x).__name__}); "
+            f"pass a dense array, e.g. {name}.toarray()"
+        )
     try:
         a = np.asarray(x, dtype=dtype)
     except (TypeError, ValueError):
@@ -61,6 +67,12 @@ def as_float_array(x, name: str, ndim=None, dtype=None) -> np.ndarray:
             want = " or ".join(f"{d}-D" for d in allowed)
             raise ValueError(f"{name}: expected a {want} array, got shape {a.shape}")
     return a
+
+
+def _is_sparse(x) -> bool:
+    # only a program that imported scipy.sparse can hold a sparse matrix: no import needed
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(x)
 
 
 def check_finite(a: np.ndarray, name: str) -> np.ndarray:

@@ -343,3 +343,20 @@ def test_type_errors_and_predict_errors():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert model.score(X, y) > 0.5
+
+
+def test_sparse_input_is_refused_with_a_dense_suggestion():
+    import scipy.sparse
+
+    from verigrad._checks import as_float_array
+
+    X, y = problem(20, 5, 6)
+    for sparse in (scipy.sparse.csr_matrix(X), scipy.sparse.csc_array(X)):
+        for estimator in (prox.Lasso(), prox.ElasticNet(), prox.GroupLasso()):
+            with pytest.raises(TypeError, match=r"X: scipy\.sparse .*X\.toarray\(\)"):
+                estimator.fit(sparse, y)
+    model = prox.Lasso(alpha=0.1).fit(X, y)
+    with pytest.raises(TypeError, match=r"X: scipy\.sparse .*X\.toarray\(\)"):
+        model.predict(scipy.sparse.csr_matrix(X))
+    with pytest.raises(TypeError, match=r"weights: scipy\.sparse .*weights\.toarray\(\)"):
+        as_float_array(scipy.sparse.coo_matrix(X), "weights")
