@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import os
+import re
 import signal
 
 import numpy as np
@@ -329,6 +330,105 @@ def test_load_state_dict_rejects_a_different_layout():
     sd = SGD([a, b], lr=0.1).state_dict()
     with pytest.raises(ValueError, match="state_dict"):
         SGD([{"params": [a]}, {"params": [b]}], lr=0.1).load_state_dict(sd)
+
+
+ALL_OPTIMIZERS = [
+    (SGD, dict(lr=0.1, momentum=0.9)),
+    (ProximalSGD, dict(lr=0.1)),
+    (Adagrad, dict(lr=0.1)),
+    (RMSprop, dict(lr=0.01, centered=True)),
+    (Adam, dict(lr=0.1)),
+    (AdamW, dict(lr=0.1)),
+]
+
+
+# (4, 3) and (3, 4, 1) have the parameter's size (Adam's flat chunks took them silently);
+# (4,) and (1, 4) broadcast against it (SGD, RMSprop and Adagrad took those silently)
+@pytest.mark.parametrize("grad_shape", [(4, 3), (3, 4, 1), (4,), (1, 4), (5, 5)])
+@pytest.mark.parametrize(
+    ("cls", "kwargs"), ALL_OPTIMIZERS, ids=lambda v: getattr(v, "__name__", "")
+)
+def test_step_refuses_a_gradient_of_another_shape_before_updating(cls, kwargs, grad_shape):
+    a = Tensor(np.ones(2), requires_grad=True)
+    b = Tensor(np.ones(5), requires_grad=True)
+    c = Tensor(np.ones((3, 4)), requires_grad=True)
+    opt = cls([{"params": [a]}, {"params": [b, c]}], **kwargs)
+    a.grad, b.grad, c.grad = np.ones(2), np.ones(5), np.ones(grad_shape)
+    message = re.escape("grad: parameter 1 of param_groups[1] has shape (3, 4) ") + ".*"
+    with pytest.raises(ValueError, match="^" + message + re.escape(str(grad_shape))):
+        opt.step()
+    # nothing moved: the check runs before the first update
+    for p in (a, b, c):
+        np.testing.assert_array_equal(p.data, 1.0)
+    assert opt.state == {}
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs"), ALL_OPTIMIZERS, ids=lambda v: getattr(v, "__name__", "")
+)
+def test_step_refuses_a_gradient_that_is_not_an_array(cls, kwargs):
+    p = Tensor(np.ones(3), requires_grad=True)
+    opt = cls([p], **kwargs)
+    p.grad = [1.0, 1.0, 1.0]
+    with pytest.raises(TypeError, match=r"^grad: parameter 0 of param_groups\[0\].*list"):
+        opt.step()
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs"), ALL_OPTIMIZERS, ids=lambda v: getattr(v, "__name__", "")
+)
+def test_step_takes_the_numpy_scalar_gradient_of_a_0d_parameter(cls, kwargs):
+    p = Tensor(np.array(1.0), requires_grad=True)
+    opt = cls([p], **kwargs)
+    (p * 2.0).backward()
+    (p * 2.0).backward()  # accumulating two 0-d gradients leaves a numpy scalar
+    assert p.grad == 4.0
+    opt.step()
+    assert p.data < 1.0
+
+
+# plain SGD keeps no buffer, so its state fits parameters of any shape
+@pytest.mark.parametrize(
+    ("cls", "kwargs"), STATE_CASES[:1] + STATE_CASES[2:], ids=lambda v: getattr(v, "__name__", "")
+)
+def test_load_state_dict_refuses_buffers_of_other_shapes(cls, kwargs):
+    source = [Tensor(np.ones(5), requires_grad=True), Tensor(np.ones(2), requires_grad=True)]
+    opt = cls(source, **kwargs)
+    for p in source:
+        p.grad = np.full(p.shape, 0.5)
+    opt.step()
+    target = [Tensor(np.ones(5), requires_grad=True), Tensor(np.ones((3, 4)), requires_grad=True)]
+    other = cls(target, **kwargs)
+    for p in target:
+        p.grad = np.full(p.shape, 0.5)
+    other.step()
+    before = other.state_dict()
+    with pytest.raises(
+        ValueError, match=r"^state_dict: .* of parameter 1 of param_groups\[0\] has shape \(2,\)"
+    ):
+        other.load_state_dict(opt.state_dict())
+    # refused as a whole: the optimizer keeps its own state and steps as before
+    after = other.state_dict()
+    for key, entry in before["state"].items():
+        for name, value in entry.items():
+            np.testing.assert_array_equal(after["state"][key][name], value)
+    other.step()
+
+
+def test_load_state_dict_refuses_another_number_of_groups_or_parameters():
+    a = Tensor(np.ones(3), requires_grad=True)
+    b = Tensor(np.ones(2), requires_grad=True)
+    one_group = Adam([a, b]).state_dict()
+    with pytest.raises(ValueError, match=r"^state_dict: has 1 parameter groups.* has 2"):
+        Adam([{"params": [a]}, {"params": [b]}]).load_state_dict(one_group)
+    with pytest.raises(ValueError, match=r"^state_dict: param_groups\[0\] has 2 parameters"):
+        Adam([a]).load_state_dict(one_group)
+    with pytest.raises(ValueError, match=r"^state_dict: missing"):
+        Adam([a]).load_state_dict({"state": {}})
+    with pytest.raises(TypeError, match=r"^state_dict"):
+        Adam([a]).load_state_dict([one_group])
+    with pytest.raises(ValueError, match=r"^state_dict: has state for parameter 7"):
+        Adam([a, b]).load_state_dict(dict(one_group, state={7: {"step": 1.0}}))
 
 
 # ---------------------------------------------------------------------- prox

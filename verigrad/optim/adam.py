@@ -188,6 +188,7 @@ class Adam(Optimizer):
     def step(self, closure=None):
         """One update of every parameter with a gradient; returns ``closure()`` if given."""
         loss = closure() if closure is not None else None
+        self._check_grads()
         for group in self.param_groups:
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
             weight_decay = group["weight_decay"]

@@ -112,9 +112,35 @@ class Optimizer:
             self._workspace[key] = buffers
         return [b[: like.size].reshape(like.shape) for b in buffers[:count]]
 
+    def _check_grads(self) -> None:
+        """Every ``.grad`` must be an array of its parameter's shape (raise before any update).
+
+        torch refuses such a gradient when it is assigned; here ``.grad`` is a plain
+        attribute, so the step checks it: one shape comparison per parameter, no pass over
+        the data. A mismatched gradient would otherwise broadcast silently or fail half-way
+        through the step with NumPy's message.
+        """
+        for g, group in enumerate(self.param_groups):
+            for i, p in enumerate(group["params"]):
+                grad = p.grad
+                if grad is None or (type(grad) is np.ndarray and grad.shape == p.shape):
+                    continue
+                # a numpy scalar is what backward leaves in a 0-d parameter's accumulated .grad
+                if not isinstance(grad, (np.ndarray, np.generic)):
+                    raise TypeError(
+                        f"grad: parameter {i} of param_groups[{g}] has a .grad of type "
+                        f"{type(grad).__name__}, expected a numpy array of shape {p.shape}"
+                    )
+                if grad.shape != p.shape:
+                    raise ValueError(
+                        f"grad: parameter {i} of param_groups[{g}] has shape {p.shape} but its "
+                        f".grad has shape {grad.shape}; they must be the same"
+                    )
+
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns ``closure()`` if given."""
         loss = closure() if closure is not None else None
+        self._check_grads()
         for group in self.param_groups:
             prox = group.get("prox")
             for p in group["params"]:
@@ -149,27 +175,54 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore hyperparameters and per-parameter state saved by :meth:`state_dict`."""
+        """Restore hyperparameters and per-parameter state saved by :meth:`state_dict`.
+
+        The saved layout must match this optimizer's: the same number of groups, of
+        parameters in each group, and every saved buffer (an array in a parameter's state)
+        of that parameter's shape. torch checks the first two only and fails at the next
+        ``step``; here any mismatch is a ValueError naming ``state_dict`` before anything
+        is changed. Floating buffers are cast to their parameter's dtype, as torch does.
+        """
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"state_dict: expected a dict, got {type(state_dict).__name__}")
+        missing = [k for k in ("state", "param_groups") if k not in state_dict]
+        if missing:
+            raise ValueError(f"state_dict: missing the key(s) {missing}")
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ValueError(
-                f"state_dict: has {len(groups)} parameter groups, the optimizer has {len(self.param_groups)}"
+                f"state_dict: has {len(groups)} parameter groups, the optimizer has "
+                f"{len(self.param_groups)}"
             )
-        for saved, group in zip(groups, self.param_groups, strict=True):
+        saved_index = {}  # saved parameter index -> (group, position, parameter)
+        for g, (saved, group) in enumerate(zip(groups, self.param_groups, strict=True)):
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(
-                    "state_dict: a parameter group has a different number of parameters"
+                    f"state_dict: param_groups[{g}] has {len(saved['params'])} parameters, "
+                    f"the optimizer's has {len(group['params'])}"
                 )
-        params = [p for g in self.param_groups for p in g["params"]]
-        self.state = {}
+            for i, (key, p) in enumerate(zip(saved["params"], group["params"], strict=True)):
+                saved_index[int(key)] = (g, i, p)
+        state = {}
         for key, value in state_dict["state"].items():
-            p = params[int(key)]
+            if int(key) not in saved_index:
+                raise ValueError(
+                    f"state_dict: has state for parameter {key!r}, which no group lists"
+                )
+            g, i, p = saved_index[int(key)]
             entry = {}
             for name, v in copy.deepcopy(value).items():
-                if isinstance(v, np.ndarray) and v.shape == p.shape and v.dtype.kind == "f":
-                    v = v.astype(p.dtype, copy=False)
+                if isinstance(v, np.ndarray):
+                    if v.shape != p.shape:
+                        raise ValueError(
+                            f"state_dict: {name!r} of parameter {i} of param_groups[{g}] has "
+                            f"shape {v.shape}, the parameter has shape {p.shape}"
+                        )
+                    if v.dtype.kind == "f":
+                        v = v.astype(p.dtype, copy=False)
                 entry[name] = v
-            self.state[p] = entry
+            state[p] = entry
+        self.state = state
         for saved, group in zip(groups, self.param_groups, strict=True):
             for k, v in saved.items():
                 if k != "params":
