@@ -360,3 +360,20 @@ def test_sparse_input_is_refused_with_a_dense_suggestion():
         model.predict(scipy.sparse.csr_matrix(X))
     with pytest.raises(TypeError, match=r"weights: scipy\.sparse .*weights\.toarray\(\)"):
         as_float_array(scipy.sparse.coo_matrix(X), "weights")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_intercept_is_a_numpy_scalar_of_the_coefficients_dtype(dtype, fit_intercept):
+    X, y = problem(40, 6, 10)
+    X, y = X.astype(dtype), y.astype(dtype)
+    for model in (prox.Lasso(alpha=0.1), prox.ElasticNet(alpha=0.1), prox.GroupLasso(alpha=0.1)):
+        model.fit_intercept = fit_intercept
+        model.fit(X, y)
+        assert type(model.intercept_) is dtype and model.coef_.dtype == dtype
+        assert model.predict(X).dtype == dtype
+        if fit_intercept:
+            mean = y.astype(np.float64).mean() - X.astype(np.float64).mean(0) @ model.coef_
+            assert model.intercept_ == pytest.approx(mean, rel=1e-6)
+        else:
+            assert model.intercept_ == 0

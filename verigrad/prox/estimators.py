@@ -392,7 +392,8 @@ class _LinearModel:
 
     def _store(self, fit: LinearFit, dtype):
         self.coef_ = fit.coef.astype(dtype, copy=False)
-        self.intercept_ = float(fit.intercept)
+        # a NumPy scalar of coef_'s dtype, as scikit-learn's (float32 data: np.float32)
+        self.intercept_ = self.coef_.dtype.type(fit.intercept)
         self.n_iter_ = fit.n_iter
         self.dual_gap_ = fit.dual_gap
         self.dual_gap_tol_ = fit.dual_gap_tol
