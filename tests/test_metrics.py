@@ -434,14 +434,38 @@ def test_confusion_matrix_errors_and_empty():
         confusion_matrix(np.array([], dtype=int), np.array([], dtype=int))
     with pytest.raises(ValueError, match="predictions: has 1 entries"):
         confusion_matrix([0, 1], [0])
-    with pytest.raises(ValueError, match=r"predictions: must be in \[0, 2\), got 2"):
+    with pytest.raises(ValueError, match=r"n_classes: 2 is too small, predictions contain class 2"):
         confusion_matrix([0, 1], [0, 2], n_classes=2)
-    with pytest.raises(ValueError, match=r"labels: must be in \[0, 3\), got -1"):
-        confusion_matrix([-1, 1], [0, 1], n_classes=3)
-    with pytest.raises(TypeError, match="labels: expected integer"):
+    with pytest.raises(ValueError, match=r"n_classes: 2 is too small, labels .* must be >= 4"):
+        confusion_matrix([3, 1], [0, 1], n_classes=2)
+    for n_classes in (None, 3):
+        with pytest.raises(ValueError, match=r"labels: class indices must be >= 0, got -1"):
+            confusion_matrix([-1, 1], [0, 1], n_classes=n_classes)
+        with pytest.raises(ValueError, match=r"predictions: class indices must be >= 0, got -2"):
+            confusion_matrix([0, 1], [-2, 1], n_classes=n_classes)
+    with pytest.raises(TypeError, match="labels: expected integer class indices, got non-int"):
         confusion_matrix([0.5, 1], [0, 1])
+    with pytest.raises(TypeError, match="predictions: expected integer class indices"):
+        confusion_matrix([0, 1], [0, np.nan])
+    with pytest.raises(TypeError, match="labels: expected integer class indices, got dtype"):
+        confusion_matrix(["a", "b"], [0, 1])
     with pytest.raises(ValueError, match="n_classes"):
         confusion_matrix([0, 1], [0, 1], n_classes=0)
+
+
+def test_confusion_matrix_accepts_whole_number_floats_as_top_k_does():
+    labels, predictions = np.array([0.0, 1.0, 2.0, 2.0]), np.array([0, 2, 2, 1], dtype=np.float32)
+    expected = confusion_matrix(labels.astype(int), predictions.astype(int))
+    np.testing.assert_array_equal(confusion_matrix(labels, predictions), expected)
+    np.testing.assert_array_equal(
+        confusion_matrix(labels, predictions, n_classes=4)[:3, :3], expected
+    )
+    assert top_k_accuracy(np.eye(3)[[0, 2, 2, 1]], labels) == np.trace(expected) / 4
+    for bad in ([0.0, 1.5, 2.0, 2.0], [0.0, np.inf, 1.0, 1.0]):
+        with pytest.raises(TypeError, match="labels: expected integer class indices"):
+            confusion_matrix(bad, predictions)
+        with pytest.raises(TypeError, match="labels: expected integer class indices"):
+            top_k_accuracy(np.eye(3)[[0, 2, 2, 1]], bad)
 
 
 def test_benchmark_quick_smoke():

@@ -122,13 +122,8 @@ def _encode_labels(labels, n, n_classes, class_labels):
             bad = y[~found][0].item()
             raise ValueError(f"labels: contains {bad!r}, which is not in class_labels")
         return index.astype(np.int64, copy=False)
-    if y.dtype.kind == "b":
-        y = y.astype(np.int64)
-    elif y.dtype.kind == "f":
-        if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
-            raise TypeError("labels: expected integer class indices, got non-integer values")
-        y = y.astype(np.int64)
-    elif y.dtype.kind not in "iu":
+    y = _whole_numbers_as_int(y, "labels")
+    if y.dtype.kind not in "iu":
         raise TypeError(
             f"labels: expected integer class indices, got dtype {y.dtype} "
             f"(use class_labels= for other label values)"
@@ -138,6 +133,18 @@ def _encode_labels(labels, n, n_classes, class_labels):
         bad = low if low < 0 else high
         raise ValueError(f"labels: must be in [0, {n_classes}), got {bad}")
     return y.astype(np.int64, copy=False)
+
+
+def _whole_numbers_as_int(a, name):
+    """Bool and whole-number float class indices as int64 (other dtypes are returned as is);
+    a float that is not a whole number (or NaN/inf) is a ``TypeError`` naming ``name``."""
+    if a.dtype.kind == "b":
+        return a.astype(np.int64)
+    if a.dtype.kind == "f":
+        if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+            raise TypeError(f"{name}: expected integer class indices, got non-integer values")
+        return a.astype(np.int64)
+    return a
 
 
 def _check_weights(sample_weight, n):
@@ -483,15 +490,21 @@ def _as_index_vector(x, name):
         raise ValueError(f"{name}: expected a 1-D array, got shape {a.shape}")
     if a.size == 0:  # np.asarray([]) is float64, but an empty list holds no bad value
         return a.astype(np.int64)
-    if a.dtype.kind not in "biu":
+    a = _whole_numbers_as_int(a, name)  # as top_k_accuracy: 2.0 is class 2, 2.5 an error
+    if a.dtype.kind not in "iu":
         raise TypeError(f"{name}: expected integer class indices, got dtype {a.dtype}")
+    if a.min() < 0:
+        raise ValueError(f"{name}: class indices must be >= 0, got {int(a.min())}")
     return a
 
 
 def confusion_matrix(labels, predictions, n_classes=None):
     """Counts ``M[i, j]`` of samples with true class ``i`` predicted as class ``j``.
 
-    ``labels`` and ``predictions``: int arrays of shape (N,) with values in ``[0, n_classes)``.
+    ``labels`` and ``predictions``: int arrays of shape (N,) with values in ``[0, n_classes)``
+    (whole-number floats such as ``2.0`` are accepted, as by :func:`top_k_accuracy`; other
+    floats are a ``TypeError``, negative values a ``ValueError``, and a value ``>= n_classes``
+    a ``ValueError`` naming ``n_classes``).
     ``n_classes`` defaults to ``max(labels.max(), predictions.max()) + 1``. Returns an int64
     array ``(C, C)``, rows true, columns predicted - the values of
     ``sklearn.metrics.confusion_matrix(labels, predictions, labels=range(C))``. Empty input
@@ -507,8 +520,11 @@ def confusion_matrix(labels, predictions, n_classes=None):
         n_classes = int(max(y.max(), p.max())) + 1
     n_classes = check_int(n_classes, "n_classes", low=1)
     for a, name in ((y, "labels"), (p, "predictions")):
-        if len(a) and (a.min() < 0 or a.max() >= n_classes):
-            bad = int(a.min()) if a.min() < 0 else int(a.max())
-            raise ValueError(f"{name}: must be in [0, {n_classes}), got {bad}")
+        if len(a) and a.max() >= n_classes:
+            high = int(a.max())
+            raise ValueError(
+                f"n_classes: {n_classes} is too small, {name} contain class {high} "
+                f"(n_classes must be >= {high + 1})"
+            )
     flat = y.astype(np.int64) * n_classes + p.astype(np.int64)
     return np.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
