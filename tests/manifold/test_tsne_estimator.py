@@ -78,6 +78,25 @@ def test_repeatable_with_a_seed_and_different_without():
     assert not np.allclose(first, other)
 
 
+def test_random_state_may_be_a_random_state_or_a_generator():
+    """As scikit-learn: a RandomState (or Generator) seeds the run; equal states, equal runs."""
+    X, _ = _blobs(n_per=20)
+    options = dict(perplexity=5.0, max_iter=30, init="random", learning_rate=5.0, method="exact")
+
+    def embed(random_state):
+        return TSNE(random_state=random_state, **options).fit_transform(X)
+
+    first = embed(np.random.RandomState(3))
+    np.testing.assert_array_equal(first, embed(np.random.RandomState(3)))
+    assert not np.allclose(first, embed(np.random.RandomState(4)))
+    # the RandomState is advanced, as scikit-learn's is: a second fit draws another start
+    shared = np.random.RandomState(3)
+    np.testing.assert_array_equal(embed(shared), first)
+    assert not np.allclose(embed(shared), first)
+    np.testing.assert_array_equal(embed(np.random.default_rng(3)), embed(np.random.default_rng(3)))
+    np.testing.assert_array_equal(embed(np.int64(3)), embed(3))
+
+
 def test_duplicates_and_constant_columns():
     rng = np.random.default_rng(1)
     X = np.repeat(rng.normal(size=(30, 5)), 3, axis=0)
@@ -186,6 +205,9 @@ def test_pca_init_is_scaled_like_sklearn():
         (dict(early_exaggeration=0.5), (20, 3), ValueError, "early_exaggeration"),
         (dict(perplexity="high"), (20, 3), TypeError, "perplexity"),
         (dict(random_state=-1), (20, 3), ValueError, "random_state: must be a non-negative"),
+        (dict(random_state=1.5), (20, 3), TypeError, "random_state: expected None, an int"),
+        (dict(random_state="0"), (20, 3), TypeError, "random_state"),
+        (dict(random_state=True), (20, 3), TypeError, "random_state"),
         (dict(perplexity=1e-9), (20, 3), ValueError, "perplexity: must be >= 1"),
         (dict(perplexity=0.99, method="exact"), (20, 3), ValueError, "perplexity: must be >= 1"),
     ],

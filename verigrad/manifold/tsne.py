@@ -122,6 +122,24 @@ def _pca(X, n_components):
     return centred @ vectors
 
 
+def _random_state_generator(random_state) -> np.random.Generator:
+    """The run's Generator from ``random_state`` (None, int >= 0, Generator or RandomState)."""
+    if isinstance(random_state, np.random.RandomState):
+        # four 32-bit words from the legacy stream seed a fresh Generator deterministically
+        return np.random.default_rng(random_state.randint(0, 2**32, size=4, dtype=np.uint64))
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            # numpy's own message ("expected non-negative integer") names no argument
+            raise ValueError(f"random_state: must be a non-negative integer, got {random_state}")
+        return np.random.default_rng(random_state)
+    if random_state is None or isinstance(random_state, np.random.Generator):
+        return check_rng(random_state, "random_state")
+    raise TypeError(
+        "random_state: expected None, an int seed, a numpy.random.Generator or a "
+        f"numpy.random.RandomState, got {random_state!r}"
+    )
+
+
 def initial_embedding(X, n_components, init, rng):
     """``"pca"`` (scaled so column 0 has std 1e-4, as scikit-learn), ``"random"``
     (``N(0, 1e-4^2)``) or a copy of an array ``(N, n_components)``. PCA of data with no variance
@@ -156,8 +174,11 @@ class TSNE:
         ``"exact"`` (dense P, ``O(N^2)``; same P and objective as scikit-learn's exact TSNE,
         Student-t with ``max(n_components - 1, 1)`` degrees of freedom).
     metric : ``"euclidean"``.
-    random_state : None, int or ``numpy.random.Generator`` (used by ``init="random"`` and the
-        PCA fallback); the run is otherwise deterministic.
+    random_state : None, int, ``numpy.random.Generator`` or ``numpy.random.RandomState``
+        (used by ``init="random"`` and the PCA fallback); the run is otherwise deterministic.
+        A Generator is drawn from directly; a RandomState gives the run's seed (128 bits drawn
+        from it at ``fit``), so equal RandomState states give equal embeddings. Either is
+        advanced by ``fit``, as scikit-learn advances a RandomState.
     verbose : print per-phase progress (KL every 50 iterations) and timings.
 
     Attributes
@@ -219,11 +240,7 @@ class TSNE:
             raise TypeError(f"init: expected 'pca', 'random' or an array, got {self.init!r}")
         if not isinstance(self.verbose, (bool, numbers.Integral)):
             raise TypeError(f"verbose: expected a bool, got {self.verbose!r}")
-        seed = self.random_state
-        if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed < 0:
-            # numpy's own message ("expected non-negative integer") names no argument
-            raise ValueError(f"random_state: must be a non-negative integer, got {seed}")
-        rng = check_rng(seed, "random_state")
+        rng = _random_state_generator(self.random_state)
         return (
             X,
             dtype,
