@@ -218,3 +218,14 @@ def test_non_torch_pool_layers_show_the_effective_stride():
     assert repr(nn.MixedPool2d((2, 3))).startswith(
         "MixedPool2d(kernel_size=(2, 3), stride=(2, 3), padding=0"
     )
+
+
+def test_max_pool_layer_takes_torch_positional_order():
+    # torch.nn.MaxPool2d(kernel_size, stride, padding, dilation, return_indices, ceil_mode)
+    x = np.random.default_rng(0).normal(size=(1, 1, 7, 7))
+    ours = nn.MaxPool2d(3, 2, 0, 1, False, True)
+    theirs = torch().nn.MaxPool2d(3, 2, 0, 1, False, True)
+    assert ours.ceil_mode and repr(ours) == repr(theirs)
+    np.testing.assert_array_equal(ours(x).data, theirs(to_torch(x)).numpy())
+    with pytest.raises(ValueError, match="^return_indices"):
+        nn.MaxPool2d(2, return_indices=True)

@@ -48,8 +48,14 @@ class MaxPool2d(_Pool):
 
     _fields = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    def __init__(
+        self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False
+    ):
         super().__init__()
+        # torch.nn.MaxPool2d's order: return_indices comes before ceil_mode, so a positional
+        # call means the same in both; returning indices is not supported
+        if return_indices:
+            raise ValueError("return_indices: MaxPool2d does not return indices here")
         self.kernel_size, self.padding = kernel_size, padding
         self.stride = _effective(stride, kernel_size)
         self.dilation, self.ceil_mode = dilation, ceil_mode
