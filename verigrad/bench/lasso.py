@@ -96,7 +96,7 @@ def _case(n, p, quick):
     extra = {
         "obj_rel": (f_ours - f_ref) / f_ref,
         "reached": f_ours <= target,
-        "passes": ours.n_iter_,
+        "n_iter": ours.n_iter_,  # subproblems solved; passes over X: n_iter + 1
         "sk_epochs": int(reference.n_iter_),
         "nnz": int(np.count_nonzero(ours.coef_)),
     }
