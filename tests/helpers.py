@@ -104,3 +104,16 @@ def assert_backward_dtypes(out) -> None:
                     f"{node._op}: gradient for a {parent.dtype} input came back as "
                     f"{np.asarray(g).dtype}"
                 )
+
+
+def backward_with_random_weights(out, rng, scale=1.0) -> np.ndarray:
+    """Backpropagate ``sum(out * w)`` for a random ``w`` of ``out``'s shape and dtype (so a
+    mis-scaled entry shows, where an all-ones upstream gradient could hide it), after checking
+    that the dtype survives and, for float32, :func:`assert_backward_dtypes`. Returns ``w``."""
+    w = (rng.standard_normal(out.shape) * scale).astype(out.dtype)
+    loss = (out * w).sum()
+    assert loss.dtype == out.dtype
+    if out.dtype == np.float32:
+        assert_backward_dtypes(loss)
+    loss.backward()
+    return w

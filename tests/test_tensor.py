@@ -10,6 +10,7 @@ from tests.helpers import (
     arrays,
     assert_backward_dtypes,
     assert_close,
+    backward_with_random_weights,
     broadcastable_pair,
     shapes,
     strict_gradcheck,
@@ -244,11 +245,8 @@ def test_max_min_float32_vs_torch(sa, keepdims, data):
     for op in ("max", "min"):
         t = Tensor(a, requires_grad=True)
         out = getattr(t, op)(axis=axis, keepdims=keepdims)
-        w = np.random.default_rng(2).standard_normal(out.shape).astype(np.float32)
-        loss = (out * w).sum()
-        assert out.dtype == np.float32 and loss.dtype == np.float32
-        assert_backward_dtypes(loss)
-        loss.backward()
+        assert out.dtype == np.float32
+        w = backward_with_random_weights(out, np.random.default_rng(2))
         x = to_torch(a, True)
         ref = _torch_extreme(x, op, axis, keepdims)
         (ref * to_torch(w).reshape(ref.shape)).sum().backward()

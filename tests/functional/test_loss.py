@@ -9,6 +9,7 @@ from tests.helpers import (
     arrays,
     assert_backward_dtypes,
     assert_close,
+    backward_with_random_weights,
     shapes,
     strict_gradcheck,
     to_torch,
@@ -135,11 +136,8 @@ def test_cross_entropy_float32(case):
     t = Tensor(z, requires_grad=True)
     out = F.cross_entropy(t, target, weight=weight, reduction=reduction, label_smoothing=smoothing)
     # a random upstream gradient (per row for "none"), not ones, so a mis-scaled row shows
-    w_out = np.random.default_rng(8).standard_normal(out.shape).astype(np.float32)
-    loss = (out * w_out).sum()
-    assert out.dtype == np.float32 and loss.dtype == np.float32
-    assert_backward_dtypes(loss)
-    loss.backward()
+    assert out.dtype == np.float32
+    w_out = backward_with_random_weights(out, np.random.default_rng(8))
     x = to_torch(z, True)
     ref = tt.nn.functional.cross_entropy(
         x,
@@ -174,12 +172,8 @@ def test_nll_loss_vs_torch(reduction, dtype):
     w = np.array([1.0, 2.0, 0.5, 3.0], dtype=dtype)
     t = Tensor(lp, requires_grad=True)
     out = F.nll_loss(t, y, weight=w, reduction=reduction)
-    w_out = rng.standard_normal(out.shape).astype(dtype)
-    loss = (out * w_out).sum()
-    assert out.dtype == dtype and loss.dtype == dtype
-    if dtype == np.float32:
-        assert_backward_dtypes(loss)
-    loss.backward()
+    assert out.dtype == dtype
+    w_out = backward_with_random_weights(out, rng)
     x = to_torch(lp, True)
     ref = torch().nn.functional.nll_loss(x, to_torch(y), weight=to_torch(w), reduction=reduction)
     (ref * to_torch(w_out)).sum().backward()
@@ -341,12 +335,8 @@ def test_cross_entropy_from_probs_vs_torch_each_reduction(kind, reduction, dtype
     p = p.astype(dtype)
     t = Tensor(p, requires_grad=True)
     out = F.cross_entropy_from_probs(t, y, reduction=reduction)
-    w_out = (rng.standard_normal(out.shape) * 2).astype(dtype)
-    loss = (out * w_out).sum()
-    assert out.dtype == dtype and loss.dtype == dtype
-    if dtype == np.float32:
-        assert_backward_dtypes(loss)
-    loss.backward()
+    assert out.dtype == dtype
+    w_out = backward_with_random_weights(out, rng, scale=2.0)
     x = to_torch(p, True)
     ref = reference(x)
     assert tuple(ref.shape) == out.shape
