@@ -164,6 +164,18 @@ def load_input(path, labels_arg=None):
     return X, labels
 
 
+#: TSNE's parameter names -> the options that set them (see verigrad.cli.name_option)
+_OPTIONS = {
+    "n_components": "--n-components",
+    "perplexity": "--perplexity",
+    "max_iter": "--max-iter",
+    "init": "--init",
+    "method": "--method",
+    "random_state": "--seed",
+    "X": "INPUT",
+}
+
+
 def run(args) -> int:
     import time
 
@@ -218,6 +230,10 @@ def run(args) -> int:
     start = time.perf_counter()
     try:
         model.fit(X, progress=progress)
+    except (ValueError, TypeError) as exc:  # TSNE names its parameter: name the option
+        from ..cli import name_option
+
+        raise name_option(exc, _OPTIONS) from None
     finally:
         if bar is not None:
             bar.close()
