@@ -214,7 +214,7 @@ def check_gradients(
             values = {v.name: v.draw(rng) for v in variables}
             env = {n: Tensor(a, requires_grad=n in wrt) for n, a in values.items()}
             try:
-                out = evaluate(f_formula, env)
+                out = _evaluate(f_formula, env, "--f")
             except NotFiniteHere:  # e.g. a softmax of NaN logits: as any non-finite value
                 info["redraws"] += 1
                 continue
@@ -245,9 +245,18 @@ def check_gradients(
         constants = {n: Tensor(a) for n, a in values.items()}
         for check, formula in zip(checks, grad_formulas, strict=False):
             with no_grad():
-                claimed = evaluate(formula, constants)
+                claimed = _evaluate(formula, constants, "--grad")
             _compare(check, claimed, reference[check.wrt], trial, tol)
     return checks, info
+
+
+def _evaluate(formula, env, option):
+    """:func:`evaluate`, its errors (shapes that do not align, an index out of range) prefixed
+    with the option the formula came from; a :class:`NotFiniteHere` stays one."""
+    try:
+        return evaluate(formula, env)
+    except FormulaError as exc:
+        raise type(exc)(f"{option}: {exc}") from None
 
 
 def _validate_reference(f_formula, values, wrt, reference, info) -> None:
@@ -259,7 +268,7 @@ def _validate_reference(f_formula, values, wrt, reference, info) -> None:
     positions = [names.index(n) for n in wrt]
 
     def fn(*tensors):
-        return evaluate(f_formula, dict(zip(names, tensors, strict=False)))
+        return _evaluate(f_formula, dict(zip(names, tensors, strict=False)), "--f")
 
     numerical = numerical_gradient(fn, *[values[n] for n in names], wrt=positions)
     worst = 0.0
