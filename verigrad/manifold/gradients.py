@@ -38,8 +38,7 @@ from __future__ import annotations
 
 import contextvars
 import os
-import threading
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import wait
 from typing import NamedTuple
 
 import numpy as np
@@ -47,6 +46,7 @@ import scipy.fft
 import scipy.sparse as sp
 
 from .._checks import check_number
+from .._threads import LazyPool
 
 __all__ = [
     "kl_divergence",
@@ -409,26 +409,8 @@ def repulsive_forces_fft(
     return forces, z
 
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _attractive_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verigrad-tsne")
-        return _pool
-
-
-def _forget_pool() -> None:
-    """In a forked child the pool's thread does not exist: start a new pool there."""
-    global _pool, _pool_lock
-    _pool, _pool_lock = None, threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
+#: the thread that computes the attractive term beside the repulsive FFTs
+_ATTRACTIVE = LazyPool("verigrad-tsne")
 
 
 def _threads(workers) -> int:
@@ -474,7 +456,7 @@ def kl_gradient_fft(
     workers = _threads(workers)
     if workers > 1:
         # in the caller's context, so its np.errstate applies in the thread too
-        pending = _attractive_pool().submit(
+        pending = _ATTRACTIVE.get().submit(
             contextvars.copy_context().run,
             attractive_forces,
             P,

@@ -18,8 +18,8 @@ and 512K no better.
 from __future__ import annotations
 
 import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
+
+from .._threads import LazyPool
 
 __all__ = ["CHUNK", "MIN_PARALLEL", "num_threads", "chunk_views", "run_pieces"]
 
@@ -28,9 +28,7 @@ CHUNK = 1 << 18
 #: below this many elements in one step the threads cost more than they save
 MIN_PARALLEL = 1 << 17
 
-_lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
-_pool_size = 0
+_POOL = LazyPool("verigrad-optim")
 
 
 def num_threads() -> int:
@@ -46,27 +44,6 @@ def num_threads() -> int:
     except AttributeError:  # pragma: no cover - not on Linux
         cores = os.cpu_count() or 1
     return max(1, min(cores, 4))
-
-
-def _forget_pool() -> None:
-    """In a forked child the pool's threads do not exist: start a new pool there."""
-    global _pool, _pool_size, _lock
-    _pool, _pool_size, _lock = None, 0, threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
-
-
-def _get_pool(n: int) -> ThreadPoolExecutor:
-    global _pool, _pool_size
-    with _lock:
-        if _pool is None or _pool_size < n:
-            if _pool is not None:
-                _pool.shutdown(wait=False)
-            _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="verigrad-optim")
-            _pool_size = n
-        return _pool
 
 
 def chunk_views(arrays, chunk: int = CHUNK) -> list:
@@ -119,7 +96,7 @@ def run_pieces(pieces, work, threads: int | None = None) -> None:
         for piece in pieces[bounds[slot] : bounds[slot + 1]]:
             work(slot, piece)
 
-    pool = _get_pool(threads)
+    pool = _POOL.get(threads)
     futures = [pool.submit(run_slot, slot) for slot in range(1, len(bounds) - 1)]
     run_slot(0)
     for future in futures:

@@ -1,0 +1,40 @@
+"""A process-wide worker pool that survives ``fork()``."""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+__all__ = ["LazyPool"]
+
+
+class LazyPool:
+    """A ``ThreadPoolExecutor`` made on first use and regrown when more workers are asked for.
+
+    A child forked after the pool existed inherits the pool object but not its threads, so
+    work submitted there would wait forever: the pool (and its lock) start afresh in the child
+    through ``os.register_at_fork``. Used by the optimizers' chunked updates and t-SNE's
+    attractive-force thread.
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+        self._forget()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._size = 0
+
+    def get(self, workers: int = 1) -> ThreadPoolExecutor:
+        """The pool, with at least ``workers`` threads."""
+        with self._lock:
+            if self._pool is None or self._size < workers:
+                if self._pool is not None:
+                    self._pool.shutdown(wait=False)
+                self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.name)
+                self._size = workers
+            return self._pool
