@@ -204,9 +204,8 @@ def run(args) -> int:
                 )
             # the directory is made once the data have loaded: bad input leaves none behind
             trainer = Trainer(config, out_dir or "")
-            existed = out_dir is not None and os.path.isdir(out_dir)
+            made_dir = out_dir is None or not os.path.isdir(out_dir)
             trainer.out_dir = out_dir = _make_run_directory(out_dir)
-            made_dir = not existed
     except (ValueError, TypeError, FileNotFoundError) as exc:
         raise name_option(exc, _OPTIONS) from None
     c = trainer.config

@@ -192,8 +192,6 @@ def run(args) -> int:
             f"--perplexity: must be >= 1 (the effective number of neighbours), "
             f"got {args.perplexity:g}"
         )
-    if args.seed < 0:
-        raise ValueError(f"--seed: must be a non-negative integer, got {args.seed}")
     X, labels = load_input(args.input, args.labels)
     if len(X) <= 3:  # TSNE's own rule, named for the command line
         raise ValueError(

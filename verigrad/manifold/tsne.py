@@ -52,8 +52,7 @@ class GradientDescent:
 
     def __init__(self, min_gain: float = 0.01):
         self.min_gain = min_gain
-        self.gains = None
-        self.update = None
+        self.reset()
 
     def reset(self):
         """Start the next call with ``gains = 1`` and ``update = 0``."""
