@@ -521,10 +521,6 @@ def evaluate(formula: Formula, env: dict):
             return _Evaluator(env)(formula.tree)
     except FormulaError:
         raise
-    except NotFiniteError as exc:
-        raise NotFiniteHere(
-            f"cannot evaluate {formula.source!r}: {' '.join(str(exc).split())}"
-        ) from None
     except (
         ValueError,
         TypeError,
@@ -533,6 +529,6 @@ def evaluate(formula: Formula, env: dict):
         FloatingPointError,
         OverflowError,
     ) as exc:
-        raise FormulaError(
-            f"cannot evaluate {formula.source!r}: {' '.join(str(exc).split())}"
-        ) from None
+        # an operation that refused non-finite values (NotFiniteError): another point may do
+        error = NotFiniteHere if isinstance(exc, NotFiniteError) else FormulaError
+        raise error(f"cannot evaluate {formula.source!r}: {' '.join(str(exc).split())}") from None
