@@ -1,7 +1,11 @@
 """Validation at the public boundary: one place for the messages users see.
 
-Every public function checks its arguments here and raises ``TypeError``/``ValueError``
-naming the argument, the value and what is allowed.
+The bottom of the stack: pure value checks on numbers and arrays, importing nothing of
+verigrad. Every public function checks its arguments here and raises :class:`ParameterError`
+(a ``ValueError``) or :class:`ParameterTypeError` (a ``TypeError``). Both carry the name of the
+parameter as data (``exc.param``) beside the reason (``exc.reason``); ``str(exc)`` reads
+``"param: reason"``. The command line maps ``exc.param`` to the option the user typed through
+argparse's own ``dest``, so the library never needs to know a command-line spelling.
 """
 
 from __future__ import annotations
@@ -11,10 +15,13 @@ import sys
 
 import numpy as np
 
-from .tensor import Tensor
-
 __all__ = [
-    "as_tensor",
+    "ParameterError",
+    "ParameterTypeError",
+    "NotFiniteError",
+    "MissingFileError",
+    "NamesParameter",
+    "param_error",
     "as_float_array",
     "check_int",
     "check_number",
@@ -22,50 +29,81 @@ __all__ = [
     "check_choice",
     "check_finite",
     "check_rng",
-    "NotFiniteError",
+    "check_bool",
 ]
 
 
-class NotFiniteError(ValueError):
+class NamesParameter:
+    """The parameter an error is about, as data: ``param`` and ``reason``."""
+
+    def __init__(self, param: str, reason: str):
+        self.param = str(param)
+        self.reason = str(reason)
+        super().__init__(f"{self.param}: {self.reason}")
+
+    def __reduce__(self):  # picklable (a worker process may raise it)
+        return type(self), (self.param, self.reason)
+
+
+class ParameterError(NamesParameter, ValueError):
+    """A bad value for parameter ``param`` (a ``ValueError``)."""
+
+
+class ParameterTypeError(NamesParameter, TypeError):
+    """A value of the wrong type for parameter ``param`` (a ``TypeError``)."""
+
+
+class MissingFileError(NamesParameter, FileNotFoundError):
+    """A file or directory given as parameter ``param`` does not exist (a ``FileNotFoundError``)."""
+
+
+class NotFiniteError(ParameterError):
     """Input on which an operation's result would be NaN or infinite (a softmax of NaN or
     ``+inf`` logits, say). A ``ValueError``, so callers that only validate need not know it;
     callers that probe random points (``verigrad check-grad``) catch it to draw another."""
 
 
-def as_tensor(x, name: str) -> Tensor:
-    """``x`` as a Tensor (arrays and numbers are wrapped as constants)."""
-    if isinstance(x, Tensor):
-        return x
-    if isinstance(x, (np.ndarray, numbers.Number, list, tuple)):
-        t = Tensor(x)
-        if t.dtype.kind != "f" and not isinstance(x, np.ndarray):
-            t = Tensor(t.data.astype(np.float64))
-        return t
-    raise TypeError(f"{name}: expected a Tensor or an array, got {type(x).__name__}")
+def param_error(exc: Exception, param: str) -> Exception:
+    """``exc`` as the same kind of error about ``param`` instead (for a caller that passed a
+    value on under another name: ``load_checkpoint(path)`` called for ``--resume``)."""
+    reason = exc.reason if isinstance(exc, NamesParameter) else str(exc)
+    if isinstance(exc, NotFiniteError):
+        return NotFiniteError(param, reason)
+    if isinstance(exc, FileNotFoundError):
+        return MissingFileError(param, reason)
+    if isinstance(exc, TypeError):
+        return ParameterTypeError(param, reason)
+    return ParameterError(param, reason)
+
+
+def _is_tensor(x) -> bool:
+    # the Tensor class lives above this module; its instances are recognised by their interface
+    return hasattr(x, "requires_grad") and isinstance(getattr(x, "data", None), np.ndarray)
 
 
 def as_float_array(x, name: str, ndim=None, dtype=None) -> np.ndarray:
     """``x`` as a floating ndarray (float64 unless it already is float32/float64)."""
-    if isinstance(x, Tensor):
+    if _is_tensor(x):
         x = x.data
     if _is_sparse(x):
-        raise TypeError(
-            f"{name}: scipy.sparse matrices are not supported (got {type(x).__name__}); "
-            f"pass a dense array, e.g. {name}.toarray()"
+        raise ParameterTypeError(
+            name,
+            f"scipy.sparse matrices are not supported (got {type(x).__name__}); "
+            f"pass a dense array, e.g. {name}.toarray()",
         )
     try:
         a = np.asarray(x, dtype=dtype)
     except (TypeError, ValueError):
-        raise TypeError(f"{name}: expected numbers, got {type(x).__name__}") from None
+        raise ParameterTypeError(name, f"expected numbers, got {type(x).__name__}") from None
     if a.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected a numeric array, got dtype {a.dtype}")
+        raise ParameterTypeError(name, f"expected a numeric array, got dtype {a.dtype}")
     if a.dtype.kind != "f":
         a = a.astype(np.float64)
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if a.ndim not in allowed:
             want = " or ".join(f"{d}-D" for d in allowed)
-            raise ValueError(f"{name}: expected a {want} array, got shape {a.shape}")
+            raise ParameterError(name, f"expected a {want} array, got shape {a.shape}")
     return a
 
 
@@ -75,32 +113,33 @@ def _is_sparse(x) -> bool:
     return sparse is not None and sparse.issparse(x)
 
 
-def check_finite(a: np.ndarray, name: str) -> np.ndarray:
+def check_finite(a, name: str):
+    """``a`` (an array or a number) if every entry is finite."""
     if not np.all(np.isfinite(a)):
         bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
-        raise ValueError(f"{name}: contains {bad} NaN or infinite value(s)")
+        raise ParameterError(name, f"contains {bad} NaN or infinite value(s)")
     return a
 
 
 def check_int(value, name: str, low=None, high=None) -> int:
     """An integer in ``[low, high]`` (either bound optional)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an integer, got {value!r}")
+        raise ParameterTypeError(name, f"expected an integer, got {value!r}")
     value = int(value)
     if (low is not None and value < low) or (high is not None and value > high):
-        raise ValueError(f"{name}: must be {_range_text(low, high)}, got {value}")
+        raise ParameterError(name, f"must be {_range_text(low, high)}, got {value}")
     return value
 
 
 def check_number(value, name: str, low=None, high=None, low_open=False, high_open=False) -> float:
     """A real number in the given interval (open or closed at each end)."""
-    if isinstance(value, Tensor) and value.size == 1:
+    if _is_tensor(value) and value.data.size == 1:
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a number, got {value!r}")
+        raise ParameterTypeError(name, f"expected a number, got {value!r}")
     value = float(value)
     if np.isnan(value):
-        raise ValueError(f"{name}: must be a number, got nan")
+        raise ParameterError(name, "must be a number, got nan")
     bad = (low is not None and (value < low or (low_open and value == low))) or (
         high is not None and (value > high or (high_open and value == high))
     )
@@ -113,7 +152,7 @@ def check_number(value, name: str, low=None, high=None, low_open=False, high_ope
             text = f">{'' if low_open else '='} {low}"
         else:
             text = f"in {lo}, {hi}"
-        raise ValueError(f"{name}: must be {text}, got {value}")
+        raise ParameterError(name, f"must be {text}, got {value}")
     return value
 
 
@@ -124,19 +163,26 @@ def check_pair(value, name: str, low=None) -> tuple:
     elif isinstance(value, (tuple, list)) and len(value) == 2:
         pair = tuple(value)
     else:
-        raise TypeError(f"{name}: expected an int or a pair of ints, got {value!r}")
+        raise ParameterTypeError(name, f"expected an int or a pair of ints, got {value!r}")
     for v in pair:
         if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-            raise TypeError(f"{name}: expected an int or a pair of ints, got {value!r}")
+            raise ParameterTypeError(name, f"expected an int or a pair of ints, got {value!r}")
         if low is not None and v < low:
-            raise ValueError(f"{name}: must be >= {low}, got {value!r}")
+            raise ParameterError(name, f"must be >= {low}, got {value!r}")
     return int(pair[0]), int(pair[1])
+
+
+def check_bool(value, name: str) -> bool:
+    """``True`` or ``False`` (NumPy's ``bool_`` too); an int or a string is refused."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ParameterTypeError(name, f"expected True or False, got {value!r}")
+    return bool(value)
 
 
 def check_choice(value, name: str, choices) -> str:
     if value not in choices:
         options = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{name}: must be one of {options}, got {value!r}")
+        raise ParameterError(name, f"must be one of {options}, got {value!r}")
     return value
 
 
@@ -146,7 +192,9 @@ def check_rng(rng, name: str = "rng") -> np.random.Generator:
         return np.random.default_rng(rng)
     if isinstance(rng, np.random.Generator):
         return rng
-    raise TypeError(f"{name}: expected None, an int seed or a numpy.random.Generator, got {rng!r}")
+    raise ParameterTypeError(
+        name, f"expected None, an int seed or a numpy.random.Generator, got {rng!r}"
+    )
 
 
 def _range_text(low, high) -> str:

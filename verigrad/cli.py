@@ -4,6 +4,13 @@ Each subcommand lives in ``verigrad/commands/<name>.py`` with ``HELP`` (one line
 ``add_arguments(parser)`` and ``run(args) -> int``; heavy imports happen inside ``run``, so
 ``verigrad --help`` is instant. Bad usage or bad input ends with one line on stderr and exit
 code 2, never a traceback (set ``VERIGRAD_DEBUG=1`` to see one).
+
+Errors name what the user typed: the library raises
+:class:`~verigrad._checks.ParameterError` (or ``ParameterTypeError``) carrying the parameter's
+name as data, and :func:`option_for` finds the option that sets it through argparse's own
+``dest`` and option strings. A command whose options set library parameters of another name
+lists them in ``PARAMETER_DESTS`` (library parameter -> argparse ``dest``), e.g. TSNE's
+``random_state`` is set by ``--seed``.
 """
 
 from __future__ import annotations
@@ -13,7 +20,9 @@ import importlib
 import os
 import sys
 
-__all__ = ["main", "UsageError", "name_option"]
+from ._checks import NamesParameter
+
+__all__ = ["main", "UsageError", "option_for"]
 
 #: subcommand -> module in verigrad.commands
 COMMANDS = {
@@ -24,6 +33,10 @@ COMMANDS = {
     "check-grad": "check_grad",
     "optimize": "optimize",
     "bench": "bench",
+    "grade": "grade",
+    "compact": "compact",
+    "export": "export",
+    "graph": "graph",
 }
 
 
@@ -82,22 +95,32 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(p)
-        p.set_defaults(_run=module.run)
+        p.set_defaults(_run=module.run, _parser=p, _dests=getattr(module, "PARAMETER_DESTS", {}))
     return parser
 
 
-def name_option(exc: Exception, options: dict) -> Exception:
-    """``exc`` with its leading ``"field:"`` replaced by the option the user typed.
+def option_for(parser: argparse.ArgumentParser, param: str, dests=None) -> str | None:
+    """The option (``--weight-decay``) or positional (``INPUT``) of ``parser`` that sets library
+    parameter ``param``: the action whose ``dest`` is ``dests.get(param, param)``; None if no
+    option sets it."""
+    dest = (dests or {}).get(param, param)
+    for action in parser._actions:
+        if action.dest != dest or isinstance(action, argparse._HelpAction):
+            continue
+        long = [o for o in action.option_strings if o.startswith("--")]
+        if long or action.option_strings:
+            return (long or action.option_strings)[0]
+        return action.metavar if isinstance(action.metavar, str) else action.dest.upper()
+    return None
 
-    Library errors name the parameter (``"lr: ..."``, ``"checkpoint: ..."``); ``options`` maps
-    such a field to the command-line option it came from (``{"checkpoint": "--resume"}``).
-    Other errors are returned unchanged.
-    """
-    text = str(exc.args[0]) if len(exc.args) == 1 else str(exc)
-    field, sep, rest = text.partition(":")
-    if sep and field in options:
-        return type(exc)(f"{options[field]}:{rest}")
-    return exc
+
+def _message(exc: BaseException, args) -> str:
+    """One line for ``exc``; a parameter error names the option that set the parameter."""
+    if isinstance(exc, NamesParameter):
+        option = option_for(args._parser, exc.param, args._dests)
+        if option is not None:
+            return " ".join(f"{option}: {exc.reason}".split())
+    return _one_line(exc)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -130,7 +153,7 @@ def main(argv=None) -> int:
     except (ValueError, TypeError, KeyError, OSError, FloatingPointError) as exc:
         if os.environ.get("VERIGRAD_DEBUG"):
             raise
-        print(f"verigrad {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"verigrad {args.command}: error: {_message(exc, args)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"verigrad {args.command}: interrupted", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import ParameterError
 from .tensor import Tensor, no_grad
 
 __all__ = ["gradcheck", "GradcheckError", "numerical_gradient", "compare_gradients"]
@@ -38,7 +39,7 @@ def numerical_gradient(fn, *inputs, eps: float = 1e-6, wrt=None) -> list:
             out = fn(*[Tensor(v) for v in values])
         out = out.data if isinstance(out, Tensor) else np.asarray(out)
         if out.size != 1:
-            raise ValueError(f"fn: must return a scalar, got shape {out.shape}")
+            raise ParameterError("fn", f"must return a scalar, got shape {out.shape}")
         return float(out.reshape(()))
 
     grads = [None] * len(values)
@@ -87,7 +88,7 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
     ]
     wrt = [i for i, f in enumerate(flags) if f] or [i for i, f in enumerate(floating) if f]
     if not wrt:
-        raise ValueError("inputs: none is floating, nothing to check")
+        raise ParameterError("inputs", "none is floating, nothing to check")
     copies = [
         Tensor(
             np.array(
@@ -100,7 +101,7 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
     out = fn(*copies)
     if not isinstance(out, Tensor) or out.size != 1:
         shape = out.shape if hasattr(out, "shape") else type(out).__name__
-        raise ValueError(f"fn: must return a scalar Tensor, got {shape}")
+        raise ParameterError("fn", f"must return a scalar Tensor, got {shape}")
     if out.requires_grad:
         out.backward(np.ones_like(out.data))
     numerical = numerical_gradient(fn, *copies, eps=eps, wrt=wrt)

@@ -17,6 +17,8 @@ import zlib
 
 import numpy as np
 
+from ._checks import ParameterError
+
 __all__ = [
     "atomic_savez",
     "atomic_write_text",
@@ -100,10 +102,10 @@ def load_npz(path) -> dict:
                 return {k: f[k] for k in f.files}
     except (zipfile.BadZipFile, EOFError, zlib.error, ValueError) as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise ValueError(
-            f"{path}: not a readable .npz archive (truncated or corrupt: {reason})"
+        raise ParameterError(
+            path, f"not a readable .npz archive (truncated or corrupt: {reason})"
         ) from None
-    raise ValueError(f"{path}: holds a single .npy array, not an .npz archive")
+    raise ParameterError(path, "holds a single .npy array, not an .npz archive")
 
 
 def pack_tree(tree, prefix: str) -> dict:

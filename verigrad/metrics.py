@@ -41,7 +41,7 @@ import warnings
 
 import numpy as np
 
-from ._checks import check_int
+from ._checks import ParameterError, ParameterTypeError, check_int
 from .tensor import Tensor
 
 __all__ = [
@@ -67,7 +67,7 @@ def _as_array(x, name):
     try:
         return np.asarray(x)
     except (TypeError, ValueError):
-        raise TypeError(f"{name}: expected an array, got {type(x).__name__}") from None
+        raise ParameterTypeError(name, f"expected an array, got {type(x).__name__}") from None
 
 
 def _check_scores(scores):
@@ -76,29 +76,29 @@ def _check_scores(scores):
     if s.dtype.kind == "b":
         s = s.astype(np.int8)
     if s.dtype.kind not in "iuf":
-        raise TypeError(f"scores: expected a real numeric array, got dtype {s.dtype}")
+        raise ParameterTypeError("scores", f"expected a real numeric array, got dtype {s.dtype}")
     if s.ndim not in (1, 2):
-        raise ValueError(
-            f"scores: expected shape (n_samples, n_classes) or (n_samples,), got {s.shape}"
+        raise ParameterError(
+            "scores", f"expected shape (n_samples, n_classes) or (n_samples,), got {s.shape}"
         )
     if s.shape[0] == 0:
-        raise ValueError("scores: empty input (0 samples)")
+        raise ParameterError("scores", "empty input (0 samples)")
     if s.ndim == 2 and s.shape[1] == 0:
-        raise ValueError(f"scores: needs at least one class column, got shape {s.shape}")
+        raise ParameterError("scores", f"needs at least one class column, got shape {s.shape}")
     return s
 
 
 def _check_class_labels(class_labels, n_classes):
     c = _as_array(class_labels, "class_labels")
     if c.ndim != 1:
-        raise ValueError(f"class_labels: expected a 1-D array, got shape {c.shape}")
+        raise ParameterError("class_labels", f"expected a 1-D array, got shape {c.shape}")
     unique = np.unique(c)
     if len(unique) != len(c):
-        raise ValueError("class_labels: values must be unique")
+        raise ParameterError("class_labels", "values must be unique")
     if not np.array_equal(unique, c):
-        raise ValueError("class_labels: values must be sorted in increasing order")
+        raise ParameterError("class_labels", "values must be sorted in increasing order")
     if len(c) != n_classes:
-        raise ValueError(f"class_labels: has {len(c)} classes but scores have {n_classes}")
+        raise ParameterError("class_labels", f"has {len(c)} classes but scores have {n_classes}")
     return c
 
 
@@ -106,32 +106,33 @@ def _encode_labels(labels, n, n_classes, class_labels):
     """True labels as int64 column indices in ``[0, n_classes)``."""
     y = _as_array(labels, "labels")
     if y.ndim != 1:
-        raise ValueError(f"labels: expected a 1-D array, got shape {y.shape}")
+        raise ParameterError("labels", f"expected a 1-D array, got shape {y.shape}")
     if len(y) != n:
-        raise ValueError(f"labels: has {len(y)} entries but scores have {n} samples")
+        raise ParameterError("labels", f"has {len(y)} entries but scores have {n} samples")
     if class_labels is not None:
         classes = _check_class_labels(class_labels, n_classes)
         try:
             index = np.searchsorted(classes, y)
         except TypeError:
-            raise TypeError(
-                f"labels: values of dtype {y.dtype} cannot be compared with class_labels"
+            raise ParameterTypeError(
+                "labels", f"values of dtype {y.dtype} cannot be compared with class_labels"
             ) from None
         found = np.take(classes, np.minimum(index, n_classes - 1)) == y
         if not np.all(found):
             bad = y[~found][0].item()
-            raise ValueError(f"labels: contains {bad!r}, which is not in class_labels")
+            raise ParameterError("labels", f"contains {bad!r}, which is not in class_labels")
         return index.astype(np.int64, copy=False)
     y = _whole_numbers_as_int(y, "labels")
     if y.dtype.kind not in "iu":
-        raise TypeError(
-            f"labels: expected integer class indices, got dtype {y.dtype} "
-            f"(use class_labels= for other label values)"
+        raise ParameterTypeError(
+            "labels",
+            f"expected integer class indices, got dtype {y.dtype} "
+            f"(use class_labels= for other label values)",
         )
     low, high = int(y.min()), int(y.max())
     if low < 0 or high >= n_classes:
         bad = low if low < 0 else high
-        raise ValueError(f"labels: must be in [0, {n_classes}), got {bad}")
+        raise ParameterError("labels", f"must be in [0, {n_classes}), got {bad}")
     return y.astype(np.int64, copy=False)
 
 
@@ -142,7 +143,7 @@ def _whole_numbers_as_int(a, name):
         return a.astype(np.int64)
     if a.dtype.kind == "f":
         if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
-            raise TypeError(f"{name}: expected integer class indices, got non-integer values")
+            raise ParameterTypeError(name, "expected integer class indices, got non-integer values")
         return a.astype(np.int64)
     return a
 
@@ -152,14 +153,14 @@ def _check_weights(sample_weight, n):
         return None
     w = _as_array(sample_weight, "sample_weight")
     if w.dtype.kind not in "biuf":
-        raise TypeError(f"sample_weight: expected numbers, got dtype {w.dtype}")
+        raise ParameterTypeError("sample_weight", f"expected numbers, got dtype {w.dtype}")
     w = w.astype(np.float64, copy=False)
     if w.ndim != 1 or len(w) != n:
-        raise ValueError(f"sample_weight: expected shape ({n},), got {w.shape}")
+        raise ParameterError("sample_weight", f"expected shape ({n},), got {w.shape}")
     if not np.all(np.isfinite(w)):
-        raise ValueError("sample_weight: contains NaN or infinite values")
+        raise ParameterError("sample_weight", "contains NaN or infinite values")
     if np.any(w < 0):
-        raise ValueError(f"sample_weight: must be >= 0, got {float(w.min())}")
+        raise ParameterError("sample_weight", f"must be >= 0, got {float(w.min())}")
     return w
 
 
@@ -231,7 +232,7 @@ def _beaten_counts(scores, y, kmax):
         block = scores[start:stop]
         if check_nan and np.isnan(block.max()):
             row = start + int(np.isnan(block).any(axis=1).argmax())
-            raise ValueError(f"scores: contains NaN (row {row})")
+            raise ParameterError("scores", f"contains NaN (row {row})")
         yb = y[start:stop]
         true_score = block[np.arange(stop - start), yb][:, None]
         first_op, second_op = (
@@ -280,7 +281,7 @@ def _hits(s, y, ks):
     ks = np.asarray(ks, dtype=np.int64)
     if s.ndim == 1:
         if np.isnan(s).any():
-            raise ValueError("scores: contains NaN")
+            raise ParameterError("scores", "contains NaN")
         hit1 = _binary_predictions(s, _binary_threshold(s)) == y
         return np.where(ks[:, None] == 1, hit1[None, :], True)
     counts = _beaten_counts(s, y, int(ks.max()))
@@ -296,7 +297,9 @@ def _total(hits, w, normalize):
         return value
     total = float(w.sum())
     if total == 0:
-        raise ValueError("sample_weight: weights sum to zero, so the normalized score is undefined")
+        raise ParameterError(
+            "sample_weight", "weights sum to zero, so the normalized score is undefined"
+        )
     return value / total
 
 
@@ -403,9 +406,11 @@ class TopKError:
         try:
             values = list(ks)
         except TypeError:
-            raise TypeError(f"ks: expected an int or a sequence of ints, got {ks!r}") from None
+            raise ParameterTypeError(
+                "ks", f"expected an int or a sequence of ints, got {ks!r}"
+            ) from None
         if not values:
-            raise ValueError("ks: needs at least one k")
+            raise ParameterError("ks", "needs at least one k")
         checked = [check_int(k, "ks", low=1) for k in values]
         return tuple(dict.fromkeys(checked))
 
@@ -431,14 +436,15 @@ class TopKError:
             self.totals_ = np.zeros(n_classes)
             self._binary_hits = np.zeros((2, 2))
         elif binary != self.binary_ or n_classes != self.n_classes_:
-            raise ValueError(
-                f"scores: shape {s.shape} does not match earlier batches "
-                f"({'1-D binary' if self.binary_ else f'{self.n_classes_} classes'})"
+            raise ParameterError(
+                "scores",
+                f"shape {s.shape} does not match earlier batches "
+                f"({'1-D binary' if self.binary_ else f'{self.n_classes_} classes'})",
             )
         weights = np.ones(len(y)) if w is None else w
         if binary:
             if np.isnan(s).any():
-                raise ValueError("scores: contains NaN")
+                raise ParameterError("scores", "contains NaN")
             for row, threshold in enumerate((0.5, 0.0)):
                 hit = _binary_predictions(s, threshold) == y
                 self._binary_hits[row] += np.bincount(y, weights=hit * weights, minlength=2)
@@ -454,7 +460,7 @@ class TopKError:
 
     def _class_hits(self):
         if self.n_classes_ is None:
-            raise ValueError("TopKError: no batches seen; call update(scores, labels) first")
+            raise ParameterError("TopKError", "no batches seen; call update(scores, labels) first")
         for k in self._ks:
             if k >= self.n_classes_:
                 _warn_trivial(k, self.n_classes_)
@@ -470,7 +476,7 @@ class TopKError:
         hits = self._class_hits()
         total = float(self.totals_.sum())
         if total == 0:
-            raise ValueError("sample_weight: weights sum to zero, so the error is undefined")
+            raise ParameterError("sample_weight", "weights sum to zero, so the error is undefined")
         return {k: 1.0 - float(hits[i].sum()) / total for i, k in enumerate(self._ks)}
 
     def compute_per_class(self):
@@ -487,14 +493,14 @@ class TopKError:
 def _as_index_vector(x, name):
     a = _as_array(x, name)
     if a.ndim != 1:
-        raise ValueError(f"{name}: expected a 1-D array, got shape {a.shape}")
+        raise ParameterError(name, f"expected a 1-D array, got shape {a.shape}")
     if a.size == 0:  # np.asarray([]) is float64, but an empty list holds no bad value
         return a.astype(np.int64)
     a = _whole_numbers_as_int(a, name)  # as top_k_accuracy: 2.0 is class 2, 2.5 an error
     if a.dtype.kind not in "iu":
-        raise TypeError(f"{name}: expected integer class indices, got dtype {a.dtype}")
+        raise ParameterTypeError(name, f"expected integer class indices, got dtype {a.dtype}")
     if a.min() < 0:
-        raise ValueError(f"{name}: class indices must be >= 0, got {int(a.min())}")
+        raise ParameterError(name, f"class indices must be >= 0, got {int(a.min())}")
     return a
 
 
@@ -513,18 +519,19 @@ def confusion_matrix(labels, predictions, n_classes=None):
     y = _as_index_vector(labels, "labels")
     p = _as_index_vector(predictions, "predictions")
     if len(y) != len(p):
-        raise ValueError(f"predictions: has {len(p)} entries but labels have {len(y)}")
+        raise ParameterError("predictions", f"has {len(p)} entries but labels have {len(y)}")
     if n_classes is None:
         if len(y) == 0:
-            raise ValueError("labels: empty input; pass n_classes to get an all-zero matrix")
+            raise ParameterError("labels", "empty input; pass n_classes to get an all-zero matrix")
         n_classes = int(max(y.max(), p.max())) + 1
     n_classes = check_int(n_classes, "n_classes", low=1)
     for a, name in ((y, "labels"), (p, "predictions")):
         if len(a) and a.max() >= n_classes:
             high = int(a.max())
-            raise ValueError(
-                f"n_classes: {n_classes} is too small, {name} contain class {high} "
-                f"(n_classes must be >= {high + 1})"
+            raise ParameterError(
+                "n_classes",
+                f"{n_classes} is too small, {name} contain class {high} "
+                f"(n_classes must be >= {high + 1})",
             )
     flat = y.astype(np.int64) * n_classes + p.astype(np.int64)
     return np.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)

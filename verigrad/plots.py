@@ -10,6 +10,8 @@ import os
 
 import numpy as np
 
+from ._checks import ParameterError
+
 __all__ = ["plot_curves", "plot_confusion", "plot_embedding", "new_figure", "save_figure"]
 
 
@@ -97,7 +99,7 @@ def plot_embedding(Y, path, labels=None, title: str = "", legend_title: str = "c
     """A 2-D (or 1-D, drawn against a jitter) scatter of an embedding, coloured by ``labels``."""
     Y = np.asarray(Y, dtype=float)
     if Y.ndim != 2 or Y.shape[1] not in (1, 2):
-        raise ValueError(f"Y: expected an embedding of shape (N, 1) or (N, 2), got {Y.shape}")
+        raise ParameterError("Y", f"expected an embedding of shape (N, 1) or (N, 2), got {Y.shape}")
     if Y.shape[1] == 1:
         rng = np.random.default_rng(0)
         Y = np.column_stack([Y[:, 0], rng.uniform(-1, 1, len(Y))])

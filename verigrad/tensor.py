@@ -30,6 +30,7 @@ import threading
 
 import numpy as np
 
+from ._checks import ParameterError, ParameterTypeError
 from ._shapes import is_advanced_index, normalize_axis, unbroadcast
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "is_grad_enabled",
     "make_node",
     "topological_order",
+    "as_tensor",
 ]
 
 
@@ -132,17 +134,18 @@ class Tensor:
         try:
             array = np.array(data, dtype=dtype, copy=None)
         except (TypeError, ValueError) as exc:
-            raise TypeError(
-                f"data: cannot make a Tensor from {type(data).__name__}: {exc}"
+            raise ParameterTypeError(
+                "data", f"cannot make a Tensor from {type(data).__name__}: {exc}"
             ) from None
         if array.dtype.kind not in "biuf":
-            raise TypeError(
-                f"data: Tensor holds numbers (bool, int or float); got dtype {array.dtype}"
+            raise ParameterTypeError(
+                "data", f"Tensor holds numbers (bool, int or float); got dtype {array.dtype}"
             )
         if requires_grad and array.dtype.kind != "f":
-            raise TypeError(
-                f"requires_grad: only floating tensors can require gradients; data has dtype "
-                f"{array.dtype} (pass dtype=float)"
+            raise ParameterTypeError(
+                "requires_grad",
+                f"only floating tensors can require gradients; data has dtype "
+                f"{array.dtype} (pass dtype=float)",
             )
         self.data = array
         self.grad = None
@@ -255,8 +258,8 @@ class Tensor:
         else:
             grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
             if grad.shape != self.shape:
-                raise ValueError(
-                    f"grad: shape {grad.shape} does not match the tensor's {self.shape}"
+                raise ParameterError(
+                    "grad", f"shape {grad.shape} does not match the tensor's {self.shape}"
                 )
 
         grads = {id(self): grad}
@@ -390,8 +393,8 @@ class Tensor:
         other = self._lift(other)
         a, b = self, other
         if a.ndim == 0 or b.ndim == 0:
-            raise ValueError(
-                "matmul: both operands need at least one dimension (use * for scalars)"
+            raise ParameterError(
+                "matmul", "both operands need at least one dimension (use * for scalars)"
             )
 
         def backward(g):
@@ -412,8 +415,8 @@ class Tensor:
         try:
             out = a.data @ b.data
         except ValueError as exc:
-            raise ValueError(
-                f"matmul: shapes {a.shape} and {b.shape} do not align ({exc})"
+            raise ParameterError(
+                "matmul", f"shapes {a.shape} and {b.shape} do not align ({exc})"
             ) from None
         return make_node(out, (a, b), backward, "matmul")
 
@@ -520,7 +523,7 @@ class Tensor:
         try:
             out = self.data.reshape(shape)
         except ValueError:
-            raise ValueError(f"reshape: cannot reshape shape {source} into {shape}") from None
+            raise ParameterError("reshape", f"cannot reshape shape {source} into {shape}") from None
         return make_node(out, (self,), lambda g: (g.reshape(source),), "reshape")
 
     def transpose(self, *axes) -> Tensor:
@@ -530,8 +533,8 @@ class Tensor:
         if not axes:
             axes = tuple(range(self.ndim))[::-1]
         if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
-            raise ValueError(
-                f"transpose: axes {axes} are not a permutation of {self.ndim} dimensions"
+            raise ParameterError(
+                "transpose", f"axes {axes} are not a permutation of {self.ndim} dimensions"
             )
         inverse = tuple(np.argsort([a % self.ndim for a in axes]))
         return make_node(
@@ -578,7 +581,7 @@ class Tensor:
     def clip(self, lo=None, hi=None) -> Tensor:
         """Clamp to ``[lo, hi]``; the gradient passes where ``lo <= x <= hi`` (torch's rule)."""
         if lo is None and hi is None:
-            raise ValueError("clip: give lo, hi or both")
+            raise ParameterError("clip", "give lo, hi or both")
         data = self.data
         lo_v = -np.inf if lo is None else lo
         hi_v = np.inf if hi is None else hi
@@ -591,19 +594,28 @@ class Tensor:
         )
 
     def relu(self) -> Tensor:
-        from .functional import relu
+        """``max(x, 0)``; gradient ``g * [x > 0]`` (0 at x = 0, as torch)."""
+        data = self.data
 
-        return relu(self)
+        def backward(g):
+            # a product with the mask, not np.where (8x slower here); an upstream NaN/inf where
+            # x <= 0 therefore stays NaN instead of being zeroed, so it is never hidden
+            return (g * (data > 0),)
+
+        return make_node(np.maximum(data, 0), (self,), backward, "relu")
 
     def sigmoid(self) -> Tensor:
-        from .functional import sigmoid
+        """``1 / (1 + exp(-x))`` without overflow for any finite input (``scipy.special.expit``);
+        gradient ``g * s * (1 - s)``."""
+        from scipy.special import expit  # here, not at the top: ``import verigrad`` stays light
 
-        return sigmoid(self)
+        out = expit(self.data)
+        return make_node(out, (self,), lambda g: (g * out * (1 - out),), "sigmoid")
 
     def tanh(self) -> Tensor:
-        from .functional import tanh
-
-        return tanh(self)
+        """Hyperbolic tangent; gradient ``g * (1 - t^2)``."""
+        out = np.tanh(self.data)
+        return make_node(out, (self,), lambda g: (g * (1 - out * out),), "tanh")
 
 
 def make_node(data: np.ndarray, parents: tuple, backward, op: str = "") -> Tensor:
@@ -658,3 +670,15 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     if isinstance(data, Tensor):
         data = data.data
     return Tensor(np.array(data, dtype=dtype, copy=True), requires_grad=requires_grad)
+
+
+def as_tensor(x, name: str) -> Tensor:
+    """``x`` as a Tensor (arrays and numbers are wrapped as constants)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (np.ndarray, numbers.Number, list, tuple)):
+        t = Tensor(x)
+        if t.dtype.kind != "f" and not isinstance(x, np.ndarray):
+            t = Tensor(t.data.astype(np.float64))
+        return t
+    raise ParameterTypeError(name, f"expected a Tensor or an array, got {type(x).__name__}")

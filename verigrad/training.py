@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from . import functional as F
-from ._checks import check_choice, check_int, check_number
+from ._checks import MissingFileError, ParameterError, check_choice, check_int, check_number
 from .io import atomic_savez, load_npz, pack_tree, unpack_tree
 from .nn.models import MODELS, POOLS, build_model
 from .tensor import Tensor, no_grad
@@ -79,14 +79,16 @@ class TrainConfig:
         check_choice(self.schedule, "schedule", SCHEDULES)
         if self.lr is not None:
             _check_finite(check_number(self.lr, "lr", 0.0, low_open=True), "lr")
-        _check_finite(check_number(self.weight_decay, "weight-decay", 0.0), "weight-decay")
+        _check_finite(check_number(self.weight_decay, "weight_decay", 0.0), "weight_decay")
         check_int(self.epochs, "epochs", 1, 100_000)
-        check_int(self.batch_size, "batch-size", 1)
+        check_int(self.batch_size, "batch_size", 1)
         _check_finite(check_number(self.l1, "l1", 0.0), "l1")
         check_int(self.seed, "seed", 0, 2**63 - 1)
-        check_number(self.test_size, "test-size", 0.0, 1.0, low_open=True, high_open=True)
+        check_number(self.test_size, "test_size", 0.0, 1.0, low_open=True, high_open=True)
         if not isinstance(self.data, str) or not self.data:
-            raise ValueError(f"data: expected 'digits', 'mnist:DIR' or FILE.npz, got {self.data!r}")
+            raise ParameterError(
+                "data", f"expected 'digits', 'mnist:DIR' or FILE.npz, got {self.data!r}"
+            )
         return self
 
     @property
@@ -103,7 +105,7 @@ def _check_finite(value: float, name: str) -> float:
     # check_number lets infinity through; an infinite step or penalty only ever trains NaNs
     # (or, for l1, a model of zeros), so it is refused before any work is done
     if not np.isfinite(value):
-        raise ValueError(f"{name}: must be a finite number, got {value}")
+        raise ParameterError(name, f"must be a finite number, got {value}")
     return value
 
 
@@ -119,8 +121,8 @@ def _as_images(X: np.ndarray, name: str) -> np.ndarray:
         return X[:, None]
     if X.ndim == 4:
         return X
-    raise ValueError(
-        f"{name}: expected X of shape (N, D), (N, H, W) or (N, C, H, W), got {X.shape}"
+    raise ParameterError(
+        name, f"expected X of shape (N, D), (N, H, W) or (N, C, H, W), got {X.shape}"
     )
 
 
@@ -148,27 +150,31 @@ def load_samples(spec: str, dtype=np.float32):
         (Xtr, ytr), (Xte, yte) = load_mnist(_mnist_directory(spec), dtype=dtype)
         return np.concatenate([Xtr, Xte]), np.concatenate([ytr, yte])
     if not spec.endswith(".npz"):
-        raise ValueError(f"data: expected 'digits', 'mnist:DIR' or a FILE.npz, got {spec!r}")
+        raise ParameterError("data", f"expected 'digits', 'mnist:DIR' or a FILE.npz, got {spec!r}")
     if not os.path.isfile(spec):
-        raise FileNotFoundError(f"data: {spec}: no such file")
+        raise MissingFileError("data", f"{spec}: no such file")
     arrays = load_npz(spec)
     if "X" not in arrays or "y" not in arrays:
-        raise ValueError(f"data: {spec} must hold arrays 'X' and 'y', it has {sorted(arrays)}")
+        raise ParameterError(
+            "data", f"{spec} must hold arrays 'X' and 'y', it has {sorted(arrays)}"
+        )
     X = _as_images(arrays["X"], "data").astype(dtype)
     y = np.asarray(arrays["y"])
     if len(X) == 0:
-        raise ValueError(f"data: {spec} holds no samples (X has shape {X.shape})")
+        raise ParameterError("data", f"{spec} holds no samples (X has shape {X.shape})")
     if y.dtype.kind not in "iu" or y.ndim != 1 or len(y) != len(X) or y.min() < 0:
-        raise ValueError(f"data: {spec}: y must be non-negative int labels, one per sample of X")
+        raise ParameterError(
+            "data", f"{spec}: y must be non-negative int labels, one per sample of X"
+        )
     if not np.all(np.isfinite(X)):
-        raise ValueError(f"data: {spec}: X contains NaN or infinite values")
+        raise ParameterError("data", f"{spec}: X contains NaN or infinite values")
     return X, y.astype(np.int64)
 
 
 def _mnist_directory(spec: str) -> str:
     directory = spec[len("mnist:") :]
     if not directory:
-        raise ValueError("data: give the directory as mnist:DIR")
+        raise ParameterError("data", "give the directory as mnist:DIR")
     return directory
 
 
@@ -188,14 +194,17 @@ def load_dataset(spec: str, seed: int = 0, test_size: float = 0.2, dtype=np.floa
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=test_size, rng=rng, stratify=True)
     n_classes = len(np.unique(y))
     if n_classes < 2:
-        raise ValueError(f"data: {spec}: training needs at least 2 classes, y holds {n_classes}")
+        raise ParameterError(
+            "data", f"{spec}: training needs at least 2 classes, y holds {n_classes}"
+        )
     if len(Xte) == 0:
         # each class gives round(count * test_size) samples to the test part, so a class of
         # ceil(0.5 / test_size) samples is the least that puts one there
         need = int(np.ceil(0.5 / test_size))
-        raise ValueError(
-            f"data: {spec}: {len(y)} samples are too few for the train/test split (test size "
-            f"{test_size:g}, stratified): give at least {need} samples of one class"
+        raise ParameterError(
+            "data",
+            f"{spec}: {len(y)} samples are too few for the train/test split (test size "
+            f"{test_size:g}, stratified): give at least {need} samples of one class",
         )
     return Xtr, ytr, Xte, yte, int(y.max()) + 1
 
@@ -288,7 +297,7 @@ class Trainer:
             config.data, config.seed, config.test_size
         )
         if len(np.unique(self.ytr)) < 2:
-            raise ValueError("data: the training set needs at least two classes")
+            raise ParameterError("data", "the training set needs at least two classes")
         self.rng = np.random.default_rng(config.seed)
         self.model = build_model(
             config.model, self.Xtr.shape[1:], self.n_classes, config.pool, rng=self.rng
@@ -332,9 +341,10 @@ class Trainer:
         config = TrainConfig(**meta["config"])
         if epochs is not None:
             if epochs < meta["epoch"]:
-                raise ValueError(
-                    f"epochs: the run in {out_dir} already has {meta['epoch']} epochs, "
-                    f"got --epochs {epochs}"
+                raise ParameterError(
+                    "epochs",
+                    f"the run in {out_dir} already has {meta['epoch']} epochs, "
+                    f"got --epochs {epochs}",
                 )
             config.epochs = epochs
         trainer = cls(config, out_dir)
@@ -472,15 +482,15 @@ def load_checkpoint(path: str):
     if os.path.isdir(path):
         inside = os.path.join(path, CHECKPOINT)
         hint = f"; give {inside}" if os.path.isfile(inside) else ""
-        raise ValueError(f"checkpoint: {path} is a directory, not a checkpoint file{hint}")
+        raise ParameterError("checkpoint", f"{path} is a directory, not a checkpoint file{hint}")
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"checkpoint: {path}: no such file")
+        raise MissingFileError("checkpoint", f"{path}: no such file")
     try:
         arrays = load_npz(path)
     except (OSError, ValueError) as exc:
-        raise ValueError(f"checkpoint: {' '.join(str(exc).split())}") from None
+        raise ParameterError("checkpoint", f"{' '.join(str(exc).split())}") from None
     try:
         meta = json.loads(str(arrays["meta"]))
     except (ValueError, KeyError) as exc:
-        raise ValueError(f"checkpoint: {path} is not a verigrad checkpoint ({exc})") from None
+        raise ParameterError("checkpoint", f"{path} is not a verigrad checkpoint ({exc})") from None
     return arrays, meta

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._checks import ParameterError
 from ..gradcheck import numerical_gradient
 from ..tensor import Tensor, no_grad
 from .formula import FormulaError, NotFiniteHere, check_name, evaluate, parse
@@ -67,39 +68,39 @@ class Variable:
 def parse_shape(spec: str, kind: str = "normal", option: str = "--shape") -> Variable:
     """``"W=3x4"`` (also ``"W=3,4"``, ``"s=scalar"``) as a :class:`Variable`."""
     if kind not in KINDS:
-        raise ValueError(f"kind: must be one of {KINDS}, got {kind!r}")
+        raise ParameterError("kind", f"must be one of {KINDS}, got {kind!r}")
     if not isinstance(spec, str) or spec.count("=") != 1:
-        raise ValueError(f"{option}: expected NAME=DIMS such as W=3x4, got {spec!r}")
+        raise ParameterError(option, f"expected NAME=DIMS such as W=3x4, got {spec!r}")
     name, dims = (part.strip() for part in spec.split("="))
     try:
         check_name(name)
     except FormulaError as exc:
-        raise ValueError(f"{option}: {exc}") from None
+        raise ParameterError(option, f"{exc}") from None
     if dims in ("scalar", "", "()"):
         shape = ()
     else:
         parts = dims.replace(",", "x").split("x")
         if not all(p.strip().isdigit() for p in parts):
-            raise ValueError(
-                f"{option}: dimensions of {name} must be positive integers "
-                f"separated by 'x', got {dims!r}"
+            raise ParameterError(
+                option,
+                f"dimensions of {name} must be positive integers separated by 'x', got {dims!r}",
             )
         if any(len(p.strip()) > 7 for p in parts):  # before int(): no huge-number parsing
-            raise ValueError(
-                f"{option}: {name} is too large ({dims!r}); at most {MAX_TOTAL_SIZE} entries"
+            raise ParameterError(
+                option, f"{name} is too large ({dims!r}); at most {MAX_TOTAL_SIZE} entries"
             )
         shape = tuple(int(p) for p in parts)
     if any(n < 1 for n in shape):
-        raise ValueError(f"{option}: dimensions of {name} must be >= 1, got {dims!r}")
+        raise ParameterError(option, f"dimensions of {name} must be >= 1, got {dims!r}")
     if len(shape) > MAX_NDIM:
-        raise ValueError(f"{option}: {name} has {len(shape)} dimensions, more than {MAX_NDIM}")
+        raise ParameterError(option, f"{name} has {len(shape)} dimensions, more than {MAX_NDIM}")
     if math.prod(shape) > MAX_TOTAL_SIZE:
-        raise ValueError(
-            f"{option}: {name} would have {math.prod(shape)} entries, more than "
-            f"the limit {MAX_TOTAL_SIZE}"
+        raise ParameterError(
+            option,
+            f"{name} would have {math.prod(shape)} entries, more than the limit {MAX_TOTAL_SIZE}",
         )
     if kind in ("onehot", "prob") and len(shape) != 1:
-        raise ValueError(f"{option}: {name} must be a vector (one dimension K), got {dims!r}")
+        raise ParameterError(option, f"{name} must be a vector (one dimension K), got {dims!r}")
     return Variable(name, shape, kind)
 
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import NotFiniteError
+from .._checks import NotFiniteError, ParameterTypeError
 from ..tensor import Tensor
 from .functions import CONSTANTS, FUNCTIONS
 
@@ -512,7 +512,9 @@ def evaluate(formula: Formula, env: dict):
     (shapes that do not align, an index out of range) raise :class:`FormulaError`.
     """
     if not isinstance(formula, Formula):
-        raise TypeError(f"formula: expected a Formula from parse(), got {type(formula).__name__}")
+        raise ParameterTypeError(
+            "formula", f"expected a Formula from parse(), got {type(formula).__name__}"
+        )
     missing = formula.names - set(env)
     if missing:
         raise FormulaError(f"no value for {', '.join(sorted(missing))}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import functional as F
+from .._checks import ParameterError
 from .._shapes import unbroadcast
 from ..tensor import Tensor, make_node
 
@@ -42,7 +43,7 @@ def _norm(x: Tensor) -> Tensor:
 
 def _dot(a: Tensor, b: Tensor) -> Tensor:
     if a.shape != b.shape:
-        raise ValueError(f"dot: shapes {a.shape} and {b.shape} differ")
+        raise ParameterError("dot", f"shapes {a.shape} and {b.shape} differ")
     return (a * b).sum()
 
 

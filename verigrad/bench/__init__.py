@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
+from .._checks import ParameterError
 from .harness import Row, compare, format_table, to_json, to_markdown
 
 __all__ = [
@@ -51,13 +52,14 @@ def run_benchmarks(names=None, quick: bool = False, progress=None) -> list:
     names = list(table) if not names else list(names)
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
-        raise ValueError(
-            f"name: unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}"
+        raise ParameterError(
+            "name",
+            f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}",
         )
     rows = []
     for name in names:
         if name not in table:
-            raise ValueError(f"name: benchmark {name!r} is not available in this build")
+            raise ParameterError("name", f"benchmark {name!r} is not available in this build")
         if progress:
             progress(name)
         module = importlib.import_module(f"{__name__}.{BENCHMARKS[name][0]}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+from .._checks import ParameterError
+
 HELP = "run side-by-side benchmarks against the reference libraries"
 DESCRIPTION = """Time verigrad and the reference library (torch, scikit-learn, openTSNE) on the
 same data in one process, interleaving repeats, and print medians and the ratio
@@ -31,14 +33,14 @@ def _check_output(path, option: str) -> None:
     if path is None:
         return
     if not path.strip():
-        raise ValueError(f"{option}: give a file name, got an empty one")
+        raise ParameterError(option, "give a file name, got an empty one")
     if os.path.isdir(path):
-        raise ValueError(f"{option}: {path} is a directory; give a file name")
+        raise ParameterError(option, f"{path} is a directory; give a file name")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise ValueError(f"{option}: {path}: the directory {directory} does not exist")
+        raise ParameterError(option, f"{path}: the directory {directory} does not exist")
     if not os.access(directory, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
-        raise ValueError(f"{option}: {path}: not writable")
+        raise ParameterError(option, f"{path}: not writable")
 
 
 def run(args) -> int:

@@ -14,9 +14,6 @@ test or --split all chooses explicitly. The first line says which was used.
   verigrad evaluate --checkpoint runs/20261126-101500/model.npz
   verigrad evaluate --checkpoint run/model.npz --data other.npz --k 1,2"""
 
-#: library error fields -> the option that set them (see verigrad.cli.name_option)
-_OPTIONS = {"checkpoint": "--checkpoint", "data": "--data"}
-
 
 def add_arguments(p):
     p.add_argument(
@@ -80,7 +77,6 @@ def _parse_k(text: str) -> list:
 def run(args) -> int:
     import json
 
-    from ..cli import name_option
     from ..metrics import top_k_error
     from ..nn.models import build_model
     from ..training import (
@@ -92,19 +88,16 @@ def run(args) -> int:
     )
 
     ks = _parse_k(args.k) if args.k is not None else None
-    try:
-        arrays, meta = load_checkpoint(args.checkpoint)
-        config = meta["config"]
-        spec = args.data or config["data"]
-        split = args.split
-        if split == "auto":
-            split = "test" if _same_source(spec, config["data"]) else "all"
-        if split == "test":
-            _, _, X, y, _ = load_dataset(spec, config["seed"], config.get("test_size", 0.2))
-        else:
-            X, y = load_samples(spec)
-    except (ValueError, FileNotFoundError) as exc:
-        raise name_option(exc, _OPTIONS) from None
+    arrays, meta = load_checkpoint(args.checkpoint)
+    config = meta["config"]
+    spec = args.data or config["data"]
+    split = args.split
+    if split == "auto":
+        split = "test" if _same_source(spec, config["data"]) else "all"
+    if split == "test":
+        _, _, X, y, _ = load_dataset(spec, config["seed"], config.get("test_size", 0.2))
+    else:
+        X, y = load_samples(spec)
     n_classes = meta["n_classes"]
     if tuple(X.shape[1:]) != tuple(meta["input_shape"]):
         raise ValueError(

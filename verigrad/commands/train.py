@@ -6,6 +6,8 @@ import os
 import sys
 import time
 
+from .._checks import ParameterError
+
 HELP = "train a model on the embedded digits, MNIST IDX files or an .npz (the main job)"
 DESCRIPTION = """Train a model and write into --out: metrics.json, model.npz (checkpoint, rewritten
 atomically every epoch), curves.png, confusion.png, tsne.png and report.html.
@@ -15,21 +17,6 @@ atomically every epoch), curves.png, confusion.png, tsne.png and report.html.
   verigrad train --data mnist:~/data/fashion --epochs 5
   verigrad train --l1 1e-4                          # proximal sparse training
   verigrad train --resume runs/20261126-101500 --epochs 40"""
-
-_FIELDS = (
-    "lr",
-    "weight-decay",
-    "epochs",
-    "batch-size",
-    "l1",
-    "seed",
-    "test-size",
-    "data",
-    "model",
-    "pool",
-    "optimizer",
-    "schedule",
-)
 
 
 def add_arguments(p):
@@ -116,9 +103,10 @@ def _refuse_conflicts(args, saved, run_dir: str) -> None:
             continue  # the same file or directory, spelled another way
         if value is not None and value != kept:
             option = "--" + field.replace("_", "-")
-            raise ValueError(
-                f"{option}: the run in {run_dir} was trained with {option} {kept}, got {value}; "
-                f"a resumed run keeps its options (start a new run with --out to change it)"
+            raise ParameterError(
+                option,
+                f"the run in {run_dir} was trained with {option} {kept}, got {value}; "
+                f"a resumed run keeps its options (start a new run with --out to change it)",
             )
     if args.out is not None and os.path.realpath(args.out) != os.path.realpath(run_dir):
         raise ValueError(
@@ -126,8 +114,9 @@ def _refuse_conflicts(args, saved, run_dir: str) -> None:
         )
 
 
-#: library error fields -> the option that set them (see verigrad.cli.name_option)
-_OPTIONS = {field: f"--{field}" for field in _FIELDS} | {"checkpoint": "--resume"}
+#: library parameters set by options of another name (library parameter -> argparse dest):
+#: the checkpoint that --resume names
+PARAMETER_DESTS = {"checkpoint": "resume"}
 
 
 def _make_run_directory(out) -> str:
@@ -176,38 +165,34 @@ def _run_directory(resume: str) -> str:
 
 
 def run(args) -> int:
-    from ..cli import name_option
     from ..io import atomic_write_json
     from ..report import write_run_outputs
     from ..training import CHECKPOINT, TrainConfig, Trainer, TrainingDiverged, canonical_data
 
     log = (lambda *a, **k: None) if args.quiet else print
-    try:
-        made_dir = False
-        if args.resume:
-            out_dir = _run_directory(args.resume)
-            trainer = Trainer.resume(out_dir, epochs=args.epochs)
-            _refuse_conflicts(args, trainer.config, out_dir)
-            log(f"resuming {out_dir} at epoch {trainer.epoch} of {trainer.config.epochs}")
-        else:
-            given = {f: getattr(args, f) for f in _TRAJECTORY if getattr(args, f) is not None}
-            if "data" in given:  # recorded as an absolute path: see training.canonical_data
-                given["data"] = canonical_data(given["data"])
-            if args.epochs is not None:
-                given["epochs"] = args.epochs
-            config = TrainConfig(**given)
-            config.validate()
-            out_dir = args.out
-            if out_dir is not None and os.path.exists(os.path.join(out_dir, CHECKPOINT)):
-                raise ValueError(
-                    f"--out: {out_dir} already holds a run; use --resume {out_dir} or another --out"
-                )
-            # the directory is made once the data have loaded: bad input leaves none behind
-            trainer = Trainer(config, out_dir or "")
-            made_dir = out_dir is None or not os.path.isdir(out_dir)
-            trainer.out_dir = out_dir = _make_run_directory(out_dir)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
-        raise name_option(exc, _OPTIONS) from None
+    made_dir = False
+    if args.resume:
+        out_dir = _run_directory(args.resume)
+        trainer = Trainer.resume(out_dir, epochs=args.epochs)
+        _refuse_conflicts(args, trainer.config, out_dir)
+        log(f"resuming {out_dir} at epoch {trainer.epoch} of {trainer.config.epochs}")
+    else:
+        given = {f: getattr(args, f) for f in _TRAJECTORY if getattr(args, f) is not None}
+        if "data" in given:  # recorded as an absolute path: see training.canonical_data
+            given["data"] = canonical_data(given["data"])
+        if args.epochs is not None:
+            given["epochs"] = args.epochs
+        config = TrainConfig(**given)
+        config.validate()
+        out_dir = args.out
+        if out_dir is not None and os.path.exists(os.path.join(out_dir, CHECKPOINT)):
+            raise ValueError(
+                f"--out: {out_dir} already holds a run; use --resume {out_dir} or another --out"
+            )
+        # the directory is made once the data have loaded: bad input leaves none behind
+        trainer = Trainer(config, out_dir or "")
+        made_dir = out_dir is None or not os.path.isdir(out_dir)
+        trainer.out_dir = out_dir = _make_run_directory(out_dir)
     c = trainer.config
     log(
         f"data {c.data}: {len(trainer.ytr)} train / {len(trainer.yte)} test images of shape "

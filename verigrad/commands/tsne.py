@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from .._checks import ParameterError
+
 HELP = "embed data (.npy, .npz, .csv) with t-SNE and plot it"
 DESCRIPTION = """Embed the rows of INPUT with t-SNE (verigrad.manifold.TSNE) and write a scatter
 plot (PNG) plus the embedding next to it as .npy and .csv.
@@ -54,7 +56,7 @@ def _read_csv(path, label_column):
     with open(path, newline="") as fh:
         rows = [row for row in csv.reader(fh) if row and any(cell.strip() for cell in row)]
     if not rows:
-        raise ValueError(f"INPUT: {path} has no rows")
+        raise ParameterError("input", f"{path} has no rows")
 
     def numeric(cell):
         try:
@@ -68,7 +70,7 @@ def _read_csv(path, label_column):
         header, rows = [cell.strip() for cell in rows[0]], rows[1:]
     width = len(rows[0]) if rows else 0
     if any(len(row) != width for row in rows):
-        raise ValueError(f"INPUT: {path} has rows of different lengths")
+        raise ParameterError("input", f"{path} has rows of different lengths")
     labels = None
     if label_column is not None:
         if header is not None and label_column in header:
@@ -92,7 +94,7 @@ def _read_csv(path, label_column):
     try:
         X = np.array([[float(cell) for cell in row] for row in rows], dtype=np.float64)
     except ValueError as exc:
-        raise ValueError(f"INPUT: {path} has a non-numeric value ({exc})") from None
+        raise ParameterError("input", f"{path} has a non-numeric value ({exc})") from None
     return X, labels
 
 
@@ -125,12 +127,12 @@ def load_input(path, labels_arg=None):
         try:
             data = np.load(path, allow_pickle=False)
         except ValueError as exc:
-            raise ValueError(f"INPUT: cannot read {path}: {exc}") from None
+            raise ParameterError("input", f"cannot read {path}: {exc}") from None
         if extension == ".npz":
             with data:
                 if "X" not in data.files:
-                    raise ValueError(
-                        f"INPUT: {path} has no array 'X' (found {', '.join(data.files)})"
+                    raise ParameterError(
+                        "input", f"{path} has no array 'X' (found {', '.join(data.files)})"
                     )
                 X = data["X"]
                 labels = data["y"] if "y" in data.files else None
@@ -142,15 +144,15 @@ def load_input(path, labels_arg=None):
                 "works only with .csv input)"
             )
         if X.ndim == 1 or X.ndim == 0:
-            raise ValueError(f"INPUT: expected a 2-D array of samples, got shape {X.shape}")
+            raise ParameterError("input", f"expected a 2-D array of samples, got shape {X.shape}")
         # explicit width: reshape(0, -1) cannot infer it for an empty array
         X = X.reshape(X.shape[0], int(np.prod(X.shape[1:])))
         if X.dtype.kind not in "biuf":
-            raise ValueError(f"INPUT: expected numbers, got dtype {X.dtype}")
+            raise ParameterError("input", f"expected numbers, got dtype {X.dtype}")
         X = X.astype(np.float64)
     else:
-        raise ValueError(
-            f"INPUT: unsupported file type {extension or '(none)'!r}; use .npy, .npz or .csv"
+        raise ParameterError(
+            "input", f"unsupported file type {extension or '(none)'!r}; use .npy, .npz or .csv"
         )
     if label_file is not None:
         labels = _read_labels_file(label_file)
@@ -160,20 +162,14 @@ def load_input(path, labels_arg=None):
         # a NaN label matches no class (NaN != NaN), so its point would vanish from the plot
         bad = int(np.count_nonzero(~np.isfinite(labels)))
         name = "--labels" if labels_arg is not None else f"INPUT: array 'y' of {path}"
-        raise ValueError(f"{name}: contains {bad} NaN or infinite label(s); every point needs one")
+        raise ParameterError(
+            name, f"contains {bad} NaN or infinite label(s); every point needs one"
+        )
     return X, labels
 
 
-#: TSNE's parameter names -> the options that set them (see verigrad.cli.name_option)
-_OPTIONS = {
-    "n_components": "--n-components",
-    "perplexity": "--perplexity",
-    "max_iter": "--max-iter",
-    "init": "--init",
-    "method": "--method",
-    "random_state": "--seed",
-    "X": "INPUT",
-}
+#: TSNE's parameters set by options of another name (library parameter -> argparse dest)
+PARAMETER_DESTS = {"random_state": "seed", "X": "input"}
 
 
 def run(args) -> int:
@@ -194,8 +190,8 @@ def run(args) -> int:
         )
     X, labels = load_input(args.input, args.labels)
     if len(X) <= 3:  # TSNE's own rule, named for the command line
-        raise ValueError(
-            f"INPUT: t-SNE needs more than 3 samples, got n_samples={len(X)} in {args.input}"
+        raise ParameterError(
+            "input", f"t-SNE needs more than 3 samples, got n_samples={len(X)} in {args.input}"
         )
     if args.method == "auto":
         # the fft method embeds in 1 or 2 dimensions only; exact handles any number
@@ -228,10 +224,6 @@ def run(args) -> int:
     start = time.perf_counter()
     try:
         model.fit(X, progress=progress)
-    except (ValueError, TypeError) as exc:  # TSNE names its parameter: name the option
-        from ..cli import name_option
-
-        raise name_option(exc, _OPTIONS) from None
     finally:
         if bar is not None:
             bar.close()

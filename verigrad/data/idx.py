@@ -13,6 +13,8 @@ import os
 
 import numpy as np
 
+from .._checks import ParameterError, ParameterTypeError
+
 __all__ = ["load_idx", "load_mnist", "save_idx"]
 
 _TYPES = {
@@ -35,12 +37,12 @@ def _read_bytes(path: str) -> bytes:
                 try:
                     return gzip.decompress(fh.read())
                 except (OSError, EOFError) as exc:
-                    raise ValueError(f"{path}: corrupt gzip data ({exc})") from None
+                    raise ParameterError(path, f"corrupt gzip data ({exc})") from None
             return fh.read()
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise ValueError(f"{path}: is a directory, not an IDX file") from None
+        raise ParameterError(path, "is a directory, not an IDX file") from None
 
 
 def load_idx(path) -> np.ndarray:
@@ -48,27 +50,27 @@ def load_idx(path) -> np.ndarray:
     path = os.fspath(path)
     raw = _read_bytes(path)
     if len(raw) < 4:
-        raise ValueError(f"{path}: too short to be an IDX file ({len(raw)} bytes)")
+        raise ParameterError(path, f"too short to be an IDX file ({len(raw)} bytes)")
     if raw[0] != 0 or raw[1] != 0:
-        raise ValueError(
-            f"{path}: bad magic number 0x{raw[:4].hex()} (an IDX file starts with two zero bytes)"
+        raise ParameterError(
+            path, f"bad magic number 0x{raw[:4].hex()} (an IDX file starts with two zero bytes)"
         )
     code, ndim = raw[2], raw[3]
     if code not in _TYPES:
-        raise ValueError(f"{path}: unknown IDX data type 0x{code:02x}")
+        raise ParameterError(path, f"unknown IDX data type 0x{code:02x}")
     if ndim == 0:
-        raise ValueError(f"{path}: IDX file declares 0 dimensions")
+        raise ParameterError(path, "IDX file declares 0 dimensions")
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise ValueError(f"{path}: truncated header ({len(raw)} bytes, {header} needed)")
+        raise ParameterError(path, f"truncated header ({len(raw)} bytes, {header} needed)")
     shape = tuple(int(s) for s in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = _TYPES[code]
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     payload = len(raw) - header
     if payload != expected:
         what = "truncated" if payload < expected else "has trailing bytes"
-        raise ValueError(
-            f"{path}: {what}: shape {shape} needs {expected} data bytes, the file has {payload}"
+        raise ParameterError(
+            path, f"{what}: shape {shape} needs {expected} data bytes, the file has {payload}"
         )
     data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
     return data.astype(dtype.newbyteorder("="))
@@ -79,7 +81,7 @@ def save_idx(path, array) -> None:
     array = np.asarray(array)
     big = array.dtype.newbyteorder(">") if array.dtype.itemsize > 1 else array.dtype
     if big not in _CODES:
-        raise TypeError(f"array: dtype {array.dtype} has no IDX type code")
+        raise ParameterTypeError("array", f"dtype {array.dtype} has no IDX type code")
     header = bytes([0, 0, _CODES[big], array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
     raw = header + array.astype(big).tobytes()
     path = os.fspath(path)
@@ -125,14 +127,14 @@ def load_mnist(directory, dtype=np.float32):
         label_path = _find(directory, _SPLITS[split][1])
         images, labels = load_idx(image_path), load_idx(label_path)
         if images.ndim != 3:
-            raise ValueError(
-                f"{image_path}: expected images of shape (N, H, W), got {images.shape}"
+            raise ParameterError(
+                image_path, f"expected images of shape (N, H, W), got {images.shape}"
             )
         if labels.ndim != 1:
-            raise ValueError(f"{label_path}: expected labels of shape (N,), got {labels.shape}")
+            raise ParameterError(label_path, f"expected labels of shape (N,), got {labels.shape}")
         if len(images) != len(labels):
-            raise ValueError(
-                f"{label_path}: {len(labels)} labels for {len(images)} images in {image_path}"
+            raise ParameterError(
+                label_path, f"{len(labels)} labels for {len(images)} images in {image_path}"
             )
         scale = 255.0 if images.dtype == np.uint8 else 1.0
         X = (images.astype(dtype) / dtype(scale))[:, None, :, :]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_int, check_number, check_rng
+from .._checks import ParameterError, check_int, check_number, check_rng
 
 __all__ = ["DataLoader", "train_test_split"]
 
@@ -13,11 +13,11 @@ def _check_xy(X, y):
     X = np.asarray(X)
     y = np.asarray(y)
     if X.ndim == 0 or y.ndim != 1:
-        raise ValueError(
-            f"y: expected X with a leading sample axis and 1-D y, got {X.shape} and {y.shape}"
+        raise ParameterError(
+            "y", f"expected X with a leading sample axis and 1-D y, got {X.shape} and {y.shape}"
         )
     if len(X) != len(y):
-        raise ValueError(f"y: {len(y)} labels for {len(X)} samples")
+        raise ParameterError("y", f"{len(y)} labels for {len(X)} samples")
     return X, y
 
 
@@ -35,7 +35,7 @@ def train_test_split(X, y, test_size: float = 0.2, rng=None, stratify: bool = Fa
     else:
         n_test = check_int(test_size, "test_size", 1, n - 1)
     if not 0 < n_test < n:
-        raise ValueError(f"test_size: leaves an empty split for {n} samples")
+        raise ParameterError("test_size", f"leaves an empty split for {n} samples")
     rng = check_rng(rng)
     if stratify:
         test = []

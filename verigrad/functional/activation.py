@@ -1,6 +1,7 @@
 """Elementwise activations and dropout.
 
-Each op is a forward kernel plus the closure that gives its vector-Jacobian product:
+relu, sigmoid and tanh are primitives of :class:`~verigrad.tensor.Tensor` (beside exp and log,
+with their gradient rules); dropout is a kernel here. Their vector-Jacobian products:
 
 ==========  =========================  ================================
 op          forward                    backward (g = upstream gradient)
@@ -15,40 +16,26 @@ dropout     x * m / (1 - p)            g * m / (1 - p),  m ~ Bernoulli(1 - p)
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
-from .._checks import as_tensor, check_number, check_rng
-from ..tensor import Tensor, make_node
+from .._checks import check_number, check_rng
+from ..tensor import Tensor, as_tensor, make_node
 
 __all__ = ["relu", "sigmoid", "tanh", "dropout"]
 
 
 def relu(x) -> Tensor:
-    """Rectified linear unit ``max(x, 0)``."""
-    x = as_tensor(x, "x")
-    data = x.data
-    out = np.maximum(data, 0)
-
-    def backward(g):
-        # a product with the mask, not np.where (8x slower here); an upstream NaN/inf where
-        # x <= 0 therefore stays NaN instead of being zeroed, so it is never hidden
-        return (g * (data > 0),)
-
-    return make_node(out, (x,), backward, "relu")
+    """Rectified linear unit ``max(x, 0)`` (:meth:`Tensor.relu`)."""
+    return as_tensor(x, "x").relu()
 
 
 def sigmoid(x) -> Tensor:
-    """Logistic sigmoid, computed without overflow for any finite input (``scipy.special.expit``)."""
-    x = as_tensor(x, "x")
-    out = expit(x.data)
-    return make_node(out, (x,), lambda g: (g * out * (1 - out),), "sigmoid")
+    """Logistic sigmoid (:meth:`Tensor.sigmoid`), without overflow for any finite input."""
+    return as_tensor(x, "x").sigmoid()
 
 
 def tanh(x) -> Tensor:
-    """Hyperbolic tangent."""
-    x = as_tensor(x, "x")
-    out = np.tanh(x.data)
-    return make_node(out, (x,), lambda g: (g * (1 - out * out),), "tanh")
+    """Hyperbolic tangent (:meth:`Tensor.tanh`)."""
+    return as_tensor(x, "x").tanh()
 
 
 def dropout(x, p: float = 0.5, training: bool = True, rng=None) -> Tensor:

@@ -44,8 +44,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import as_tensor, check_int, check_pair
-from ..tensor import Tensor, is_grad_enabled, make_node
+from .._checks import ParameterError, check_int, check_pair
+from ..tensor import Tensor, as_tensor, is_grad_enabled, make_node
 from ._workspace import WORKSPACE
 
 __all__ = [
@@ -411,11 +411,11 @@ def _prepare(x, weight, bias, name):
     x = as_tensor(x, "x")
     weight = as_tensor(weight, "weight")
     if x.ndim not in (3, 4):
-        raise ValueError(f"x: {name} expects (N, C, H, W) or (C, H, W), got shape {x.shape}")
+        raise ParameterError("x", f"{name} expects (N, C, H, W) or (C, H, W), got shape {x.shape}")
     if x.shape[-3] == 0:
-        raise ValueError(f"x: {name} needs at least one channel, got shape {x.shape}")
+        raise ParameterError("x", f"{name} needs at least one channel, got shape {x.shape}")
     if weight.ndim != 4:
-        raise ValueError(f"weight: {name} expects a 4-D weight, got shape {weight.shape}")
+        raise ParameterError("weight", f"{name} expects a 4-D weight, got shape {weight.shape}")
     if bias is not None:
         bias = as_tensor(bias, "bias")
     dtype = np.result_type(*(t.dtype for t in (x, weight, bias) if t is not None))
@@ -437,21 +437,25 @@ def _grad_for(tensor, g):
 
 def _check_groups(channels, out_channels, groups, weight_shape, expected_in, what):
     if channels % groups:
-        raise ValueError(f"groups: x has {channels} channels, not divisible by groups={groups}")
+        raise ParameterError(
+            "groups", f"x has {channels} channels, not divisible by groups={groups}"
+        )
     if out_channels % groups:
-        raise ValueError(f"groups: {what} {out_channels} is not divisible by groups={groups}")
+        raise ParameterError("groups", f"{what} {out_channels} is not divisible by groups={groups}")
     if weight_shape[1] != expected_in:
-        raise ValueError(
-            f"weight: shape {weight_shape} is wrong for groups={groups}: dimension 1 "
-            f"must be {expected_in} here"
+        raise ParameterError(
+            "weight",
+            f"shape {weight_shape} is wrong for groups={groups}: dimension 1 "
+            f"must be {expected_in} here",
         )
 
 
 def _check_fits(padded, effective, what="x"):
     if padded[0] < effective[0] or padded[1] < effective[1]:
-        raise ValueError(
-            f"kernel_size: the (dilated) kernel {effective[0]}x{effective[1]} is larger "
-            f"than the padded input {padded[0]}x{padded[1]} of {what}"
+        raise ParameterError(
+            "kernel_size",
+            f"the (dilated) kernel {effective[0]}x{effective[1]} is larger "
+            f"than the padded input {padded[0]}x{padded[1]} of {what}",
         )
 
 
@@ -462,7 +466,9 @@ def _conv_padding(padding, kernel, dilation, stride):
             return (0, 0, 0, 0)
         if padding == "same":
             if stride != (1, 1):
-                raise ValueError(f"padding: 'same' needs stride 1 (as torch), got stride={stride}")
+                raise ParameterError(
+                    "padding", f"'same' needs stride 1 (as torch), got stride={stride}"
+                )
             total = [d * (k - 1) for d, k in zip(dilation, kernel, strict=True)]
             return (
                 total[0] // 2,
@@ -470,7 +476,9 @@ def _conv_padding(padding, kernel, dilation, stride):
                 total[1] // 2,
                 total[1] - total[1] // 2,
             )
-        raise ValueError(f"padding: must be an int, a pair, 'valid' or 'same', got {padding!r}")
+        raise ParameterError(
+            "padding", f"must be an int, a pair, 'valid' or 'same', got {padding!r}"
+        )
     ph, pw = check_pair(padding, "padding", 0)
     return (ph, ph, pw, pw)
 
@@ -492,7 +500,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
     o, cg, kh, kw = weight.shape
     _check_groups(c, o, groups, weight.shape, c // groups, "out_channels (weight.shape[0])")
     if bias is not None and bias.shape != (o,):
-        raise ValueError(f"bias: expected shape ({o},), got {bias.shape}")
+        raise ParameterError("bias", f"expected shape ({o},), got {bias.shape}")
     pads = _conv_padding(padding, (kh, kw), dilation, stride)
     _check_fits(
         (h + pads[0] + pads[1], w + pads[2] + pads[3]),
@@ -535,24 +543,28 @@ def conv_transpose2d(
     groups = check_int(groups, "groups", 1)
     for op, s, d in ((oph, stride[0], dilation[0]), (opw, stride[1], dilation[1])):
         if op >= s and op >= d:
-            raise ValueError(
-                f"output_padding: must be smaller than stride or dilation, got "
-                f"output_padding={(oph, opw)}, stride={stride}, dilation={dilation}"
+            raise ParameterError(
+                "output_padding",
+                f"must be smaller than stride or dilation, got "
+                f"output_padding={(oph, opw)}, stride={stride}, dilation={dilation}",
             )
     n, c, h, w = x.shape
     cin, og, kh, kw = weight.shape
     if cin != c:
-        raise ValueError(f"weight: shape {weight.shape} needs dimension 0 = in_channels {c} of x")
+        raise ParameterError(
+            "weight", f"shape {weight.shape} needs dimension 0 = in_channels {c} of x"
+        )
     _check_groups(c, og * groups, groups, weight.shape, og, "out_channels")
     o = og * groups
     if bias is not None and bias.shape != (o,):
-        raise ValueError(f"bias: expected shape ({o},), got {bias.shape}")
+        raise ParameterError("bias", f"expected shape ({o},), got {bias.shape}")
     ho = (h - 1) * stride[0] - 2 * ph + dilation[0] * (kh - 1) + oph + 1
     wo = (w - 1) * stride[1] - 2 * pw + dilation[1] * (kw - 1) + opw + 1
     if ho <= 0 or wo <= 0:
-        raise ValueError(
-            f"padding: output size would be {ho}x{wo} (must be at least 1x1) for input "
-            f"{h}x{w}, kernel {kh}x{kw}, stride {stride}, padding {(ph, pw)}"
+        raise ParameterError(
+            "padding",
+            f"output size would be {ho}x{wo} (must be at least 1x1) for input "
+            f"{h}x{w}, kernel {kh}x{kw}, stride {stride}, padding {(ph, pw)}",
         )
     pads = (ph, ph, pw, pw)  # output_padding rows are never reached by a window: zero
 

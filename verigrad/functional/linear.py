@@ -8,8 +8,8 @@ Backward, with ``x`` flattened to ``(n, in)`` and ``g`` to ``(n, out)``::
 
 from __future__ import annotations
 
-from .._checks import as_tensor
-from ..tensor import Tensor, make_node
+from .._checks import ParameterError
+from ..tensor import Tensor, as_tensor, make_node
 
 __all__ = ["linear"]
 
@@ -19,16 +19,19 @@ def linear(x, weight, bias=None) -> Tensor:
     x = as_tensor(x, "x")
     weight = as_tensor(weight, "weight")
     if weight.ndim != 2:
-        raise ValueError(f"weight: expected shape (out_features, in_features), got {weight.shape}")
+        raise ParameterError(
+            "weight", f"expected shape (out_features, in_features), got {weight.shape}"
+        )
     if x.ndim < 1 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(
-            f"x: last dimension {x.shape[-1] if x.ndim else None} does not match weight's "
-            f"in_features {weight.shape[1]} (x {x.shape}, weight {weight.shape})"
+        raise ParameterError(
+            "x",
+            f"last dimension {x.shape[-1] if x.ndim else None} does not match weight's "
+            f"in_features {weight.shape[1]} (x {x.shape}, weight {weight.shape})",
         )
     if bias is not None:
         bias = as_tensor(bias, "bias")
         if bias.shape != (weight.shape[0],):
-            raise ValueError(f"bias: expected shape ({weight.shape[0]},), got {bias.shape}")
+            raise ParameterError("bias", f"expected shape ({weight.shape[0]},), got {bias.shape}")
     xd, wd = x.data, weight.data
     x2 = xd.reshape(-1, xd.shape[-1])
     out2 = x2 @ wd.T

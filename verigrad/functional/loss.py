@@ -30,8 +30,8 @@ import numbers
 import numpy as np
 from scipy.special import xlogy
 
-from .._checks import NotFiniteError, as_tensor, check_choice, check_number
-from ..tensor import Tensor, make_node
+from .._checks import NotFiniteError, ParameterError, ParameterTypeError, check_choice, check_number
+from ..tensor import Tensor, as_tensor, make_node
 
 __all__ = [
     "softmax",
@@ -49,9 +49,9 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 def _check_axis(axis, ndim, name="axis") -> int:
     if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-        raise TypeError(f"{name}: expected an int, got {axis!r}")
+        raise ParameterTypeError(name, f"expected an int, got {axis!r}")
     if not -max(ndim, 1) <= axis < max(ndim, 1):
-        raise ValueError(f"{name}: {axis} is out of range for {ndim} dimensions")
+        raise ParameterError(name, f"{axis} is out of range for {ndim} dimensions")
     return int(axis) % max(ndim, 1)
 
 
@@ -65,8 +65,9 @@ def _max_along(z: np.ndarray, axis: int, name: str) -> np.ndarray:
     m = z.max(axis=axis, keepdims=True)
     if not np.isfinite(m).all():
         raise NotFiniteError(
-            f"{name}: softmax needs logits without NaN or +inf and with a finite entry in "
-            f"every slice along axis {axis} (otherwise it is NaN)"
+            name,
+            f"softmax needs logits without NaN or +inf and with a finite entry in "
+            f"every slice along axis {axis} (otherwise it is NaN)",
         )
     return m
 
@@ -122,9 +123,10 @@ def _check_reduction(reduction):
 def _mean_denominator(total: float) -> float:
     """The mean's denominator, refused when it is 0 (torch returns NaN there)."""
     if not total:
-        raise ValueError(
-            "target: reduction='mean' over no samples (an empty batch, every target equal to "
-            "ignore_index, or zero total weight) is undefined; use reduction='sum'"
+        raise ParameterError(
+            "target",
+            "reduction='mean' over no samples (an empty batch, every target equal to "
+            "ignore_index, or zero total weight) is undefined; use reduction='sum'",
         )
     return total
 
@@ -132,13 +134,15 @@ def _mean_denominator(total: float) -> float:
 def _class_targets(target, n: int, n_classes: int, ignore_index: int) -> np.ndarray:
     t = np.asarray(target.data if isinstance(target, Tensor) else target)
     if t.dtype.kind not in "iu":
-        raise TypeError(f"target: class indices must be integers, got dtype {t.dtype}")
+        raise ParameterTypeError("target", f"class indices must be integers, got dtype {t.dtype}")
     if t.shape != (n,):
-        raise ValueError(f"target: expected shape ({n},) of class indices, got {t.shape}")
+        raise ParameterError("target", f"expected shape ({n},) of class indices, got {t.shape}")
     kept = t != ignore_index
     bad = kept & ((t < 0) | (t >= n_classes))
     if bad.any():
-        raise ValueError(f"target: class indices must be in [0, {n_classes}), got {t[bad][0]}")
+        raise ParameterError(
+            "target", f"class indices must be in [0, {n_classes}), got {t[bad][0]}"
+        )
     return t
 
 
@@ -147,21 +151,21 @@ def _weight_vector(weight, n_classes: int, dtype) -> np.ndarray | None:
         return None
     w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=dtype)
     if w.shape != (n_classes,):
-        raise ValueError(
-            f"weight: expected one weight per class, shape ({n_classes},), got {w.shape}"
+        raise ParameterError(
+            "weight", f"expected one weight per class, shape ({n_classes},), got {w.shape}"
         )
     if not np.all(np.isfinite(w)):
-        raise ValueError("weight: contains NaN or infinite values")
+        raise ParameterError("weight", "contains NaN or infinite values")
     return w
 
 
 def _as_2d(logits: Tensor, name: str):
     if logits.ndim not in (1, 2):
-        raise ValueError(f"{name}: expected shape (N, C) or (C,), got {logits.shape}")
+        raise ParameterError(name, f"expected shape (N, C) or (C,), got {logits.shape}")
     if logits.dtype.kind != "f":
-        raise TypeError(f"{name}: expected floating values, got dtype {logits.dtype}")
+        raise ParameterTypeError(name, f"expected floating values, got dtype {logits.dtype}")
     if logits.shape[-1] == 0:
-        raise ValueError(f"{name}: needs at least one class, got shape {logits.shape}")
+        raise ParameterError(name, f"needs at least one class, got shape {logits.shape}")
     return logits.ndim == 1
 
 
@@ -171,9 +175,11 @@ def _coefficients(target, n, c, dtype, weight, label_smoothing, ignore_index):
     t_arr = np.asarray(target.data if isinstance(target, Tensor) else target)
     if t_arr.dtype.kind == "f":  # probabilities
         if t_arr.shape != (n, c):
-            raise ValueError(f"target: probabilities must have shape ({n}, {c}), got {t_arr.shape}")
+            raise ParameterError(
+                "target", f"probabilities must have shape ({n}, {c}), got {t_arr.shape}"
+            )
         if not np.all(np.isfinite(t_arr)):
-            raise ValueError("target: contains NaN or infinite values")
+            raise ParameterError("target", "contains NaN or infinite values")
         a = t_arr.astype(dtype, copy=True)
         if label_smoothing:
             a *= 1.0 - label_smoothing
@@ -325,20 +331,22 @@ def cross_entropy_from_probs(probs, target, reduction: str = "mean") -> Tensor:
     p = probs.data[None, :] if single else probs.data
     n, c = p.shape
     if np.any(~np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
-        raise ValueError("probs: probabilities must be finite and in [0, 1]")
+        raise ParameterError("probs", "probabilities must be finite and in [0, 1]")
     sums = p.sum(axis=1)
     tol = 1e-6 if p.dtype == np.float64 else 1e-4
     off = np.abs(sums - 1) > tol
     if off.any():
         row = int(np.flatnonzero(off)[0])
-        raise ValueError(
-            f"probs: row {row} sums to {sums[row]:.9g}, not 1 (rows are not renormalised)"
+        raise ParameterError(
+            "probs", f"row {row} sums to {sums[row]:.9g}, not 1 (rows are not renormalised)"
         )
     t_arr = np.asarray(target.data if isinstance(target, Tensor) else target)
     if t_arr.dtype.kind == "f":
         y = t_arr[None, :] if single else t_arr
         if y.shape != (n, c):
-            raise ValueError(f"target: probabilities must have shape ({n}, {c}), got {y.shape}")
+            raise ParameterError(
+                "target", f"probabilities must have shape ({n}, {c}), got {y.shape}"
+            )
         y = y.astype(p.dtype)
     else:
         t = _class_targets(t_arr.reshape(1) if single else t_arr, n, c, ignore_index=-(2**62))
@@ -368,7 +376,7 @@ def mse_loss(input, target, reduction: str = "mean") -> Tensor:
     target = as_tensor(target, "target")
     _check_reduction(reduction)
     if input.shape != target.shape:
-        raise ValueError(f"target: shape {target.shape} does not match input's {input.shape}")
+        raise ParameterError("target", f"shape {target.shape} does not match input's {input.shape}")
     sq = (input - target) ** 2
     if reduction == "none":
         return sq

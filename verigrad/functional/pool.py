@@ -53,8 +53,8 @@ import numbers
 
 import numpy as np
 
-from .._checks import as_tensor, check_number, check_pair, check_rng
-from ..tensor import Tensor, is_grad_enabled, make_node
+from .._checks import ParameterError, ParameterTypeError, check_number, check_pair, check_rng
+from ..tensor import Tensor, as_tensor, is_grad_enabled, make_node
 from . import _maxpool
 from ._maxpool import max_backward, max_forward, max_forward_views, route
 
@@ -89,20 +89,22 @@ class _Geometry:
         effective = [d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)]
         for p, e in zip(padding, effective, strict=True):
             if p > e // 2:
-                raise ValueError(
-                    f"padding: must be at most half the (dilated) kernel size "
+                raise ParameterError(
+                    "padding",
+                    f"must be at most half the (dilated) kernel size "
                     f"{tuple(effective)}, got padding={padding}, kernel_size={kernel}, "
-                    f"dilation={dilation} ({op})"
+                    f"dilation={dilation} ({op})",
                 )
         out = tuple(
             _out_size(n, k, s, p, d, ceil_mode)
             for n, k, s, p, d in zip(self.in_hw, kernel, stride, padding, dilation, strict=True)
         )
         if min(out) < 1:
-            raise ValueError(
-                f"kernel_size: output size would be {out[0]}x{out[1]}: the kernel "
+            raise ParameterError(
+                "kernel_size",
+                f"output size would be {out[0]}x{out[1]}: the kernel "
                 f"{effective[0]}x{effective[1]} is larger than the padded input "
-                f"{self.in_hw[0] + 2 * padding[0]}x{self.in_hw[1] + 2 * padding[1]} ({op})"
+                f"{self.in_hw[0] + 2 * padding[0]}x{self.in_hw[1] + 2 * padding[1]} ({op})",
             )
         self.out_hw = out
         # rows/columns the last window needs past the input (padding plus ceil overhang)
@@ -182,7 +184,7 @@ class _Geometry:
 def _input(x, op):
     x = as_tensor(x, "x")
     if x.ndim not in (3, 4):
-        raise ValueError(f"x: {op} expects (N, C, H, W) or (C, H, W), got shape {x.shape}")
+        raise ParameterError("x", f"{op} expects (N, C, H, W) or (C, H, W), got shape {x.shape}")
     if x.dtype.kind != "f":
         x = Tensor(x.data.astype(np.float64))
     unbatched = x.ndim == 3
@@ -215,7 +217,7 @@ def _geometry(x, op, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=
 
 def _bool(value, name):
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected True or False, got {value!r}")
+        raise ParameterTypeError(name, f"expected True or False, got {value!r}")
     return bool(value)
 
 
@@ -314,7 +316,7 @@ def _output_size(output_size, in_hw):
         size = output_size
     size = check_pair(size, "output_size")
     if min(size) < 1:
-        raise ValueError(f"output_size: must be at least 1x1, got {output_size!r}")
+        raise ParameterError("output_size", f"must be at least 1x1, got {output_size!r}")
     return size
 
 
@@ -404,9 +406,10 @@ def stochastic_pool2d(x, kernel_size, stride=None, training=True, rng=None) -> T
     # an empty batch (N or C of 0) has no minimum; it pools to an empty result like torch's
     low = xd.min() if xd.size else 0
     if not low >= 0:
-        raise ValueError(
-            f"x: stochastic pooling needs non-negative finite activations (apply "
-            f"ReLU first), got minimum {low}"
+        raise ParameterError(
+            "x",
+            f"stochastic pooling needs non-negative finite activations (apply "
+            f"ReLU first), got minimum {low}",
         )
     total = _window_sum(xd, geo)
     shape = x.shape
@@ -456,14 +459,16 @@ def mixed_pool2d(x, kernel_size, stride=None, padding=0, alpha=0.5) -> Tensor:
     x, unbatched = _input(x, "mixed_pool2d")
     if isinstance(alpha, Tensor):
         if alpha.size != 1:
-            raise ValueError(f"alpha: expected a single value, got shape {alpha.shape}")
+            raise ParameterError("alpha", f"expected a single value, got shape {alpha.shape}")
         alpha = alpha.reshape(())
         if alpha.dtype != x.dtype:
             alpha = alpha.astype(x.dtype)
     elif isinstance(alpha, numbers.Real):
         alpha = check_number(alpha, "alpha", 0.0, 1.0)
     else:
-        raise TypeError(f"alpha: expected a number or a Tensor, got {type(alpha).__name__}")
+        raise ParameterTypeError(
+            "alpha", f"expected a number or a Tensor, got {type(alpha).__name__}"
+        )
     kernel = check_pair(kernel_size, "kernel_size", 1)
     stride = _stride(stride, kernel)
     maxed = max_pool2d(x, kernel, stride, padding)

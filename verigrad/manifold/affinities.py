@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .._checks import as_float_array, check_choice, check_finite, check_number
+from .._checks import ParameterError, as_float_array, check_choice, check_finite, check_number
 
 __all__ = [
     "joint_probabilities",
@@ -56,14 +56,16 @@ def check_perplexity(perplexity, n_samples: int) -> float:
     At 1 each point's mass goes to its nearest neighbour.
     """
     if n_samples <= 3:
-        raise ValueError(f"X: t-SNE needs more than 3 samples, got n_samples={n_samples}")
+        raise ParameterError("X", f"t-SNE needs more than 3 samples, got n_samples={n_samples}")
     perplexity = check_number(perplexity, "perplexity")
     if perplexity < 1:
-        raise ValueError(
-            f"perplexity: must be >= 1 (the effective number of neighbours), got {perplexity:g}"
+        raise ParameterError(
+            "perplexity", f"must be >= 1 (the effective number of neighbours), got {perplexity:g}"
         )
     if perplexity >= n_samples:
-        raise ValueError(f"perplexity: must be less than n_samples={n_samples}, got {perplexity:g}")
+        raise ParameterError(
+            "perplexity", f"must be less than n_samples={n_samples}, got {perplexity:g}"
+        )
     return perplexity
 
 
@@ -153,9 +155,10 @@ def conditional_probabilities(
 
 def _check_distances(distances: np.ndarray) -> None:
     if not np.isfinite(distances).all():
-        raise ValueError(
-            "X: its squared distances overflow float64 (values too large for t-SNE's "
-            "affinities); rescale X"
+        raise ParameterError(
+            "X",
+            "its squared distances overflow float64 (values too large for t-SNE's "
+            "affinities); rescale X",
         )
 
 

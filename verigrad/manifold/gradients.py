@@ -45,7 +45,7 @@ import numpy as np
 import scipy.fft
 import scipy.sparse as sp
 
-from .._checks import check_number
+from .._checks import ParameterError, check_number
 from .._threads import LazyPool
 
 __all__ = [
@@ -85,13 +85,13 @@ def _check_shapes(P, Y):
     """``Y`` as a 2-D float64 array; ``P`` must be ``(N, N)`` for ``Y``'s ``N`` rows."""
     Y = np.asarray(Y, dtype=np.float64)
     if Y.ndim != 2:
-        raise ValueError(f"Y: expected a 2-D embedding (N, d), got shape {Y.shape}")
+        raise ParameterError("Y", f"expected a 2-D embedding (N, d), got shape {Y.shape}")
     shape = getattr(P, "shape", None)
     if shape is None or len(shape) != 2 or shape[0] != shape[1]:
-        raise ValueError(f"P: expected a square (N, N) matrix, got shape {shape}")
+        raise ParameterError("P", f"expected a square (N, N) matrix, got shape {shape}")
     if shape[0] != Y.shape[0]:
-        raise ValueError(
-            f"Y: expected {shape[0]} rows to match P of shape {tuple(shape)}, got shape {Y.shape}"
+        raise ParameterError(
+            "Y", f"expected {shape[0]} rows to match P of shape {tuple(shape)}, got shape {Y.shape}"
         )
     return Y
 
@@ -419,7 +419,9 @@ def _threads(workers) -> int:
         return 1
     workers = int(workers)
     if workers == 0:
-        raise ValueError("workers: must be a nonzero integer (negative: relative to the cores)")
+        raise ParameterError(
+            "workers", "must be a nonzero integer (negative: relative to the cores)"
+        )
     if workers < 0:
         return max(1, (os.cpu_count() or 1) + 1 + workers)
     return workers
@@ -452,7 +454,9 @@ def kl_gradient_fft(
     """
     Y = _check_shapes(P, Y)
     if Y.shape[1] not in (1, 2):
-        raise ValueError(f"Y: the fft method supports 1-D or 2-D embeddings, got shape {Y.shape}")
+        raise ParameterError(
+            "Y", f"the fft method supports 1-D or 2-D embeddings, got shape {Y.shape}"
+        )
     workers = _threads(workers)
     if workers > 1:
         # in the caller's context, so its np.errstate applies in the thread too

@@ -31,7 +31,16 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from .._checks import as_float_array, check_choice, check_finite, check_int, check_number, check_rng
+from .._checks import (
+    ParameterError,
+    ParameterTypeError,
+    as_float_array,
+    check_choice,
+    check_finite,
+    check_int,
+    check_number,
+    check_rng,
+)
 from .affinities import check_perplexity, joint_probabilities
 from .gradients import kl_gradient_exact, kl_gradient_fft, neighbor_pairs
 
@@ -129,13 +138,16 @@ def _random_state_generator(random_state) -> np.random.Generator:
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         if random_state < 0:
             # numpy's own message ("expected non-negative integer") names no argument
-            raise ValueError(f"random_state: must be a non-negative integer, got {random_state}")
+            raise ParameterError(
+                "random_state", f"must be a non-negative integer, got {random_state}"
+            )
         return np.random.default_rng(random_state)
     if random_state is None or isinstance(random_state, np.random.Generator):
         return check_rng(random_state, "random_state")
-    raise TypeError(
-        "random_state: expected None, an int seed, a numpy.random.Generator or a "
-        f"numpy.random.RandomState, got {random_state!r}"
+    raise ParameterTypeError(
+        "random_state",
+        "expected None, an int seed, a numpy.random.Generator or a "
+        f"numpy.random.RandomState, got {random_state!r}",
     )
 
 
@@ -153,7 +165,9 @@ def initial_embedding(X, n_components, init, rng):
         return rng.normal(0.0, 1e-4, size=(n, n_components))
     Y = np.array(init, dtype=np.float64)
     if Y.shape != (n, n_components):
-        raise ValueError(f"init: expected an array of shape {(n, n_components)}, got {Y.shape}")
+        raise ParameterError(
+            "init", f"expected an array of shape {(n, n_components)}, got {Y.shape}"
+        )
     return check_finite(Y, "init")
 
 
@@ -221,9 +235,10 @@ class TSNE:
         check_choice(self.metric, "metric", ("euclidean",))
         n_components = check_int(self.n_components, "n_components", low=1)
         if method == "fft" and n_components not in (1, 2):
-            raise ValueError(
-                f"n_components: must be 1 or 2 for method='fft', got {n_components}"
-                " (use method='exact' for more)"
+            raise ParameterError(
+                "n_components",
+                f"must be 1 or 2 for method='fft', got {n_components}"
+                " (use method='exact' for more)",
             )
         perplexity = check_perplexity(self.perplexity, n)
         exaggeration = check_number(self.early_exaggeration, "early_exaggeration", low=1.0)
@@ -236,9 +251,11 @@ class TSNE:
         if isinstance(self.init, str):
             check_choice(self.init, "init", ("pca", "random"))
         elif not isinstance(self.init, (np.ndarray, list, tuple)):
-            raise TypeError(f"init: expected 'pca', 'random' or an array, got {self.init!r}")
+            raise ParameterTypeError(
+                "init", f"expected 'pca', 'random' or an array, got {self.init!r}"
+            )
         if not isinstance(self.verbose, (bool, numbers.Integral)):
-            raise TypeError(f"verbose: expected a bool, got {self.verbose!r}")
+            raise ParameterTypeError("verbose", f"expected a bool, got {self.verbose!r}")
         rng = _random_state_generator(self.random_state)
         return (
             X,

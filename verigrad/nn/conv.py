@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
-from .._checks import check_int, check_pair
+from .._checks import ParameterError, check_int, check_pair
 from .init import weight_and_bias
 from .module import Module
 
@@ -24,7 +24,7 @@ def _check_channels(in_channels, out_channels, groups):
     groups = check_int(groups, "groups", 1)
     for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
         if value % groups:
-            raise ValueError(f"{name}: {value} is not divisible by groups={groups}")
+            raise ParameterError(name, f"{value} is not divisible by groups={groups}")
     return in_channels, out_channels, groups
 
 
@@ -58,7 +58,9 @@ class Conv2d(Module):
         self.stride = check_pair(stride, "stride", 1)
         self.padding = padding if isinstance(padding, str) else check_pair(padding, "padding", 0)
         if isinstance(padding, str) and padding not in ("valid", "same"):
-            raise ValueError(f"padding: must be an int, a pair, 'valid' or 'same', got {padding!r}")
+            raise ParameterError(
+                "padding", f"must be an int, a pair, 'valid' or 'same', got {padding!r}"
+            )
         self.dilation = check_pair(dilation, "dilation", 1)
         kh, kw = self.kernel_size
         fan_in = self.in_channels // self.groups * kh * kw

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_choice, check_rng
+from .._checks import ParameterError, check_choice, check_rng
 from . import pool
 from .conv import Conv2d
 from .layers import Flatten, Linear, ReLU
@@ -118,12 +118,14 @@ def build_model(
     if name == "mlp":
         return MLP(n_features, n_classes, rng=rng, dtype=dtype)
     if len(input_shape) != 3:
-        raise ValueError(
-            f"model: cnn needs images (C, H, W), got inputs of shape {tuple(input_shape)}"
+        raise ParameterError(
+            "model", f"cnn needs images (C, H, W), got inputs of shape {tuple(input_shape)}"
         )
     c, h, w = input_shape
     if min(h, w) < 16:
         if h % 4 or w % 4:
-            raise ValueError(f"model: the digits cnn needs H and W divisible by 4, got {h}x{w}")
+            raise ParameterError(
+                "model", f"the digits cnn needs H and W divisible by 4, got {h}x{w}"
+            )
         return DigitsCNN(c, n_classes, pool, (h, w), rng=rng, dtype=dtype)
     return LeNet5(c, n_classes, pool, (h, w), rng=rng, dtype=dtype)

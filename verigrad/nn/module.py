@@ -12,6 +12,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .._checks import ParameterError, ParameterTypeError
 from ..tensor import Tensor
 
 __all__ = ["Module", "Parameter", "Sequential", "save", "load"]
@@ -121,7 +122,7 @@ class Module:
         """Cast every parameter and buffer to ``dtype`` in place; returns self."""
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
-            raise TypeError(f"dtype: parameters must be floating, got {dtype}")
+            raise ParameterTypeError("dtype", f"parameters must be floating, got {dtype}")
         for module in self.modules():
             for param in module._parameters.values():
                 param.data = param.data.astype(dtype)
@@ -169,8 +170,9 @@ class Module:
             current = table[name]
             current_data = current.data if isinstance(current, Tensor) else current
             if value.shape != current_data.shape:
-                raise ValueError(
-                    f"state_dict: {key} has shape {value.shape}, the model expects {current_data.shape}"
+                raise ParameterError(
+                    "state_dict",
+                    f"{key} has shape {value.shape}, the model expects {current_data.shape}",
                 )
             if isinstance(current, Tensor):
                 current.data = value.astype(current_data.dtype, copy=True)
@@ -204,7 +206,9 @@ class Sequential(Module):
         super().__init__()
         for i, module in enumerate(modules):
             if not isinstance(module, Module):
-                raise TypeError(f"modules: argument {i} is not a Module ({type(module).__name__})")
+                raise ParameterTypeError(
+                    "modules", f"argument {i} is not a Module ({type(module).__name__})"
+                )
             setattr(self, str(i), module)
 
     def __len__(self):

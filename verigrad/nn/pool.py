@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .. import functional as F
-from .._checks import check_number, check_rng
+from .._checks import ParameterError, check_number, check_rng
 from ..functional import pool as _pool
 from .module import Module, Parameter
 
@@ -55,7 +55,7 @@ class MaxPool2d(_Pool):
         # torch.nn.MaxPool2d's order: return_indices comes before ceil_mode, so a positional
         # call means the same in both; returning indices is not supported
         if return_indices:
-            raise ValueError("return_indices: MaxPool2d does not return indices here")
+            raise ParameterError("return_indices", "MaxPool2d does not return indices here")
         self.kernel_size, self.padding = kernel_size, padding
         self.stride = _effective(stride, kernel_size)
         self.dilation, self.ceil_mode = dilation, ceil_mode

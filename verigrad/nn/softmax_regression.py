@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
-from .._checks import as_float_array, check_finite, check_int, check_number
+from .._checks import ParameterError, as_float_array, check_finite, check_int, check_number
 from ..optim.lbfgs import lbfgs
 from ..tensor import Tensor
 from .module import Module, Parameter
@@ -99,14 +99,14 @@ class SoftmaxRegression(Module):
         X = check_finite(X.reshape(len(X), -1).astype(np.float64), "X")
         y = np.asarray(y)
         if y.dtype.kind not in "iu" or y.shape != (len(X),):
-            raise ValueError(
-                f"y: expected {len(X)} integer labels, got shape {y.shape} dtype {y.dtype}"
+            raise ParameterError(
+                "y", f"expected {len(X)} integer labels, got shape {y.shape} dtype {y.dtype}"
             )
         if X.shape[1] != self.n_features:
-            raise ValueError(f"X: has {X.shape[1]} features, the model {self.n_features}")
+            raise ParameterError("X", f"has {X.shape[1]} features, the model {self.n_features}")
         if y.min() < 0 or y.max() >= self.n_classes:
-            raise ValueError(
-                f"y: labels must be in [0, {self.n_classes}), got {y.min()}..{y.max()}"
+            raise ParameterError(
+                "y", f"labels must be in [0, {self.n_classes}), got {y.min()}..{y.max()}"
             )
         l2 = check_number(l2, "l2", 0.0)
         tol = check_number(tol, "tol", 0.0, low_open=True)

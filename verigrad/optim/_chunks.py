@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 
+from .._checks import ParameterError
 from .._threads import LazyPool
 
 __all__ = ["CHUNK", "MIN_PARALLEL", "num_threads", "chunk_views", "run_pieces"]
@@ -38,7 +39,9 @@ def num_threads() -> int:
         try:
             return max(1, int(env))
         except ValueError:
-            raise ValueError(f"VERIGRAD_NUM_THREADS: expected an integer, got {env!r}") from None
+            raise ParameterError(
+                "VERIGRAD_NUM_THREADS", f"expected an integer, got {env!r}"
+            ) from None
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux

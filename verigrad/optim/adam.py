@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_number
+from .._checks import ParameterTypeError, check_number
 from ._chunks import chunk_views, run_pieces
 from .optimizer import Optimizer, effective_gradient
 from .rmsprop import lerp_
@@ -169,7 +169,7 @@ class Adam(Optimizer):
         check_number(group["weight_decay"], "weight_decay", 0.0)
         betas = group["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(f"betas: expected a pair (beta1, beta2), got {betas!r}")
+            raise ParameterTypeError("betas", f"expected a pair (beta1, beta2), got {betas!r}")
         check_number(betas[0], "betas[0]", 0.0, 1.0, high_open=True)
         check_number(betas[1], "betas[1]", 0.0, 1.0, high_open=True)
         group["betas"] = (float(betas[0]), float(betas[1]))

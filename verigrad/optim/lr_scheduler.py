@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 
-from .._checks import check_int, check_number
+from .._checks import ParameterError, ParameterTypeError, check_int, check_number
 from .optimizer import Optimizer
 
 __all__ = [
@@ -36,8 +36,8 @@ class LRScheduler:
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(
-                f"optimizer: expected a verigrad.optim.Optimizer, got {type(optimizer).__name__}"
+            raise ParameterTypeError(
+                "optimizer", f"expected a verigrad.optim.Optimizer, got {type(optimizer).__name__}"
             )
         last_epoch = check_int(last_epoch, "last_epoch", -1)
         self.optimizer = optimizer
@@ -47,9 +47,10 @@ class LRScheduler:
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise ValueError(
-                        f"last_epoch: resuming at epoch {last_epoch} needs 'initial_lr' in "
-                        f"param_groups[{i}] (load the optimizer's state dict first)"
+                    raise ParameterError(
+                        "last_epoch",
+                        f"resuming at epoch {last_epoch} needs 'initial_lr' in "
+                        f"param_groups[{i}] (load the optimizer's state dict first)",
                     )
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
@@ -238,24 +239,27 @@ class SequentialLR(LRScheduler):
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(
-                f"optimizer: expected a verigrad.optim.Optimizer, got {type(optimizer).__name__}"
+            raise ParameterTypeError(
+                "optimizer", f"expected a verigrad.optim.Optimizer, got {type(optimizer).__name__}"
             )
         schedulers, milestones = list(schedulers), list(milestones)
         if not schedulers:
-            raise ValueError("schedulers: SequentialLR needs at least one scheduler")
+            raise ParameterError("schedulers", "SequentialLR needs at least one scheduler")
         for i, scheduler in enumerate(schedulers):
             if not isinstance(scheduler, LRScheduler) or scheduler.optimizer is not optimizer:
-                raise ValueError(f"schedulers: scheduler {i} does not belong to this optimizer")
+                raise ParameterError(
+                    "schedulers", f"scheduler {i} does not belong to this optimizer"
+                )
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError(
-                f"milestones: expected {len(schedulers) - 1} milestone(s) for {len(schedulers)} "
-                f"schedulers, got {len(milestones)}"
+            raise ParameterError(
+                "milestones",
+                f"expected {len(schedulers) - 1} milestone(s) for {len(schedulers)} "
+                f"schedulers, got {len(milestones)}",
             )
         for m in milestones:
             check_int(m, "milestones", 1)
         if milestones != sorted(milestones):
-            raise ValueError(f"milestones: must be increasing, got {milestones}")
+            raise ParameterError("milestones", f"must be increasing, got {milestones}")
         self._schedulers = schedulers
         self._milestones = milestones
         self.last_epoch = check_int(last_epoch, "last_epoch", -1) + 1

@@ -26,6 +26,7 @@ import copy
 
 import numpy as np
 
+from .._checks import ParameterError, ParameterTypeError
 from ..io import pack_tree, unpack_tree
 from ..tensor import Tensor
 
@@ -49,10 +50,12 @@ class Optimizer:
         self.param_groups: list = []
         self._workspace: dict = {}
         if isinstance(params, Tensor):
-            raise TypeError("params: expected an iterable of Tensors or dicts, got a single Tensor")
+            raise ParameterTypeError(
+                "params", "expected an iterable of Tensors or dicts, got a single Tensor"
+            )
         params = list(params)
         if not params:
-            raise ValueError("params: the optimizer got an empty parameter list")
+            raise ParameterError("params", "the optimizer got an empty parameter list")
         if not isinstance(params[0], dict):
             params = [{"params": params}]
         for group in params:
@@ -63,26 +66,28 @@ class Optimizer:
 
     def add_param_group(self, group: dict) -> None:
         if not isinstance(group, dict) or "params" not in group:
-            raise TypeError("params: each parameter group must be a dict with a 'params' key")
+            raise ParameterTypeError(
+                "params", "each parameter group must be a dict with a 'params' key"
+            )
         group = dict(group)
         params = group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
         for p in params:
             if not isinstance(p, Tensor):
-                raise TypeError(f"params: expected Tensors, got {type(p).__name__}")
+                raise ParameterTypeError("params", f"expected Tensors, got {type(p).__name__}")
             if not p.requires_grad:
-                raise ValueError(
-                    "params: an optimizer can only update tensors with requires_grad=True"
+                raise ParameterError(
+                    "params", "an optimizer can only update tensors with requires_grad=True"
                 )
         existing = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in existing for p in params) or len({id(p) for p in params}) != len(params):
-            raise ValueError("params: a parameter appears in more than one place")
+            raise ParameterError("params", "a parameter appears in more than one place")
         group["params"] = params
         for key, value in self.defaults.items():
             group.setdefault(key, value)
         prox = group.get("prox")
         if prox is not None and not callable(prox):
-            raise TypeError(f"prox: expected a callable prox(v, t), got {prox!r}")
+            raise ParameterTypeError("prox", f"expected a callable prox(v, t), got {prox!r}")
         self._validate_group(group)
         self.param_groups.append(group)
 
@@ -127,14 +132,16 @@ class Optimizer:
                     continue
                 # a numpy scalar is what backward leaves in a 0-d parameter's accumulated .grad
                 if not isinstance(grad, (np.ndarray, np.generic)):
-                    raise TypeError(
-                        f"grad: parameter {i} of param_groups[{g}] has a .grad of type "
-                        f"{type(grad).__name__}, expected a numpy array of shape {p.shape}"
+                    raise ParameterTypeError(
+                        "grad",
+                        f"parameter {i} of param_groups[{g}] has a .grad of type "
+                        f"{type(grad).__name__}, expected a numpy array of shape {p.shape}",
                     )
                 if grad.shape != p.shape:
-                    raise ValueError(
-                        f"grad: parameter {i} of param_groups[{g}] has shape {p.shape} but its "
-                        f".grad has shape {grad.shape}; they must be the same"
+                    raise ParameterError(
+                        "grad",
+                        f"parameter {i} of param_groups[{g}] has shape {p.shape} but its "
+                        f".grad has shape {grad.shape}; they must be the same",
                     )
 
     def step(self, closure=None):
@@ -184,39 +191,43 @@ class Optimizer:
         is changed. Floating buffers are cast to their parameter's dtype, as torch does.
         """
         if not isinstance(state_dict, dict):
-            raise TypeError(f"state_dict: expected a dict, got {type(state_dict).__name__}")
+            raise ParameterTypeError(
+                "state_dict", f"expected a dict, got {type(state_dict).__name__}"
+            )
         missing = [k for k in ("state", "param_groups") if k not in state_dict]
         if missing:
-            raise ValueError(f"state_dict: missing the key(s) {missing}")
+            raise ParameterError("state_dict", f"missing the key(s) {missing}")
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
-            raise ValueError(
-                f"state_dict: has {len(groups)} parameter groups, the optimizer has "
-                f"{len(self.param_groups)}"
+            raise ParameterError(
+                "state_dict",
+                f"has {len(groups)} parameter groups, the optimizer has {len(self.param_groups)}",
             )
         saved_index = {}  # saved parameter index -> (group, position, parameter)
         for g, (saved, group) in enumerate(zip(groups, self.param_groups, strict=True)):
             if len(saved["params"]) != len(group["params"]):
-                raise ValueError(
-                    f"state_dict: param_groups[{g}] has {len(saved['params'])} parameters, "
-                    f"the optimizer's has {len(group['params'])}"
+                raise ParameterError(
+                    "state_dict",
+                    f"param_groups[{g}] has {len(saved['params'])} parameters, "
+                    f"the optimizer's has {len(group['params'])}",
                 )
             for i, (key, p) in enumerate(zip(saved["params"], group["params"], strict=True)):
                 saved_index[int(key)] = (g, i, p)
         state = {}
         for key, value in state_dict["state"].items():
             if int(key) not in saved_index:
-                raise ValueError(
-                    f"state_dict: has state for parameter {key!r}, which no group lists"
+                raise ParameterError(
+                    "state_dict", f"has state for parameter {key!r}, which no group lists"
                 )
             g, i, p = saved_index[int(key)]
             entry = {}
             for name, v in copy.deepcopy(value).items():
                 if isinstance(v, np.ndarray):
                     if v.shape != p.shape:
-                        raise ValueError(
-                            f"state_dict: {name!r} of parameter {i} of param_groups[{g}] has "
-                            f"shape {v.shape}, the parameter has shape {p.shape}"
+                        raise ParameterError(
+                            "state_dict",
+                            f"{name!r} of parameter {i} of param_groups[{g}] has "
+                            f"shape {v.shape}, the parameter has shape {p.shape}",
                         )
                     if v.dtype.kind == "f":
                         v = v.astype(p.dtype, copy=False)

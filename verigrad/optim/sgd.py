@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_number
+from .._checks import ParameterError, check_number
 from .optimizer import Optimizer, effective_gradient
 
 __all__ = ["SGD", "ProximalSGD", "sgd_update"]
@@ -127,9 +127,10 @@ class SGD(Optimizer):
         check_number(group["dampening"], "dampening", 0.0)
         check_number(group["weight_decay"], "weight_decay", 0.0)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError(
-                f"nesterov: Nesterov momentum requires momentum > 0 and dampening = 0, got "
-                f"momentum={group['momentum']}, dampening={group['dampening']}"
+            raise ParameterError(
+                "nesterov",
+                f"Nesterov momentum requires momentum > 0 and dampening = 0, got "
+                f"momentum={group['momentum']}, dampening={group['dampening']}",
             )
 
     def _update(self, param, grad, state, group):

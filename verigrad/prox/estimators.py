@@ -37,7 +37,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import as_float_array, check_finite, check_int, check_number
+from .._checks import (
+    ParameterError,
+    ParameterTypeError,
+    as_float_array,
+    check_finite,
+    check_int,
+    check_number,
+)
 from .lasso_solver import enet_working_set, single_threaded_blas
 from .operators import _check_groups
 from .solvers import ConvergenceWarning, estimate_lipschitz, proximal_gradient
@@ -63,7 +70,7 @@ def _check_data(X, y):
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"X, y: X has {X.shape[0]} samples but y has {y.shape[0]}")
     if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"X: needs at least one sample and one feature, got shape {X.shape}")
+        raise ParameterError("X", f"needs at least one sample and one feature, got shape {X.shape}")
     X = X.astype(np.float64, copy=False)
     y = y.astype(np.float64, copy=False)
     # one gemv gives the column sums (for the means) and, being finite, proves X finite
@@ -76,7 +83,7 @@ def _check_data(X, y):
 
 def _check_bool(value, name):
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected True or False, got {value!r}")
+        raise ParameterTypeError(name, f"expected True or False, got {value!r}")
     return bool(value)
 
 
@@ -93,7 +100,7 @@ def _prepare(X, y, fit_intercept, coef_init):
     if coef_init is not None:
         w0 = as_float_array(coef_init, "coef_init", ndim=1)
         if w0.shape[0] != p:
-            raise ValueError(f"coef_init: expected {p} coefficients, got {w0.shape[0]}")
+            raise ParameterError("coef_init", f"expected {p} coefficients, got {w0.shape[0]}")
         w0 = check_finite(w0.astype(np.float64), "coef_init")
     return X, yc, x_mean, y_mean, w0
 
@@ -244,17 +251,17 @@ def enet_fit(
 def _group_weights(weights, groups):
     if isinstance(weights, str):
         if weights != "sqrt_size":
-            raise ValueError(
-                f"weights: must be 'sqrt_size' or an array of group weights, got {weights!r}"
+            raise ParameterError(
+                "weights", f"must be 'sqrt_size' or an array of group weights, got {weights!r}"
             )
         return np.sqrt([float(g.size) for g in groups])
     w = as_float_array(weights, "weights", ndim=1)
     if w.shape[0] != len(groups):
-        raise ValueError(
-            f"weights: expected {len(groups)} weights (one per group), got {w.shape[0]}"
+        raise ParameterError(
+            "weights", f"expected {len(groups)} weights (one per group), got {w.shape[0]}"
         )
     if not np.all(np.isfinite(w)) or np.any(w <= 0):
-        raise ValueError("weights: group weights must be finite and > 0")
+        raise ParameterError("weights", "group weights must be finite and > 0")
     return w.astype(np.float64)
 
 
@@ -289,11 +296,13 @@ def group_lasso_fit(
     groups = _check_groups(groups)
     covered = np.concatenate(groups)
     if covered.max() >= p:
-        raise ValueError(f"groups: index {int(covered.max())} is out of range for {p} features")
+        raise ParameterError(
+            "groups", f"index {int(covered.max())} is out of range for {p} features"
+        )
     if covered.size != p:
         missing = sorted(set(range(p)) - set(covered.tolist()))
-        raise ValueError(
-            f"groups: must cover every feature; {len(missing)} not covered (first: {missing[0]})"
+        raise ParameterError(
+            "groups", f"must cover every feature; {len(missing)} not covered (first: {missing[0]})"
         )
     weights = _group_weights(weights, groups)
     from .operators import group_l1
@@ -427,7 +436,7 @@ class _LinearModel:
             raise RuntimeError(f"{type(self).__name__}: call fit before predict")
         X = as_float_array(X, "X", ndim=2)
         if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X: expected {self.n_features_in_} features, got {X.shape[1]}")
+            raise ParameterError("X", f"expected {self.n_features_in_} features, got {X.shape[1]}")
         check_finite(X, "X")
         return X @ self.coef_ + self.intercept_
 

@@ -42,7 +42,7 @@ import numbers
 
 import numpy as np
 
-from .._checks import as_float_array, check_number
+from .._checks import ParameterError, ParameterTypeError, as_float_array, check_number
 
 __all__ = [
     "ProxOperator",
@@ -188,27 +188,33 @@ class _L2(ProxOperator):
 def _check_groups(groups, name: str = "groups") -> list:
     """A list of non-empty, disjoint integer index arrays (validated, copied)."""
     if isinstance(groups, (str, bytes)) or not hasattr(groups, "__iter__"):
-        raise TypeError(f"{name}: expected a list of index lists, got {type(groups).__name__}")
+        raise ParameterTypeError(
+            name, f"expected a list of index lists, got {type(groups).__name__}"
+        )
     out, seen = [], set()
     for k, g in enumerate(groups):
         if isinstance(g, numbers.Integral):
-            raise TypeError(f"{name}: group {k} must be a list of indices, got the integer {g!r}")
+            raise ParameterTypeError(
+                name, f"group {k} must be a list of indices, got the integer {g!r}"
+            )
         idx = np.asarray(list(g) if not isinstance(g, np.ndarray) else g)
         if idx.size == 0:
-            raise ValueError(f"{name}: group {k} is empty")
+            raise ParameterError(name, f"group {k} is empty")
         if idx.dtype.kind not in "iu":
-            raise TypeError(f"{name}: group {k} must hold integer indices, got dtype {idx.dtype}")
+            raise ParameterTypeError(
+                name, f"group {k} must hold integer indices, got dtype {idx.dtype}"
+            )
         idx = idx.astype(np.intp).ravel()
         if idx.min() < 0:
-            raise ValueError(f"{name}: group {k} has a negative index {int(idx.min())}")
+            raise ParameterError(name, f"group {k} has a negative index {int(idx.min())}")
         members = set(idx.tolist())
         if len(members) != idx.size or members & seen:
             dup = sorted((members & seen) or {i for i in idx.tolist() if list(idx).count(i) > 1})
-            raise ValueError(f"{name}: groups overlap (index {dup[0]} appears more than once)")
+            raise ParameterError(name, f"groups overlap (index {dup[0]} appears more than once)")
         seen |= members
         out.append(idx)
     if not out:
-        raise ValueError(f"{name}: expected at least one group")
+        raise ParameterError(name, "expected at least one group")
     return out
 
 
@@ -221,20 +227,20 @@ class _GroupL1(ProxOperator):
         else:
             w = as_float_array(weights, "weights", ndim=1)
             if w.shape[0] != len(self.groups):
-                raise ValueError(
-                    f"weights: expected {len(self.groups)} weights (one per group), "
-                    f"got {w.shape[0]}"
+                raise ParameterError(
+                    "weights",
+                    f"expected {len(self.groups)} weights (one per group), got {w.shape[0]}",
                 )
             if not np.all(np.isfinite(w)) or np.any(w < 0):
-                raise ValueError("weights: must be finite and >= 0")
+                raise ParameterError("weights", "must be finite and >= 0")
             self.weights = w.astype(np.float64)
         self._max_index = max(int(g.max()) for g in self.groups)
 
     def _check_shape(self, v, name):
         if v.ndim == 0 or v.shape[0] <= self._max_index:
-            raise ValueError(
-                f"{name}: groups index up to {self._max_index} along the first axis, "
-                f"got shape {v.shape}"
+            raise ParameterError(
+                name,
+                f"groups index up to {self._max_index} along the first axis, got shape {v.shape}",
             )
 
     def _prox(self, v, t):
@@ -292,20 +298,22 @@ class _Box(ProxOperator):
     def _bound(b, name):
         if isinstance(b, numbers.Real) and not isinstance(b, bool):
             if np.isnan(b):
-                raise ValueError(f"{name}: must be a number, got nan")
+                raise ParameterError(name, "must be a number, got nan")
             return float(b)
         a = as_float_array(b, name)
         if np.any(np.isnan(a)):
-            raise ValueError(f"{name}: contains NaN")
+            raise ParameterError(name, "contains NaN")
         return a
 
     def _prox(self, v, t):
         try:
             out = np.clip(v, self.lo, self.hi)
         except ValueError:
-            raise ValueError(f"v: shape {v.shape} does not broadcast with the box bounds") from None
+            raise ParameterError(
+                "v", f"shape {v.shape} does not broadcast with the box bounds"
+            ) from None
         if out.shape != v.shape:
-            raise ValueError(f"v: shape {v.shape} does not match the box bounds' shape")
+            raise ParameterError("v", f"shape {v.shape} does not match the box bounds' shape")
         return out.astype(v.dtype, copy=False)
 
     def _value(self, x):
@@ -322,14 +330,14 @@ class _Nuclear(ProxOperator):
 
     def _prox(self, v, t):
         if v.ndim < 2:
-            raise ValueError(f"v: nuclear needs a matrix (ndim >= 2), got shape {v.shape}")
+            raise ParameterError("v", f"nuclear needs a matrix (ndim >= 2), got shape {v.shape}")
         u, s, vt = np.linalg.svd(v, full_matrices=False)
         s = np.maximum(s - t * self.lam, 0).astype(v.dtype, copy=False)
         return (u * s[..., None, :]) @ vt
 
     def _value(self, x):
         if x.ndim < 2:
-            raise ValueError(f"x: nuclear needs a matrix (ndim >= 2), got shape {x.shape}")
+            raise ParameterError("x", f"nuclear needs a matrix (ndim >= 2), got shape {x.shape}")
         return self.lam * np.linalg.svd(x, compute_uv=False).sum()
 
     def _params(self):

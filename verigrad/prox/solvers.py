@@ -42,7 +42,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import as_float_array, check_choice, check_int, check_number
+from .._checks import (
+    ParameterError,
+    ParameterTypeError,
+    as_float_array,
+    check_choice,
+    check_int,
+    check_number,
+)
 
 __all__ = ["ProximalResult", "ConvergenceWarning", "proximal_gradient", "estimate_lipschitz"]
 
@@ -87,11 +94,11 @@ def _checked_value(value, name: str, x_shape) -> float:
     """``f``'s first result as a float, or an error naming ``f`` (it must be a scalar)."""
     a = _as_result_array(value)
     if a.dtype.kind not in "biuf":  # None would become NaN under dtype=float64
-        raise TypeError(f"{name}: must return a real number, got {type(value).__name__}")
+        raise ParameterTypeError(name, f"must return a real number, got {type(value).__name__}")
     if a.ndim != 0:
-        raise ValueError(
-            f"{name}: must return a scalar, got an array of shape {a.shape} "
-            f"(for x of shape {x_shape})"
+        raise ParameterError(
+            name,
+            f"must return a scalar, got an array of shape {a.shape} (for x of shape {x_shape})",
         )
     return float(a)
 
@@ -100,12 +107,12 @@ def _checked_array(value, name: str, x_shape) -> np.ndarray:
     """``grad_f``'s (or ``prox``'s) first result as float64, checked to have ``x``'s shape."""
     a = _as_result_array(value)
     if a.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{name}: must return a real array of shape {x_shape}, got {type(value).__name__}"
+        raise ParameterTypeError(
+            name, f"must return a real array of shape {x_shape}, got {type(value).__name__}"
         )
     a = a.astype(np.float64, copy=False)
     if a.shape != tuple(x_shape):
-        raise ValueError(f"{name}: must return an array of x's shape {x_shape}, got {a.shape}")
+        raise ParameterError(name, f"must return an array of x's shape {x_shape}, got {a.shape}")
     return a
 
 
@@ -128,8 +135,8 @@ def estimate_lipschitz(grad_f, x0, n_iter: int = 30, rng=0) -> float:
         hv = (np.asarray(grad_f(x0 + h * v), dtype=np.float64) - g0) / h
         norm = float(np.linalg.norm(hv.ravel()))
         if not np.isfinite(norm):
-            raise ValueError(
-                "grad_f: returned non-finite values while estimating the Lipschitz constant"
+            raise ParameterError(
+                "grad_f", "returned non-finite values while estimating the Lipschitz constant"
             )
         if norm == 0.0:
             break
@@ -185,15 +192,19 @@ def proximal_gradient(
     dtype = x.dtype
     x = x.astype(np.float64, copy=True)
     if not np.all(np.isfinite(x)):
-        raise ValueError("x0: contains NaN or infinite values")
+        raise ParameterError("x0", "contains NaN or infinite values")
     if not callable(f):
-        raise TypeError(f"f: expected a callable, got {type(f).__name__}")
+        raise ParameterTypeError("f", f"expected a callable, got {type(f).__name__}")
     if not callable(grad_f):
-        raise TypeError(f"grad_f: expected a callable, got {type(grad_f).__name__}")
+        raise ParameterTypeError("grad_f", f"expected a callable, got {type(grad_f).__name__}")
     if not callable(prox):
-        raise TypeError(f"prox: expected a callable prox(v, t), got {type(prox).__name__}")
+        raise ParameterTypeError(
+            "prox", f"expected a callable prox(v, t), got {type(prox).__name__}"
+        )
     if callback is not None and not callable(callback):
-        raise TypeError(f"callback: expected a callable or None, got {type(callback).__name__}")
+        raise ParameterTypeError(
+            "callback", f"expected a callable or None, got {type(callback).__name__}"
+        )
     tol = check_number(tol, "tol", low=0.0)
     max_iter = check_int(max_iter, "max_iter", low=1)
     eta = check_number(eta, "eta", low=0.0, high=1.0, low_open=True, high_open=True)
