@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import functional as F
 from .._checks import ParameterError, as_float_array, check_finite, check_int, check_number
-from ..optim.lbfgs import lbfgs
+from .._lbfgs import lbfgs
 from ..tensor import Tensor
 from .module import Module, Parameter
 
@@ -64,7 +64,7 @@ class SoftmaxRegression(Module):
     so the start does not matter). ``forward`` returns the logits ``W x + b`` (inputs of any
     shape ``(N, ...)`` are flattened), which is what :class:`CrossEntropyLoss` takes;
     ``predict_proba`` returns ``softmax(W x + b)``. Train it like any module with an optimizer,
-    or to convergence with :meth:`fit` (full-batch L-BFGS, :func:`verigrad.optim.lbfgs.lbfgs`, on the regularised objective).
+    or to convergence with :meth:`fit` (full-batch L-BFGS, :func:`verigrad._lbfgs.lbfgs`, on the regularised objective).
     """
 
     def __init__(self, n_features: int, n_classes: int, dtype=np.float32):
