@@ -72,7 +72,7 @@ def _answer_2_1() -> Answer:
     right_8, sheet_8 = x[j] * np.exp(a_i), W[i, j] * np.exp(a_i)
 
     # The same verdicts from the formula checker behind `verigrad check-grad`.
-    from .checker import check_gradients, parse_shape
+    from ..formula import check_gradients, parse_shape
 
     shapes = [
         parse_shape("W=3x4"),

@@ -103,29 +103,42 @@ def _format_array(values) -> str:
     )
 
 
-def run(args) -> int:
-    from .._checks import check_int
-    from ..answers.checker import check_gradients, parse_shape
+#: library parameters set by options of another name (the CLI finds the option by its dest)
+PARAMETER_DESTS = {"grads": "grad", "variables": "shape"}
+
+#: option dest -> kind of the variables it declares
+_KIND_OF_DEST = {"shape": "normal", "positive": "positive", "onehot": "onehot", "prob": "prob"}
+
+
+def _variables(args) -> list:
+    """The declared variables; a bad declaration is an error about the option that gave it."""
+    from .._checks import param_error
+    from ..formula import parse_shape
 
     variables = []
-    for option, kind in (
-        ("shape", "normal"),
-        ("positive", "positive"),
-        ("onehot", "onehot"),
-        ("prob", "prob"),
-    ):
-        variables += [parse_shape(s, kind, f"--{option}") for s in getattr(args, option)]
-    check_int(args.seed, "--seed", 0, 2**63 - 1)
-    try:
-        checks, info = check_gradients(
-            args.f, args.wrt, args.grad, variables, trials=args.trials, seed=args.seed, tol=args.tol
+    for dest, kind in _KIND_OF_DEST.items():
+        for spec in getattr(args, dest):
+            try:
+                variables.append(parse_shape(spec, kind))
+            except ValueError as exc:
+                raise param_error(exc, dest) from None
+    return variables
+
+
+def run(args) -> int:
+    from .._checks import ParameterError
+    from ..formula import check_gradients
+
+    if len(args.grad) != len(args.wrt):  # the pairing of two repeatable options
+        raise ParameterError(
+            "grad",
+            f"{len(args.grad)} formula(s) for {len(args.wrt)} --wrt variable(s); "
+            "give one --grad per --wrt, in the same order",
         )
-    except ValueError as exc:
-        # the checker names the option of every error it raises; anything else came from
-        # evaluating --f (its autograd reference)
-        if str(exc).startswith("--"):
-            raise
-        raise type(exc)(f"--f: {exc}") from None
+    variables = _variables(args)
+    checks, info = check_gradients(
+        args.f, args.wrt, args.grad, variables, trials=args.trials, seed=args.seed, tol=args.tol
+    )
     agrees = all(c.agrees for c in checks)
     if args.json:
         print(

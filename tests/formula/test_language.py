@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verigrad import Tensor
-from verigrad.answers import formula
-from verigrad.answers.formula import FUNCTIONS, FormulaError, evaluate, parse
+from verigrad.formula import language as formula
+from verigrad.formula.language import FUNCTIONS, FormulaError, evaluate, parse
 
 NAMES = ["W", "x", "b", "y"]
 

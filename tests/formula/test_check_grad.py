@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verigrad.answers import checker, formula
-from verigrad.answers.checker import Variable, check_gradients, parse_shape
 from verigrad.cli import main
+from verigrad.formula import checker
+from verigrad.formula import language as formula
+from verigrad.formula.checker import Variable, check_gradients, parse_shape
 
 SOFTMAX_REGRESSION = [
     "--f",
@@ -324,3 +325,22 @@ def test_a_formula_starting_with_minus_is_taken_as_the_value(capsys, grad):
     argv = ["check-grad", "--f", "cross_entropy(p, y)", "--wrt", "p", *grad]
     assert main([*argv, "--prob", "p=3", "--onehot", "y=3"]) == 0
     assert "RIGHT" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "f, grad, param",
+    [
+        ("x[5]", "x*0+1", "f"),
+        ("sum(x)", "x[7]", "grads"),
+        ("x.__class__", "x", "f"),
+        ("sum(x)", "__import__('os')", "grads"),
+        ("x", "x", "f"),
+    ],
+)
+def test_the_checker_names_the_failing_formula_as_data(f, grad, param):
+    from verigrad._checks import ParameterError
+
+    with pytest.raises(ParameterError) as info:
+        check_gradients(f, ["x"], [grad], [parse_shape("x=3")], trials=1)
+    assert info.value.param == param
+    assert "--" not in info.value.reason

@@ -1,6 +1,6 @@
 """Check a hand-derived gradient formula against autograd at random points.
 
-The scalar function ``f`` and each claimed gradient are :mod:`~verigrad.answers.formula`
+The scalar function ``f`` and each claimed gradient are :mod:`~verigrad.formula.language`
 expressions over declared variables. At every trial the variables are drawn at random,
 ``f`` is evaluated on Tensors that require grad and differentiated by autograd (the
 reference), and each gradient formula is evaluated with the same function table on
@@ -8,11 +8,16 @@ constants. An entry agrees when ``|yours - autograd| <= tol * (1 + |autograd|)``
 first point the reference itself is checked against central finite differences, so a wrong
 verdict cannot come from a bug in autograd.
 
-Variables
-    ``normal``   entries ~ N(0, 1)                       (``--shape W=3x4``)
-    ``positive`` entries ~ U(0.5, 2)  (for log, sqrt)     (``--positive s=3``)
-    ``onehot``   a one-hot vector of length K, constant  (``--onehot y=3``)
-    ``prob``     a probability vector ~ Dirichlet(1)      (``--prob q=3``)
+Variables (``parse_shape("W=3x4", kind)``)
+    ``normal``   entries ~ N(0, 1)
+    ``positive`` entries ~ U(0.5, 2)  (for log, sqrt)
+    ``onehot``   a one-hot vector of length K, constant
+    ``prob``     a probability vector ~ Dirichlet(1)
+
+Errors are :class:`~verigrad._checks.ParameterError` naming the parameter as data: ``f``
+(the function was refused, could not be evaluated, is not scalar or never finite), ``grads``
+(a gradient formula was refused or could not be evaluated), ``wrt``, ``variables``,
+``trials``, ``seed``, ``tol``; ``parse_shape`` names ``spec`` or ``kind``.
 """
 
 from __future__ import annotations
@@ -22,10 +27,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import ParameterError
+from .._checks import ParameterError, check_int, check_number
 from ..gradcheck import numerical_gradient
 from ..tensor import Tensor, no_grad
-from .formula import FormulaError, NotFiniteHere, check_name, evaluate, parse
+from .language import FormulaError, NotFiniteHere, check_name, evaluate, parse
 
 __all__ = [
     "Variable",
@@ -65,42 +70,45 @@ class Variable:
         return f"{self.name} {self.shape} {self.kind}"
 
 
-def parse_shape(spec: str, kind: str = "normal", option: str = "--shape") -> Variable:
-    """``"W=3x4"`` (also ``"W=3,4"``, ``"s=scalar"``) as a :class:`Variable`."""
+def parse_shape(spec: str, kind: str = "normal") -> Variable:
+    """``"W=3x4"`` (also ``"W=3,4"``, ``"s=scalar"``) as a :class:`Variable` of ``kind``.
+
+    Raises :class:`ParameterError` about ``spec`` (or ``kind``).
+    """
     if kind not in KINDS:
         raise ParameterError("kind", f"must be one of {KINDS}, got {kind!r}")
     if not isinstance(spec, str) or spec.count("=") != 1:
-        raise ParameterError(option, f"expected NAME=DIMS such as W=3x4, got {spec!r}")
+        raise ParameterError("spec", f"expected NAME=DIMS such as W=3x4, got {spec!r}")
     name, dims = (part.strip() for part in spec.split("="))
     try:
         check_name(name)
     except FormulaError as exc:
-        raise ParameterError(option, f"{exc}") from None
+        raise ParameterError("spec", f"{exc}") from None
     if dims in ("scalar", "", "()"):
         shape = ()
     else:
         parts = dims.replace(",", "x").split("x")
         if not all(p.strip().isdigit() for p in parts):
             raise ParameterError(
-                option,
+                "spec",
                 f"dimensions of {name} must be positive integers separated by 'x', got {dims!r}",
             )
         if any(len(p.strip()) > 7 for p in parts):  # before int(): no huge-number parsing
             raise ParameterError(
-                option, f"{name} is too large ({dims!r}); at most {MAX_TOTAL_SIZE} entries"
+                "spec", f"{name} is too large ({dims!r}); at most {MAX_TOTAL_SIZE} entries"
             )
         shape = tuple(int(p) for p in parts)
     if any(n < 1 for n in shape):
-        raise ParameterError(option, f"dimensions of {name} must be >= 1, got {dims!r}")
+        raise ParameterError("spec", f"dimensions of {name} must be >= 1, got {dims!r}")
     if len(shape) > MAX_NDIM:
-        raise ParameterError(option, f"{name} has {len(shape)} dimensions, more than {MAX_NDIM}")
+        raise ParameterError("spec", f"{name} has {len(shape)} dimensions, more than {MAX_NDIM}")
     if math.prod(shape) > MAX_TOTAL_SIZE:
         raise ParameterError(
-            option,
+            "spec",
             f"{name} would have {math.prod(shape)} entries, more than the limit {MAX_TOTAL_SIZE}",
         )
     if kind in ("onehot", "prob") and len(shape) != 1:
-        raise ParameterError(option, f"{name} must be a vector (one dimension K), got {dims!r}")
+        raise ParameterError("spec", f"{name} must be a vector (one dimension K), got {dims!r}")
     return Variable(name, shape, kind)
 
 
@@ -163,47 +171,44 @@ def check_gradients(
         ``max_redraws`` times per point).
 
     Returns ``(checks, info)``: a list of :class:`GradientCheck` and a dict with the
-    finite-difference validation of autograd. Raises :class:`FormulaError` (a ValueError)
-    for a refused formula or bad usage, before anything is evaluated.
+    finite-difference validation of autograd. Raises :class:`ParameterError` (a ValueError)
+    naming the parameter (``f``, ``grads``, ``wrt``, ...) for a refused formula or bad usage,
+    before anything is evaluated, and for a formula that cannot be evaluated.
     """
     variables = list(variables)
     names = [v.name for v in variables]
     if len(set(names)) != len(names):
-        raise ValueError("--shape: a variable is declared twice")
+        raise ParameterError("variables", "a variable is declared twice")
     total = sum(math.prod(v.shape) for v in variables)
     if total > MAX_TOTAL_SIZE:
-        raise ValueError(
-            f"--shape: the variables have {total} entries in all, more than {MAX_TOTAL_SIZE}"
+        raise ParameterError(
+            "variables", f"the variables have {total} entries in all, more than {MAX_TOTAL_SIZE}"
         )
     wrt, grads = list(wrt), list(grads)
     if not wrt:
-        raise ValueError("--wrt: give at least one variable to differentiate with respect to")
+        raise ParameterError("wrt", "give at least one variable to differentiate with respect to")
     if len(wrt) != len(grads):
-        raise ValueError(
-            f"--grad: {len(grads)} formula(s) for {len(wrt)} --wrt variable(s); give "
-            "one --grad per --wrt, in the same order"
+        raise ParameterError(
+            "grads",
+            f"{len(grads)} formula(s) for {len(wrt)} variable(s); give one gradient formula "
+            "per variable, in the same order",
         )
     kinds = {v.name: v for v in variables}
     for name in wrt:
         if name not in kinds:
-            raise ValueError(f"--wrt: {name!r} is not a declared variable ({', '.join(names)})")
+            raise ParameterError("wrt", f"{name!r} is not a declared variable ({', '.join(names)})")
         if kinds[name].kind == "onehot":
-            raise ValueError(f"--wrt: {name!r} is a one-hot constant and cannot be differentiated")
+            raise ParameterError(
+                "wrt", f"{name!r} is a one-hot constant and cannot be differentiated"
+            )
     if len(set(wrt)) != len(wrt):
-        raise ValueError("--wrt: a variable is given twice")
-    if isinstance(trials, bool) or not isinstance(trials, int) or not 1 <= trials <= MAX_TRIALS:
-        raise ValueError(f"--trials: must be an integer in [1, {MAX_TRIALS}], got {trials!r}")
-    if not (isinstance(tol, float | int) and 0 < tol < 1):
-        raise ValueError(f"--tol: must be in (0, 1), got {tol!r}")
+        raise ParameterError("wrt", "a variable is given twice")
+    trials = check_int(trials, "trials", 1, MAX_TRIALS)
+    seed = check_int(seed, "seed", 0, 2**63 - 1)
+    tol = check_number(tol, "tol", 0, 1, low_open=True, high_open=True)
 
-    def _parse(text, option):
-        try:
-            return parse(text, names)
-        except FormulaError as exc:
-            raise FormulaError(f"{option}: refused: {exc}") from None
-
-    f_formula = _parse(f, "--f")
-    grad_formulas = [_parse(g, "--grad") for g in grads]
+    f_formula = _parse(f, names, "f")
+    grad_formulas = [_parse(g, names, "grads") for g in grads]
 
     rng = np.random.default_rng(seed)
     checks = [
@@ -215,7 +220,7 @@ def check_gradients(
             values = {v.name: v.draw(rng) for v in variables}
             env = {n: Tensor(a, requires_grad=n in wrt) for n, a in values.items()}
             try:
-                out = _evaluate(f_formula, env, "--f")
+                out = _evaluate(f_formula, env, "f")
             except NotFiniteHere:  # e.g. a softmax of NaN logits: as any non-finite value
                 info["redraws"] += 1
                 continue
@@ -223,12 +228,15 @@ def check_gradients(
                 out = Tensor(np.asarray(out, dtype=np.float64))
             if out.size != 1:
                 shape = getattr(out, "shape", ())
-                raise FormulaError(f"--f: must give a scalar, gives shape {tuple(shape)}")
+                raise ParameterError("f", f"must give a scalar, gives shape {tuple(shape)}")
             if not np.isfinite(out.data).all():
                 info["redraws"] += 1
                 continue
             if out.requires_grad:
-                out.backward()
+                try:
+                    out.backward()
+                except (ValueError, TypeError, FloatingPointError) as exc:
+                    raise ParameterError("f", f"cannot differentiate: {exc}") from None
             reference = {
                 n: (env[n].grad if env[n].grad is not None else np.zeros(kinds[n].shape))
                 for n in wrt
@@ -237,27 +245,41 @@ def check_gradients(
                 break
             info["redraws"] += 1
         else:
-            raise FormulaError(
-                f"--f: not finite (or its gradient is not) at {max_redraws + 1} "
-                "random points; declare variables with --positive for log/sqrt"
+            raise ParameterError(
+                "f",
+                f"not finite (or its gradient is not) at {max_redraws + 1} random points; "
+                "declare variables positive for log/sqrt",
             )
         if trial == 0:
             _validate_reference(f_formula, values, wrt, reference, info)
         constants = {n: Tensor(a) for n, a in values.items()}
         for check, formula in zip(checks, grad_formulas, strict=False):
             with no_grad():
-                claimed = _evaluate(formula, constants, "--grad")
+                claimed = _evaluate(formula, constants, "grads", finite_or_redraw=False)
             _compare(check, claimed, reference[check.wrt], trial, tol)
     return checks, info
 
 
-def _evaluate(formula, env, option):
-    """:func:`evaluate`, its errors (shapes that do not align, an index out of range) prefixed
-    with the option the formula came from; a :class:`NotFiniteHere` stays one."""
+def _parse(text, names, param):
+    """:func:`parse`, a refusal as a :class:`ParameterError` about ``param``."""
+    try:
+        return parse(text, names)
+    except FormulaError as exc:
+        raise ParameterError(param, f"refused: {exc}") from None
+
+
+def _evaluate(formula, env, param, finite_or_redraw=True):
+    """:func:`evaluate`, its errors (shapes that do not align, an index out of range) as a
+    :class:`ParameterError` about ``param``. A :class:`NotFiniteHere` stays one when the
+    caller redraws the point (``finite_or_redraw``)."""
     try:
         return evaluate(formula, env)
+    except NotFiniteHere as exc:
+        if finite_or_redraw:
+            raise
+        raise ParameterError(param, str(exc)) from None
     except FormulaError as exc:
-        raise type(exc)(f"{option}: {exc}") from None
+        raise ParameterError(param, str(exc)) from None
 
 
 def _validate_reference(f_formula, values, wrt, reference, info) -> None:
@@ -269,7 +291,7 @@ def _validate_reference(f_formula, values, wrt, reference, info) -> None:
     positions = [names.index(n) for n in wrt]
 
     def fn(*tensors):
-        return _evaluate(f_formula, dict(zip(names, tensors, strict=False)), "--f")
+        return _evaluate(f_formula, dict(zip(names, tensors, strict=False)), "f")
 
     numerical = numerical_gradient(fn, *[values[n] for n in names], wrt=positions)
     worst = 0.0
