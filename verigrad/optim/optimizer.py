@@ -99,6 +99,9 @@ class Optimizer:
                 else:
                     p.grad[...] = 0
 
+    #: refuse NaN or infinite gradients in :meth:`step` (see :meth:`_check_grads`)
+    check_finite = True
+
     def _update(self, param: Tensor, grad: np.ndarray, state: dict, group: dict) -> None:
         raise NotImplementedError
 
@@ -121,14 +124,20 @@ class Optimizer:
         """Every ``.grad`` must be an array of its parameter's shape (raise before any update).
 
         torch refuses such a gradient when it is assigned; here ``.grad`` is a plain
-        attribute, so the step checks it: one shape comparison per parameter, no pass over
-        the data. A mismatched gradient would otherwise broadcast silently or fail half-way
-        through the step with NumPy's message.
+        attribute, so the step checks it: one shape comparison per parameter. A mismatched
+        gradient would otherwise broadcast silently or fail half-way through the step with
+        NumPy's message.
+
+        With ``check_finite`` (the default) a NaN or infinite gradient is refused too, naming
+        the parameter, before any weight changes: an update would write NaN into every weight
+        it touches. The test is one BLAS dot product per parameter (``g . g`` is finite exactly
+        when every entry is, unless it overflows, which the exact test then settles); set
+        ``optimizer.check_finite = False`` to skip it.
         """
         for g, group in enumerate(self.param_groups):
             for i, p in enumerate(group["params"]):
                 grad = p.grad
-                if grad is None or (type(grad) is np.ndarray and grad.shape == p.shape):
+                if grad is None:
                     continue
                 # a numpy scalar is what backward leaves in a 0-d parameter's accumulated .grad
                 if not isinstance(grad, (np.ndarray, np.generic)):
@@ -142,6 +151,12 @@ class Optimizer:
                         "grad",
                         f"parameter {i} of param_groups[{g}] has shape {p.shape} but its "
                         f".grad has shape {grad.shape}; they must be the same",
+                    )
+                if self.check_finite and not _all_finite(np.asarray(grad)):
+                    raise ParameterError(
+                        "grad",
+                        f"parameter {i} of param_groups[{g}] has a NaN or infinite gradient "
+                        f"({_count_not_finite(grad)} entries); no weight was updated",
                     )
 
     def step(self, closure=None):
@@ -203,6 +218,18 @@ class Optimizer:
                 "state_dict",
                 f"has {len(groups)} parameter groups, the optimizer has {len(self.param_groups)}",
             )
+        for g, (saved, group) in enumerate(zip(groups, self.param_groups, strict=True)):
+            if not isinstance(saved, dict) or "params" not in saved:
+                raise ParameterError("state_dict", f"param_groups[{g}] has no 'params' list")
+            theirs = set(saved) - {"params", "prox"}
+            ours = set(group) - {"params", "prox"}
+            if theirs != ours:
+                raise ParameterError(
+                    "state_dict",
+                    f"param_groups[{g}] has the hyperparameters {sorted(theirs)}, a "
+                    f"{type(self).__name__} has {sorted(ours)}: it was saved by another "
+                    "optimizer",
+                )
         saved_index = {}  # saved parameter index -> (group, position, parameter)
         for g, (saved, group) in enumerate(zip(groups, self.param_groups, strict=True)):
             if len(saved["params"]) != len(group["params"]):
@@ -229,6 +256,18 @@ class Optimizer:
                             f"{name!r} of parameter {i} of param_groups[{g}] has "
                             f"shape {v.shape}, the parameter has shape {p.shape}",
                         )
+                    if v.dtype.kind not in "biuf":
+                        raise ParameterError(
+                            "state_dict",
+                            f"{name!r} of parameter {i} of param_groups[{g}] has dtype "
+                            f"{v.dtype}; expected real numbers",
+                        )
+                    if not _all_finite(v):
+                        raise ParameterError(
+                            "state_dict",
+                            f"{name!r} of parameter {i} of param_groups[{g}] holds "
+                            f"{_count_not_finite(v)} NaN or infinite value(s)",
+                        )
                     if v.dtype.kind == "f":
                         v = v.astype(p.dtype, copy=False)
                 entry[name] = v
@@ -252,6 +291,25 @@ class Optimizer:
                 if k != "params":
                     lines.append(f"    {k}: {group[k]}")
         return "\n".join(lines) + "\n)"
+
+
+def _all_finite(a: np.ndarray) -> bool:
+    """Whether every entry of ``a`` is finite, in one BLAS pass for floating arrays.
+
+    ``a . a`` is NaN or infinite whenever an entry is; when it is not finite only because it
+    overflowed (entries beyond ~1e19 in float32), the exact elementwise test decides.
+    """
+    if a.dtype.kind != "f":
+        return True
+    flat = a.reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if flat.size == 0 or np.isfinite(np.dot(flat, flat)):
+            return True
+    return bool(np.isfinite(flat).all())
+
+
+def _count_not_finite(a: np.ndarray) -> int:
+    return int(a.size - np.count_nonzero(np.isfinite(a)))
 
 
 def effective_gradient(
