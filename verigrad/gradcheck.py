@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import ParameterError
+from ._checks import ParameterError, check_finite, check_number
 from .tensor import Tensor, no_grad
 
 __all__ = ["gradcheck", "GradcheckError", "numerical_gradient", "compare_gradients"]
@@ -25,7 +25,9 @@ def numerical_gradient(fn, *inputs, eps: float = 1e-6, wrt=None) -> list:
 
     ``inputs`` are Tensors or arrays (taken as float64); ``wrt`` lists input positions (default:
     every floating input). Returns a list of arrays, ``None`` for positions not differentiated.
+    ``eps`` (the half step) must be a finite number > 0.
     """
+    check_finite(check_number(eps, "eps", 0.0, low_open=True), "eps")
     values = [np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64) for x in inputs]
     if wrt is None:
         wrt = [
@@ -80,8 +82,11 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
     and their ``.grad`` are untouched.
 
     Returns True, or raises :class:`GradcheckError` naming the input, the worst entry and
-    both values.
+    both values. ``eps`` must be a finite number > 0, ``atol`` and ``rtol`` finite and >= 0.
     """
+    check_finite(check_number(eps, "eps", 0.0, low_open=True), "eps")
+    check_finite(check_number(atol, "atol", 0.0), "atol")
+    check_finite(check_number(rtol, "rtol", 0.0), "rtol")
     flags = [isinstance(x, Tensor) and x.requires_grad for x in inputs]
     floating = [
         np.asarray(x.data if isinstance(x, Tensor) else x).dtype.kind == "f" for x in inputs

@@ -504,6 +504,10 @@ def _as_index_vector(x, name):
     return a
 
 
+#: the most classes :func:`confusion_matrix` counts: 16384**2 int64 counts are 2 GB
+MAX_CONFUSION_CLASSES = 2**14
+
+
 def confusion_matrix(labels, predictions, n_classes=None):
     """Counts ``M[i, j]`` of samples with true class ``i`` predicted as class ``j``.
 
@@ -515,6 +519,8 @@ def confusion_matrix(labels, predictions, n_classes=None):
     array ``(C, C)``, rows true, columns predicted - the values of
     ``sklearn.metrics.confusion_matrix(labels, predictions, labels=range(C))``. Empty input
     gives a zero matrix if ``n_classes`` is given and raises ``ValueError`` otherwise.
+    At most :data:`MAX_CONFUSION_CLASSES` classes (a matrix of 2 GB): a label of 10**9 is
+    refused naming the argument that holds it, never a failed allocation.
     """
     y = _as_index_vector(labels, "labels")
     p = _as_index_vector(predictions, "predictions")
@@ -524,7 +530,14 @@ def confusion_matrix(labels, predictions, n_classes=None):
         if len(y) == 0:
             raise ParameterError("labels", "empty input; pass n_classes to get an all-zero matrix")
         n_classes = int(max(y.max(), p.max())) + 1
-    n_classes = check_int(n_classes, "n_classes", low=1)
+        if n_classes > MAX_CONFUSION_CLASSES:
+            name = "labels" if y.max() >= p.max() else "predictions"
+            raise ParameterError(
+                name,
+                f"contains class {n_classes - 1}: a confusion matrix of {n_classes} classes is "
+                f"too large (at most {MAX_CONFUSION_CLASSES}); are these class indices?",
+            )
+    n_classes = check_int(n_classes, "n_classes", low=1, high=MAX_CONFUSION_CLASSES)
     for a, name in ((y, "labels"), (p, "predictions")):
         if len(a) and a.max() >= n_classes:
             high = int(a.max())
