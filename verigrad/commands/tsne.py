@@ -48,126 +48,6 @@ def add_arguments(p):
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
 
-def _read_csv(path, label_column):
-    import csv
-
-    import numpy as np
-
-    with open(path, newline="") as fh:
-        rows = [row for row in csv.reader(fh) if row and any(cell.strip() for cell in row)]
-    if not rows:
-        raise ParameterError("input", f"{path} has no rows")
-
-    def numeric(cell):
-        try:
-            float(cell)
-            return True
-        except ValueError:
-            return False
-
-    header = None
-    if not all(numeric(cell) for cell in rows[0]):
-        header, rows = [cell.strip() for cell in rows[0]], rows[1:]
-    width = len(rows[0]) if rows else 0
-    if any(len(row) != width for row in rows):
-        raise ParameterError("input", f"{path} has rows of different lengths")
-    labels = None
-    if label_column is not None:
-        if header is not None and label_column in header:
-            index = header.index(label_column)
-        else:
-            try:
-                index = int(label_column)
-            except ValueError:
-                raise ValueError(
-                    f"--labels: {label_column!r} is neither a file, a column "
-                    f"index nor a column name of {path}"
-                ) from None
-            if not -width <= index < width:
-                raise ValueError(f"--labels: column {index} out of range for {width} columns")
-            index %= width
-        labels = np.array([row[index].strip() for row in rows])
-        if all(numeric(v) for v in labels):
-            values = labels.astype(float)
-            labels = values.astype(int) if np.all(values == np.round(values)) else values
-        rows = [row[:index] + row[index + 1 :] for row in rows]
-    try:
-        X = np.array([[float(cell) for cell in row] for row in rows], dtype=np.float64)
-    except ValueError as exc:
-        raise ParameterError("input", f"{path} has a non-numeric value ({exc})") from None
-    return X, labels
-
-
-def _read_labels_file(path):
-    import numpy as np
-
-    if path.endswith(".npy"):
-        return np.load(path, allow_pickle=False).ravel()
-    with open(path) as fh:
-        values = [line.strip() for line in fh if line.strip()]
-    try:
-        return np.array([int(v) for v in values])
-    except ValueError:
-        return np.array(values)
-
-
-def load_input(path, labels_arg=None):
-    """``(X (N, D) float64, labels or None)`` from ``path`` (.npy, .npz or .csv)."""
-    import numpy as np
-
-    if not os.path.exists(path):
-        raise FileNotFoundError(2, "no such file", path)
-    extension = os.path.splitext(path)[1].lower()
-    label_file = labels_arg if labels_arg is not None and os.path.isfile(labels_arg) else None
-    column = labels_arg if labels_arg is not None and label_file is None else None
-    labels = None
-    if extension == ".csv":
-        X, labels = _read_csv(path, column)
-    elif extension in (".npy", ".npz"):
-        try:
-            data = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise ParameterError("input", f"cannot read {path}: {exc}") from None
-        if extension == ".npz":
-            with data:
-                if "X" not in data.files:
-                    raise ParameterError(
-                        "input", f"{path} has no array 'X' (found {', '.join(data.files)})"
-                    )
-                X = data["X"]
-                labels = data["y"] if "y" in data.files else None
-        else:
-            X = data
-        if column is not None:
-            raise ValueError(
-                f"--labels: {column!r} is not a file (a column name or index "
-                "works only with .csv input)"
-            )
-        if X.ndim == 1 or X.ndim == 0:
-            raise ParameterError("input", f"expected a 2-D array of samples, got shape {X.shape}")
-        # explicit width: reshape(0, -1) cannot infer it for an empty array
-        X = X.reshape(X.shape[0], int(np.prod(X.shape[1:])))
-        if X.dtype.kind not in "biuf":
-            raise ParameterError("input", f"expected numbers, got dtype {X.dtype}")
-        X = X.astype(np.float64)
-    else:
-        raise ParameterError(
-            "input", f"unsupported file type {extension or '(none)'!r}; use .npy, .npz or .csv"
-        )
-    if label_file is not None:
-        labels = _read_labels_file(label_file)
-    if labels is not None and len(labels) != len(X):
-        raise ValueError(f"--labels: {len(labels)} labels for {len(X)} samples")
-    if labels is not None and labels.dtype.kind in "fc" and not np.all(np.isfinite(labels)):
-        # a NaN label matches no class (NaN != NaN), so its point would vanish from the plot
-        bad = int(np.count_nonzero(~np.isfinite(labels)))
-        name = "--labels" if labels_arg is not None else f"INPUT: array 'y' of {path}"
-        raise ParameterError(
-            name, f"contains {bad} NaN or infinite label(s); every point needs one"
-        )
-    return X, labels
-
-
 #: TSNE's parameters set by options of another name (library parameter -> argparse dest)
 PARAMETER_DESTS = {"random_state": "seed", "X": "input"}
 
@@ -177,6 +57,7 @@ def run(args) -> int:
 
     import numpy as np
 
+    from ..data.tables import load_table
     from ..io import _atomic_write
     from ..manifold import TSNE
     from ..plots import plot_embedding
@@ -188,7 +69,7 @@ def run(args) -> int:
             f"--perplexity: must be >= 1 (the effective number of neighbours), "
             f"got {args.perplexity:g}"
         )
-    X, labels = load_input(args.input, args.labels)
+    X, labels = load_table(args.input, args.labels)
     if len(X) <= 3:  # TSNE's own rule, named for the command line
         raise ParameterError(
             "input", f"t-SNE needs more than 3 samples, got n_samples={len(X)} in {args.input}"
