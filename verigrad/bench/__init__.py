@@ -37,6 +37,29 @@ BENCHMARKS = {
 }
 
 
+#: name -> the reference libraries it imports (checked before anything runs; a benchmark not
+#: listed here is reported when its import fails)
+REFERENCES = {
+    "softmax": ("sklearn",),
+    "mlp": ("torch",),
+    "conv": ("torch",),
+    "pool": ("torch",),
+    "adam": ("torch",),
+    "topk": ("torch", "sklearn"),
+    "tsne": ("openTSNE", "sklearn"),
+    "lasso": ("sklearn",),
+    "train": ("torch",),
+}
+
+
+def _missing_reference(name: str, package: str) -> ParameterError:
+    return ParameterError(
+        "names",
+        f"benchmark {name!r} compares with {package}, which is not installed "
+        "(pip install -e '.[test]' installs every reference)",
+    )
+
+
 def available() -> dict:
     """The registered benchmarks whose module exists."""
     found = {}
@@ -53,15 +76,24 @@ def run_benchmarks(names=None, quick: bool = False, progress=None) -> list:
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         raise ParameterError(
-            "name",
+            "names",
             f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}",
         )
     rows = []
     for name in names:
         if name not in table:
-            raise ParameterError("name", f"benchmark {name!r} is not available in this build")
+            raise ParameterError("names", f"benchmark {name!r} is not available in this build")
+        for package in REFERENCES.get(name, ()):
+            if importlib.util.find_spec(package) is None:
+                raise _missing_reference(name, package)
+    for name in names:
         if progress:
             progress(name)
         module = importlib.import_module(f"{__name__}.{BENCHMARKS[name][0]}")
-        rows.extend(module.run(quick=quick))
+        try:
+            rows.extend(module.run(quick=quick))
+        except ModuleNotFoundError as exc:
+            if not exc.name or exc.name.split(".")[0] == "verigrad":
+                raise
+            raise _missing_reference(name, exc.name) from None
     return rows

@@ -27,20 +27,20 @@ def add_arguments(p):
     p.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
 
 
-def _check_output(path, option: str) -> None:
+def _check_output(path, param: str) -> None:
     """Refuse an output file that cannot be written, before any benchmark runs (a full run
     takes minutes, and its table would be lost to a typo in the path)."""
     if path is None:
         return
     if not path.strip():
-        raise ParameterError(option, "give a file name, got an empty one")
+        raise ParameterError(param, "give a file name, got an empty one")
     if os.path.isdir(path):
-        raise ParameterError(option, f"{path} is a directory; give a file name")
+        raise ParameterError(param, f"{path} is a directory; give a file name")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise ParameterError(option, f"{path}: the directory {directory} does not exist")
+        raise ParameterError(param, f"{path}: the directory {directory} does not exist")
     if not os.access(directory, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
-        raise ParameterError(option, f"{path}: not writable")
+        raise ParameterError(param, f"{path}: not writable")
 
 
 def run(args) -> int:
@@ -51,8 +51,8 @@ def run(args) -> int:
         for name, (_, text) in BENCHMARKS.items():
             print(f"{name:10s} {text}{'' if name in have else '  (not available)'}")
         return 0
-    _check_output(args.markdown, "--markdown")
-    _check_output(args.json, "--json")
+    _check_output(args.markdown, "markdown")
+    _check_output(args.json, "json")
     names = list(dict.fromkeys(args.names))  # a name given twice runs once, in first-seen order
     rows = run_benchmarks(
         names,
