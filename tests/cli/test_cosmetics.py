@@ -15,9 +15,9 @@ def test_curves_have_integer_epoch_ticks(tmp_path, monkeypatch):
 
 
 def test_train_summary_prints_small_sparsity_with_digits(tmp_path, capsys, monkeypatch):
-    import verigrad.training
+    import verigrad.training.loop
 
-    monkeypatch.setattr(verigrad.training, "sparsity", lambda model: 1.7e-4)
+    monkeypatch.setattr(verigrad.training.loop, "sparsity", lambda model: 1.7e-4)
     argv = ["train", "--model", "softmax", "--epochs", "1", "--l1", "1e-9", "--no-tsne"]
     assert main([*argv, "--quiet", "--no-progress", "--out", str(tmp_path / "r")]) == 0
     assert "sparsity 0.017%" in capsys.readouterr().out

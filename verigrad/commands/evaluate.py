@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from .._checks import ParameterError
+
 HELP = "evaluate a checkpoint (model.npz): loss, accuracy and top-k errors"
 DESCRIPTION = """Evaluate a checkpoint written by verigrad train: loss, accuracy and top-k errors.
 
@@ -43,9 +45,9 @@ def add_arguments(p):
 def _same_source(spec: str, trained_on: str) -> bool:
     """Whether two --data specs name the same data (files compared by identity, not text).
 
-    Runs record their data as an absolute path (``training.canonical_data``); a relative one
+    Runs record their data as an absolute path (``data.canonical_data``); a relative one
     (a checkpoint from before that) is read relative to the working directory."""
-    from ..training import canonical_data
+    from ..data import canonical_data
 
     if canonical_data(spec) == canonical_data(trained_on):
         return True
@@ -68,24 +70,19 @@ def _parse_k(text: str) -> list:
     try:
         ks = [int(k) for k in text.split(",")]
     except ValueError:
-        raise ValueError(f"--k: expected comma-separated integers, got {text!r}") from None
+        raise ParameterError("k", f"expected comma-separated integers, got {text!r}") from None
     if any(k < 1 for k in ks):
-        raise ValueError(f"--k: every k must be >= 1, got {text!r}")
+        raise ParameterError("k", f"every k must be >= 1, got {text!r}")
     return ks
 
 
 def run(args) -> int:
     import json
 
+    from ..data import load_dataset, load_samples
     from ..metrics import top_k_error
-    from ..nn.models import build_model
-    from ..training import (
-        evaluate_model,
-        load_checkpoint,
-        load_dataset,
-        load_samples,
-        model_state,
-    )
+    from ..training import evaluate_model, load_checkpoint
+    from ..training.checkpoint import restore_model
 
     ks = _parse_k(args.k) if args.k is not None else None
     arrays, meta = load_checkpoint(args.checkpoint)
@@ -100,20 +97,20 @@ def run(args) -> int:
         X, y = load_samples(spec)
     n_classes = meta["n_classes"]
     if tuple(X.shape[1:]) != tuple(meta["input_shape"]):
-        raise ValueError(
-            f"--data: images of shape {X.shape[1:]} do not fit the model's "
-            f"{tuple(meta['input_shape'])}"
+        raise ParameterError(
+            "data",
+            f"images of shape {X.shape[1:]} do not fit the model's {tuple(meta['input_shape'])}",
         )
     if int(y.max()) >= n_classes:
-        raise ValueError(f"--data: has labels up to {int(y.max())}, the model {n_classes} classes")
+        raise ParameterError(
+            "data", f"has labels up to {int(y.max())}, the model {n_classes} classes"
+        )
     if ks is None:
         ks = [k for k in (1, 3, 5) if k <= n_classes]
     too_big = [k for k in ks if k > n_classes]
     if too_big:
-        raise ValueError(f"--k: must be <= {n_classes} (the model's classes), got {too_big[0]}")
-    model = build_model(config["model"], X.shape[1:], n_classes, config["pool"], rng=0)
-    model.load_state_dict(model_state(arrays))
-    result = evaluate_model(model, X, y)
+        raise ParameterError("k", f"must be <= {n_classes} (the model's classes), got {too_big[0]}")
+    result = evaluate_model(restore_model(arrays, meta), X, y)
     samples = (
         f"the test split of {spec}: {len(y)} samples"
         if split == "test"

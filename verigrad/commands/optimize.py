@@ -1,4 +1,5 @@
-"""``verigrad optimize``: watch the optimizers of :mod:`verigrad.optim` on 2-D test functions.
+"""``verigrad optimize``: watch the optimizers of :mod:`verigrad.optim` on the 2-D test functions
+of :mod:`verigrad.optim.test_functions`.
 
 Each optimizer starts from the same point; gradients come from verigrad's autograd on the
 function written with Tensor operations. The figure shows the contours (log-spaced levels)
@@ -10,7 +11,6 @@ step at which the loss is below ``--tol`` (every function here has minimum value
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 HELP = "optimizer playground: trajectories of SGD, momentum, Adam, ... on 2-D test functions"
 DESCRIPTION = """Run optimizers on a 2-D test function, draw their trajectories over its contours
@@ -26,204 +26,14 @@ behaviours worth seeing in the loss panel: RMSprop at a constant rate keeps osci
 a minimum (its step does not shrink with the gradient), and AdamW's decoupled decay moves its
 fixed point slightly off the minimum."""
 
-__all__ = ["FUNCTIONS", "OPTIMIZERS", "TestFunction", "run_optimizer", "add_arguments", "run"]
-
-
-@dataclass(frozen=True)
-class TestFunction:
-    """A 2-D test function ``f(x, y)`` with minimum value 0.
-
-    ``formula`` works on NumPy arrays (for the contour grid) and on verigrad Tensors (for
-    autograd) alike; ``minima`` lists every global minimiser; ``box`` is the plotted
-    ``(xmin, xmax, ymin, ymax)``.
-    """
-
-    name: str
-    formula: object
-    minima: tuple
-    start: tuple
-    box: tuple
-    text: str
-    steps: int = 1000
-
-
-def _rosenbrock(x, y):
-    return (1 - x) ** 2 + 100 * (y - x**2) ** 2
-
-
-def _beale(x, y):
-    return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
-
-
-def _quadratic(x, y):
-    return 0.5 * x**2 + 10 * y**2
-
-
-def _himmelblau(x, y):
-    return (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2
-
-
-def _booth(x, y):
-    return (x + 2 * y - 7) ** 2 + (2 * x + y - 5) ** 2
-
-
-def _matyas(x, y):
-    return 0.26 * (x**2 + y**2) - 0.48 * x * y
-
-
-FUNCTIONS = {
-    f.name: f
-    for f in [
-        TestFunction(
-            "rosenbrock",
-            _rosenbrock,
-            ((1.0, 1.0),),
-            (-1.2, 1.0),
-            (-2.0, 2.0, -1.0, 3.0),
-            "(1-x)^2 + 100 (y-x^2)^2",
-            steps=3000,
-        ),
-        TestFunction(
-            "beale",
-            _beale,
-            ((3.0, 0.5),),
-            (1.0, 1.5),
-            (-1.0, 4.5, -1.5, 2.0),
-            "(1.5-x+xy)^2 + (2.25-x+xy^2)^2 + (2.625-x+xy^3)^2",
-        ),
-        TestFunction(
-            "quadratic",
-            _quadratic,
-            ((0.0, 0.0),),
-            (-4.0, 2.0),
-            (-5.0, 5.0, -3.0, 3.0),
-            "x^2/2 + 10 y^2 (condition number 20)",
-        ),
-        TestFunction(
-            "himmelblau",
-            _himmelblau,
-            (
-                (3.0, 2.0),
-                (-2.805118086952745, 3.131312518250573),
-                (-3.779310253377747, -3.283185991286170),
-                (3.584428340330492, -1.848126526964404),
-            ),
-            (-0.5, -4.0),
-            (-5.5, 5.5, -5.5, 5.5),
-            "(x^2+y-11)^2 + (x+y^2-7)^2",
-        ),
-        TestFunction(
-            "booth",
-            _booth,
-            ((1.0, 3.0),),
-            (5.0, -5.0),
-            (-7.0, 7.0, -6.0, 6.0),
-            "(x+2y-7)^2 + (2x+y-5)^2",
-        ),
-        TestFunction(
-            "matyas",
-            _matyas,
-            ((0.0, 0.0),),
-            (-8.0, 6.0),
-            (-10.0, 10.0, -10.0, 10.0),
-            "0.26 (x^2+y^2) - 0.48 xy",
-        ),
-    ]
-}
-
-#: AdamW's decoupled decay here: small, so its (shifted) minimum stays near the function's
-ADAMW_WEIGHT_DECAY = 1e-4
-
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
-
-#: default learning rates (function -> optimizer -> lr), tuned so each run converges
-DEFAULT_LR = {
-    "rosenbrock": dict(
-        sgd=2e-3, momentum=2e-3, nesterov=1e-3, adagrad=1.0, rmsprop=2e-3, adam=0.05, adamw=0.05
-    ),
-    "beale": dict(
-        sgd=0.03, momentum=3e-3, nesterov=3e-3, adagrad=1.0, rmsprop=0.01, adam=0.3, adamw=0.3
-    ),
-    "quadratic": dict(
-        sgd=0.08, momentum=0.01, nesterov=0.03, adagrad=1.0, rmsprop=0.03, adam=0.2, adamw=0.2
-    ),
-    "himmelblau": dict(
-        sgd=5e-3, momentum=1e-3, nesterov=3e-3, adagrad=0.5, rmsprop=0.02, adam=0.2, adamw=0.2
-    ),
-    "booth": dict(
-        sgd=0.05, momentum=0.01, nesterov=0.02, adagrad=1.0, rmsprop=0.03, adam=0.3, adamw=0.5
-    ),
-    "matyas": dict(
-        sgd=1.0, momentum=0.5, nesterov=0.5, adagrad=2.0, rmsprop=0.05, adam=0.5, adamw=0.5
-    ),
-}
-
-
-def _make_optimizer(name: str, params, lr: float):
-    from ..optim import SGD, Adagrad, Adam, AdamW, RMSprop
-
-    if name == "sgd":
-        return SGD(params, lr=lr)
-    if name == "momentum":
-        return SGD(params, lr=lr, momentum=0.9)
-    if name == "nesterov":
-        return SGD(params, lr=lr, momentum=0.9, nesterov=True)
-    if name == "adagrad":
-        return Adagrad(params, lr=lr)
-    if name == "rmsprop":
-        return RMSprop(params, lr=lr)
-    if name == "adam":
-        return Adam(params, lr=lr)
-    return AdamW(params, lr=lr, weight_decay=ADAMW_WEIGHT_DECAY)
-
-
-@dataclass
-class Run:
-    """One optimizer's run: ``path`` ``(n + 1, 2)``, ``losses`` ``(n + 1,)`` (start included)."""
-
-    optimizer: str
-    lr: float
-    path: object
-    losses: object
-    diverged: bool
-
-    def steps_to(self, tol: float):
-        import numpy as np
-
-        hits = np.flatnonzero(self.losses <= tol)
-        return int(hits[0]) if hits.size else None
-
-
-def run_optimizer(function: TestFunction, optimizer: str, lr: float, steps: int, start) -> Run:
-    """Minimise ``function`` from ``start`` for ``steps`` steps; stops early if it diverges."""
-    import numpy as np
-
-    from ..tensor import Tensor
-
-    point = Tensor(np.array(start, dtype=np.float64), requires_grad=True)
-    opt = _make_optimizer(optimizer, [point], lr)
-    path, losses, diverged = [point.data.copy()], [], False
-    for _ in range(steps):
-        point.grad = None
-        loss = function.formula(point[0], point[1])
-        loss.backward()
-        losses.append(loss.item())
-        opt.step()
-        if not np.all(np.isfinite(point.data)) or np.max(np.abs(point.data)) > 1e6:
-            diverged = True
-            break
-        path.append(point.data.copy())
-    final = function.formula(*path[-1]) if not diverged else math.inf
-    losses.append(float(final))
-    return Run(optimizer, lr, np.array(path), np.array(losses), diverged)
-
-
-def _distance(function: TestFunction, point) -> float:
-    return min(math.dist(point, m) for m in function.minima)
+__all__ = ["add_arguments", "run"]
 
 
 # ---------------------------------------------------------------------- command line
 def add_arguments(p):
+    from ..optim.registry import OPTIMIZERS
+    from ..optim.test_functions import FUNCTIONS
+
     p.add_argument(
         "--function",
         default="rosenbrock",
@@ -272,6 +82,8 @@ def _parse(args):
     import numpy as np
 
     from .._checks import check_int, check_number
+    from ..optim.registry import OPTIMIZERS
+    from ..optim.test_functions import FUNCTIONS
 
     if args.function not in FUNCTIONS:
         raise ValueError(
@@ -329,7 +141,7 @@ def _table(function, runs, tol) -> str:
                 r.optimizer,
                 f"{r.lr:g}",
                 f"{r.losses[-1]:.3e}",
-                f"{_distance(function, r.path[-1]):.3e}",
+                f"{function.distance_to_minimum(r.path[-1]):.3e}",
                 "-" if hit is None else str(hit),
             ]
         )
@@ -434,12 +246,14 @@ def _plot(function, runs, start, steps, tol, out):
 
 
 def run(args) -> int:
+    from ..optim.test_functions import TUNED_LR, run_optimizer
+
     function, names, steps, tol, start, out = _parse(args)
     runs = [
         run_optimizer(
             function,
             name,
-            args.lr if args.lr is not None else DEFAULT_LR[function.name][name],
+            args.lr if args.lr is not None else TUNED_LR[function.name][name],
             steps,
             start,
         )

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
-from .._checks import ParameterError
+from .._checks import MissingFileError, ParameterError
 
 HELP = "train a model on the embedded digits, MNIST IDX files or an .npz (the main job)"
 DESCRIPTION = """Train a model and write into --out: metrics.json, model.npz (checkpoint, rewritten
@@ -21,7 +20,8 @@ atomically every epoch), curves.png, confusion.png, tsne.png and report.html.
 
 def add_arguments(p):
     from ..nn.models import MODELS, POOLS
-    from ..training import OPTIMIZERS, SCHEDULES, TrainConfig
+    from ..optim.registry import OPTIMIZERS, SCHEDULES
+    from ..training import TrainConfig
 
     d = TrainConfig()
     p.add_argument(
@@ -94,56 +94,30 @@ _TRAJECTORY = (
 
 def _refuse_conflicts(args, saved, run_dir: str) -> None:
     """Options given explicitly (parser default None) that differ from the resumed run's."""
-    from ..training import canonical_data
+    from ..data import canonical_data
 
     for field in _TRAJECTORY:
         value = getattr(args, field)
-        kept = saved.learning_rate if field == "lr" else getattr(saved, field)
+        kept = getattr(saved, field)
         if field == "data" and value is not None and canonical_data(value) == canonical_data(kept):
             continue  # the same file or directory, spelled another way
         if value is not None and value != kept:
             option = "--" + field.replace("_", "-")
             raise ParameterError(
-                option,
+                field,
                 f"the run in {run_dir} was trained with {option} {kept}, got {value}; "
                 f"a resumed run keeps its options (start a new run with --out to change it)",
             )
     if args.out is not None and os.path.realpath(args.out) != os.path.realpath(run_dir):
-        raise ValueError(
-            f"--out: a resumed run continues in its own directory {run_dir}, got --out {args.out}"
+        raise ParameterError(
+            "out",
+            f"a resumed run continues in its own directory {run_dir}, got --out {args.out}",
         )
 
 
 #: library parameters set by options of another name (library parameter -> argparse dest):
-#: the checkpoint that --resume names
-PARAMETER_DESTS = {"checkpoint": "resume"}
-
-
-def _make_run_directory(out) -> str:
-    """Create the run directory: ``out``, or a new ``runs/<timestamp>[-N]``.
-
-    The default name is claimed with ``os.mkdir``, which fails if it exists, so two runs
-    started in the same second get ``runs/<timestamp>`` and ``runs/<timestamp>-2`` instead of
-    writing over each other.
-    """
-    if out is not None:
-        if os.path.exists(out) and not os.path.isdir(out):
-            raise ValueError(f"--out: {out} exists and is not a directory")
-        try:
-            os.makedirs(out, exist_ok=True)
-        except OSError as exc:
-            raise ValueError(f"--out: cannot create {out}: {exc.strerror or exc}") from None
-        return out
-    stamp = os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
-    os.makedirs("runs", exist_ok=True)
-    candidate, n = stamp, 1
-    while True:
-        try:
-            os.mkdir(candidate)
-            return candidate
-        except FileExistsError:
-            n += 1
-            candidate = f"{stamp}-{n}"
+#: the checkpoint that --resume names, the run directory that --out names
+PARAMETER_DESTS = {"checkpoint": "resume", "run_dir": "out"}
 
 
 def _run_directory(resume: str) -> str:
@@ -154,45 +128,42 @@ def _run_directory(resume: str) -> str:
     if os.path.isfile(resume):
         if os.path.basename(resume) == CHECKPOINT:
             return os.path.dirname(resume) or "."
-        raise ValueError(
-            f"--resume: {resume} is a file; give the run directory (the one holding {CHECKPOINT})"
+        raise ParameterError(
+            "resume", f"{resume} is a file; give the run directory (the one holding {CHECKPOINT})"
         )
     if not os.path.isdir(resume):
-        raise FileNotFoundError(f"--resume: {resume}: no such directory")
+        raise MissingFileError("resume", f"{resume}: no such directory")
     if not os.path.isfile(os.path.join(resume, CHECKPOINT)):
-        raise FileNotFoundError(f"--resume: {resume} holds no {CHECKPOINT}")
+        raise MissingFileError("resume", f"{resume} holds no {CHECKPOINT}")
     return resume
 
 
 def run(args) -> int:
+    from ..data import canonical_data
     from ..io import atomic_write_json
-    from ..report import write_run_outputs
-    from ..training import CHECKPOINT, TrainConfig, Trainer, TrainingDiverged, canonical_data
+    from ..training import CHECKPOINT, TrainConfig, Trainer, TrainingDiverged
+    from ..training.report import write_run_outputs
 
     log = (lambda *a, **k: None) if args.quiet else print
-    made_dir = False
     if args.resume:
-        out_dir = _run_directory(args.resume)
-        trainer = Trainer.resume(out_dir, epochs=args.epochs)
-        _refuse_conflicts(args, trainer.config, out_dir)
-        log(f"resuming {out_dir} at epoch {trainer.epoch} of {trainer.config.epochs}")
+        trainer = Trainer.resume(_run_directory(args.resume), epochs=args.epochs)
+        _refuse_conflicts(args, trainer.config, trainer.run_dir)
+        log(f"resuming {trainer.run_dir} at epoch {trainer.epoch} of {trainer.config.epochs}")
     else:
         given = {f: getattr(args, f) for f in _TRAJECTORY if getattr(args, f) is not None}
-        if "data" in given:  # recorded as an absolute path: see training.canonical_data
+        if "data" in given:  # recorded as an absolute path: see data.canonical_data
             given["data"] = canonical_data(given["data"])
         if args.epochs is not None:
             given["epochs"] = args.epochs
         config = TrainConfig(**given)
-        config.validate()
-        out_dir = args.out
-        if out_dir is not None and os.path.exists(os.path.join(out_dir, CHECKPOINT)):
-            raise ValueError(
-                f"--out: {out_dir} already holds a run; use --resume {out_dir} or another --out"
+        if args.out is not None and os.path.exists(os.path.join(args.out, CHECKPOINT)):
+            raise ParameterError(
+                "out", f"{args.out} already holds a run; use --resume {args.out} or another --out"
             )
-        # the directory is made once the data have loaded: bad input leaves none behind
-        trainer = Trainer(config, out_dir or "")
-        made_dir = out_dir is None or not os.path.isdir(out_dir)
-        trainer.out_dir = out_dir = _make_run_directory(out_dir)
+        # the run directory (--out, or a new runs/<timestamp>) is made once the data have
+        # loaded, so bad input leaves none behind
+        trainer = Trainer(config, args.out)
+    out_dir = trainer.run_dir
     c = trainer.config
     log(
         f"data {c.data}: {len(trainer.ytr)} train / {len(trainer.yte)} test images of shape "
@@ -200,7 +171,7 @@ def run(args) -> int:
     )
     log(
         f"model {c.model} (pool {c.pool}), {trainer.model.n_parameters():,} parameters; optimizer {c.optimizer} "
-        f"lr {c.learning_rate:g}, schedule {c.schedule}, batch {c.batch_size}, seed {c.seed}"
+        f"lr {c.lr:g}, schedule {c.schedule}, batch {c.batch_size}, seed {c.seed}"
         + (f", l1 {c.l1:g}" if c.l1 else "")
     )
     try:
@@ -214,19 +185,18 @@ def run(args) -> int:
             file=sys.stderr,
         )
         return 130
-    except TrainingDiverged as exc:
+    except TrainingDiverged as exc:  # the run removed the directory it made if nothing was saved
         saved = (
             f" ({trainer.epoch} complete epoch(s) stay in {trainer.checkpoint_path})"
             if trainer.epoch
             else ""
         )
-        if not trainer.epoch and made_dir:  # nothing was saved: leave no empty run behind
-            try:
-                os.rmdir(out_dir)
-            except OSError:
-                pass
-        raise ValueError(f"{exc}{saved}") from None
-    paths = write_run_outputs(trainer, final, out_dir, tsne=not args.no_tsne)
+        raise ValueError(
+            f"{exc.what} at epoch {exc.epoch}: training diverged; the step is set by "
+            f"--lr {exc.lr:g}, --weight-decay {exc.weight_decay:g} and --l1 {exc.l1:g}: "
+            f"start a new run with smaller values (a resumed run keeps its options){saved}"
+        ) from None
+    paths = write_run_outputs(trainer, final, tsne=not args.no_tsne)
     atomic_write_json(os.path.join(out_dir, "metrics.json"), trainer.metrics(final))
     print(
         f"test accuracy {final['test_accuracy']:.4f}  top-1 error {final['test_top1_error']:.4f}  "

@@ -11,6 +11,7 @@ from . import lr_scheduler
 from .adagrad import Adagrad, adagrad_update
 from .adam import Adam, AdamW, adam_update
 from .optimizer import Optimizer, optimizer_state_from_arrays, optimizer_state_to_arrays
+from .registry import DEFAULT_LR, OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler
 from .rmsprop import RMSprop, rmsprop_update
 from .sgd import SGD, ProximalSGD, sgd_update
 
@@ -29,4 +30,9 @@ __all__ = [
     "optimizer_state_to_arrays",
     "optimizer_state_from_arrays",
     "lr_scheduler",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "DEFAULT_LR",
+    "make_optimizer",
+    "make_scheduler",
 ]

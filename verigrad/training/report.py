@@ -12,9 +12,12 @@ import os
 
 import numpy as np
 
-from .io import atomic_write_text
-from .plots import plot_confusion, plot_curves, plot_embedding
-from .tensor import Tensor, no_grad
+from ..io import atomic_write_text
+from ..manifold import TSNE
+from ..metrics import confusion_matrix
+from ..nn import Sequential
+from ..plots import plot_confusion, plot_curves, plot_embedding
+from .evaluation import forward_in_batches
 
 __all__ = ["write_run_outputs", "penultimate_features", "write_html_report"]
 
@@ -29,29 +32,14 @@ def _data_label(spec: str) -> str:
 
 
 def penultimate_features(model, X: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    """The inputs of the model's last layer (flattened); the raw inputs for a one-layer model."""
-    from .nn import Sequential
-
-    body = model[:-1] if isinstance(model, Sequential) and len(model) > 1 else None
-    if body is None:
+    """The inputs of the model's last layer, flattened: ``(N, D)`` float64; the raw inputs for
+    a model that is not a ``Sequential`` of several layers."""
+    if not isinstance(model, Sequential) or len(model) <= 1:
         return X.reshape(len(X), -1).astype(np.float64)
-    was_training = model.training
-    model.eval()
-    out = []
-    with no_grad():
-        for start in range(0, len(X), batch_size):
-            out.append(
-                body(Tensor(X[start : start + batch_size])).data.reshape(
-                    min(batch_size, len(X) - start), -1
-                )
-            )
-    model.train(was_training)
-    return np.concatenate(out).astype(np.float64)
+    return forward_in_batches(model, X, batch_size, part=model[:-1])
 
 
 def _tsne_figure(model, X, y, path, seed: int) -> dict:
-    from .manifold import TSNE
-
     rng = np.random.default_rng(seed)
     if len(X) > TSNE_MAX_POINTS:
         keep = np.sort(rng.choice(len(X), TSNE_MAX_POINTS, replace=False))
@@ -69,10 +57,10 @@ def _tsne_figure(model, X, y, path, seed: int) -> dict:
     return {"tsne_kl_divergence": float(tsne.kl_divergence_)}
 
 
-def write_run_outputs(trainer, final: dict, out_dir: str, tsne: bool = True) -> dict:
-    """Write curves.png, confusion.png, tsne.png and report.html; returns their paths."""
-    from .metrics import confusion_matrix
-
+def write_run_outputs(trainer, final: dict, tsne: bool = True) -> dict:
+    """Write curves.png, confusion.png, tsne.png (and its KL divergence into ``final``) and
+    report.html into ``trainer.run_dir``; returns their paths."""
+    out_dir = trainer.run_dir
     history = trainer.history
     epochs = [h["epoch"] for h in history]
     paths = {}

@@ -1,0 +1,147 @@
+"""Where a run lives: its directory and its checkpoint ``model.npz``.
+
+A checkpoint is one ``.npz`` archive (no pickles) holding
+
+==================== ==================================================================
+entry                content
+==================== ==================================================================
+``model/<name>``     the model's ``state_dict``
+``optimizer[/i]``    the optimizer's ``state_dict`` (:func:`verigrad.io.pack_tree`)
+``scheduler[/i]``    the schedule's ``state_dict``, when the run has one
+``meta``             JSON: ``config`` (:meth:`TrainConfig.as_dict`), ``epoch``, ``history``
+                     (one record per epoch), ``elapsed`` (s), ``n_classes``, ``input_shape``
+                     ``(C, H, W)`` and ``rng`` (the state of the run's bit generator)
+==================== ==================================================================
+
+It is rewritten atomically after every epoch (temporary file, fsync, rename): a run killed at
+any moment leaves the last complete checkpoint readable. :func:`load_model` is the public way
+back to the trained model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+
+from .._checks import MissingFileError, ParameterError
+from ..io import atomic_savez, load_npz, pack_tree, unpack_tree
+from ..nn.models import build_model
+
+__all__ = [
+    "CHECKPOINT",
+    "make_run_directory",
+    "save_checkpoint",
+    "load_checkpoint",
+    "model_state",
+    "optimizer_state",
+    "scheduler_state",
+    "restore_model",
+    "load_model",
+]
+
+CHECKPOINT = "model.npz"
+
+
+def make_run_directory(run_dir=None) -> tuple:
+    """Make the directory a run writes into; returns ``(path, created)``.
+
+    ``run_dir`` None: a new ``runs/<timestamp>[-N]``, claimed with ``os.mkdir`` (which fails if
+    it exists), so two runs started in the same second get ``runs/<timestamp>`` and
+    ``runs/<timestamp>-2`` instead of writing over each other. A given ``run_dir`` is created
+    with its parents unless it exists; ``created`` says whether this call made it. Errors name
+    ``run_dir``.
+    """
+    if run_dir is not None:
+        run_dir = os.fspath(run_dir)
+        if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+            raise ParameterError("run_dir", f"{run_dir} exists and is not a directory")
+        if os.path.isdir(run_dir):
+            return run_dir, False
+        try:
+            os.makedirs(run_dir)
+        except OSError as exc:
+            raise ParameterError(
+                "run_dir", f"cannot create {run_dir}: {exc.strerror or exc}"
+            ) from None
+        return run_dir, True
+    stamp = os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
+    os.makedirs("runs", exist_ok=True)
+    candidate, n = stamp, 1
+    while True:
+        try:
+            os.mkdir(candidate)
+            return candidate, True
+        except FileExistsError:
+            n += 1
+            candidate = f"{stamp}-{n}"
+
+
+def save_checkpoint(path, model, optimizer, scheduler, meta: dict) -> None:
+    """Write the checkpoint (see the module docstring) to ``path`` atomically."""
+    arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
+    arrays.update(pack_tree(optimizer.state_dict(), "optimizer"))
+    if scheduler is not None:
+        arrays.update(pack_tree(scheduler.state_dict(), "scheduler"))
+    arrays["meta"] = np.array(json.dumps(meta))
+    atomic_savez(path, **arrays)
+
+
+def load_checkpoint(path):
+    """``(arrays, meta)`` of a checkpoint; errors name the parameter ``checkpoint`` and the file
+    (a run directory given instead of its ``model.npz`` is named as such)."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        inside = os.path.join(path, CHECKPOINT)
+        hint = f"; give {inside}" if os.path.isfile(inside) else ""
+        raise ParameterError("checkpoint", f"{path} is a directory, not a checkpoint file{hint}")
+    if not os.path.isfile(path):
+        raise MissingFileError("checkpoint", f"{path}: no such file")
+    try:
+        arrays = load_npz(path)
+    except (OSError, ValueError) as exc:
+        raise ParameterError("checkpoint", f"{' '.join(str(exc).split())}") from None
+    try:
+        meta = json.loads(str(arrays["meta"]))
+    except (ValueError, KeyError) as exc:
+        raise ParameterError("checkpoint", f"{path} is not a verigrad checkpoint ({exc})") from None
+    return arrays, meta
+
+
+def model_state(arrays: dict) -> dict:
+    """The model's ``state_dict`` inside checkpoint ``arrays`` (the ``model/`` entries)."""
+    return {k[len("model/") :]: v for k, v in arrays.items() if k.startswith("model/")}
+
+
+def optimizer_state(arrays: dict) -> dict:
+    """The optimizer's ``state_dict`` inside checkpoint ``arrays``."""
+    return unpack_tree(arrays, "optimizer")
+
+
+def scheduler_state(arrays: dict) -> dict | None:
+    """The schedule's ``state_dict`` inside checkpoint ``arrays``; None if it holds none."""
+    return unpack_tree(arrays, "scheduler") if "scheduler" in arrays else None
+
+
+def restore_model(arrays: dict, meta: dict):
+    """The trained model of a loaded checkpoint, in eval mode."""
+    config = meta["config"]
+    model = build_model(
+        config["model"], tuple(meta["input_shape"]), meta["n_classes"], config["pool"], rng=0
+    )
+    model.load_state_dict(model_state(arrays))
+    return model.eval()
+
+
+def load_model(path):
+    """The model trained by ``verigrad train`` (or :class:`~verigrad.training.Trainer`) whose
+    checkpoint is ``path`` (``run_dir/model.npz``), with its weights, in eval mode.
+
+    Examples
+    --------
+    >>> model = load_model("runs/20261126-082512/model.npz")  # doctest: +SKIP
+    >>> model(Tensor(X[:5])).data.argmax(axis=1)  # doctest: +SKIP
+    """
+    return restore_model(*load_checkpoint(path))

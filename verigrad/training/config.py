@@ -1,0 +1,92 @@
+"""What a training run is: :class:`TrainConfig`, every option, validated when it is made."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .._checks import ParameterError, check_choice, check_finite, check_int, check_number
+from ..nn.models import MODELS, POOLS
+from ..optim.registry import DEFAULT_LR, OPTIMIZERS, SCHEDULES
+
+__all__ = ["TrainConfig"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Every option of a training run (what ``metrics.json`` records as ``config``).
+
+    Parameters
+    ----------
+    data : str
+        ``digits``, ``mnist:DIR`` or ``FILE.npz`` (see :mod:`verigrad.data.sources`).
+    model : str
+        One of :data:`~verigrad.nn.models.MODELS` (``softmax``, ``mlp``, ``cnn``).
+    pool : str
+        The cnn's pooling layer, one of :data:`~verigrad.nn.models.POOLS`.
+    optimizer : str
+        One of :data:`~verigrad.optim.registry.OPTIMIZERS`.
+    lr : float, optional
+        Learning rate, ``> 0`` and finite. Not given (None): the optimizer's default,
+        :data:`~verigrad.optim.registry.DEFAULT_LR` ``[optimizer]``; the config holds the
+        resolved value from then on.
+    weight_decay : float
+        ``>= 0``; 0 means the optimizer's own default (0; AdamW's 1e-2).
+    schedule : str
+        One of :data:`~verigrad.optim.registry.SCHEDULES`.
+    epochs, batch_size : int
+        ``epochs`` in ``[1, 100000]``, ``batch_size >= 1``.
+    l1 : float
+        ``>= 0``: soft thresholding ``prox.l1(l1)`` of the weights (not the biases) after each
+        step (proximal gradient).
+    seed : int
+        Seeds the split, the initialisation, the shuffling, dropout and stochastic pooling.
+    test_size : float
+        Fraction of ``digits``/``.npz`` samples held out, in ``(0, 1)``.
+
+    The config is frozen: ``dataclasses.replace(config, epochs=40)`` makes a changed copy
+    (validated again). Errors are :class:`~verigrad._checks.ParameterError` naming the field.
+    """
+
+    data: str = "digits"
+    model: str = "cnn"
+    pool: str = "max"
+    optimizer: str = "adam"
+    lr: float | None = None
+    weight_decay: float = 0.0
+    schedule: str = "step"
+    epochs: int = 20
+    batch_size: int = 32
+    l1: float = 0.0
+    seed: int = 0
+    test_size: float = 0.2
+
+    def __post_init__(self):
+        self.validate()
+        if self.lr is None:
+            object.__setattr__(self, "lr", DEFAULT_LR[self.optimizer])
+
+    def validate(self) -> TrainConfig:
+        """Check every field (done when the config is made); returns ``self``."""
+        check_choice(self.model, "model", MODELS)
+        check_choice(self.pool, "pool", POOLS)
+        check_choice(self.optimizer, "optimizer", OPTIMIZERS)
+        check_choice(self.schedule, "schedule", SCHEDULES)
+        # check_number lets infinity through; an infinite step or penalty only ever trains NaNs
+        # (or, for l1, a model of zeros), so it is refused before any work is done
+        if self.lr is not None:
+            check_finite(check_number(self.lr, "lr", 0.0, low_open=True), "lr")
+        check_finite(check_number(self.weight_decay, "weight_decay", 0.0), "weight_decay")
+        check_int(self.epochs, "epochs", 1, 100_000)
+        check_int(self.batch_size, "batch_size", 1)
+        check_finite(check_number(self.l1, "l1", 0.0), "l1")
+        check_int(self.seed, "seed", 0, 2**63 - 1)
+        check_number(self.test_size, "test_size", 0.0, 1.0, low_open=True, high_open=True)
+        if not isinstance(self.data, str) or not self.data:
+            raise ParameterError(
+                "data", f"expected 'digits', 'mnist:DIR' or FILE.npz, got {self.data!r}"
+            )
+        return self
+
+    def as_dict(self) -> dict:
+        """The fields as a plain dict (``lr`` resolved): ``TrainConfig(**d)`` rebuilds it."""
+        return dataclasses.asdict(self)

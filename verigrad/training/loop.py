@@ -1,0 +1,291 @@
+"""The training loop behind ``verigrad train``: :class:`Trainer` advances a run epoch by epoch.
+
+A run is fully described by its :class:`~verigrad.training.config.TrainConfig`. All randomness
+(the split, the initialisation, the shuffling, dropout and stochastic pooling) comes from one
+``numpy.random.Generator`` seeded by ``config.seed``, whose state is saved in every checkpoint
+together with the weights, the optimizer and scheduler state and the history. Resuming restores
+all of it, so ``4 epochs`` and ``2 epochs + resume to 4`` give bit-identical weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+
+import numpy as np
+
+from .. import functional as F
+from .._checks import ParameterError, ParameterTypeError
+from ..data import DataLoader, load_dataset
+from ..nn.models import build_model
+from ..optim.registry import make_optimizer, make_scheduler
+from ..prox import l1
+from ..tensor import Tensor
+from .checkpoint import (
+    CHECKPOINT,
+    load_checkpoint,
+    make_run_directory,
+    model_state,
+    optimizer_state,
+    save_checkpoint,
+    scheduler_state,
+)
+from .config import TrainConfig
+from .evaluation import evaluate_model
+
+__all__ = ["Trainer", "TrainingDiverged", "sparsity"]
+
+
+def sparsity(model) -> float:
+    """Fraction of exactly-zero entries among the weight matrices/kernels (ndim > 1)."""
+    weights = [p.data for p in model.parameters() if p.ndim > 1]
+    total = sum(w.size for w in weights)
+    return float(sum(np.count_nonzero(w == 0) for w in weights) / total) if total else 0.0
+
+
+class TrainingDiverged(FloatingPointError):
+    """The training loss, the outputs or the weights became NaN or infinite.
+
+    The last complete epoch's checkpoint stays. Attributes, as data: ``what`` (what became
+    non-finite), ``epoch`` (1-based, the epoch it happened in) and ``lr``, ``weight_decay`` and
+    ``l1``, the options that set the step.
+    """
+
+    def __init__(self, what: str, epoch: int, lr: float, weight_decay: float, l1: float):
+        self.what, self.epoch = what, epoch
+        self.lr, self.weight_decay, self.l1 = lr, weight_decay, l1
+        super().__init__(
+            f"{what} at epoch {epoch}: training diverged (lr {lr:g}, weight_decay "
+            f"{weight_decay:g}, l1 {l1:g}); start a new run with smaller values"
+        )
+
+
+def _param_groups(model, l1_strength: float):
+    """The model's parameters; with ``l1 > 0``, soft thresholding on the weights (ndim > 1)
+    as a ``prox`` group and the biases in a plain one."""
+    params = list(model.parameters())
+    if l1_strength <= 0:
+        return params
+    weights = [p for p in params if p.ndim > 1]
+    others = [p for p in params if p.ndim <= 1]
+    groups = [{"params": weights, "prox": l1(l1_strength)}]
+    if others:
+        groups.append({"params": others})
+    return groups
+
+
+class Trainer:
+    """A training run: its data, model, optimizer, schedule and directory.
+
+    ``Trainer(config, run_dir)`` loads the data and builds the model, the optimizer and the
+    schedule, and only then makes ``run_dir`` (None: a new ``runs/<timestamp>``; see
+    :func:`~verigrad.training.checkpoint.make_run_directory`), so bad input leaves no
+    directory behind. :meth:`run` trains up to ``config.epochs``, writing the checkpoint
+    ``run_dir/model.npz`` after every epoch; :meth:`resume` rebuilds a saved run.
+
+    Attributes: ``config``, ``run_dir``, ``Xtr``, ``ytr``, ``Xte``, ``yte``, ``n_classes``,
+    ``model``, ``optimizer``, ``scheduler`` (None for ``schedule="none"``), ``rng``,
+    ``epoch`` (complete epochs), ``history`` (one record per epoch), ``elapsed`` (s).
+    """
+
+    def __init__(self, config: TrainConfig, run_dir=None):
+        if not isinstance(config, TrainConfig):
+            raise ParameterTypeError(
+                "config", f"expected a TrainConfig, got {type(config).__name__}"
+            )
+        self.config = config
+        self.Xtr, self.ytr, self.Xte, self.yte, self.n_classes = load_dataset(
+            config.data, config.seed, config.test_size
+        )
+        if len(np.unique(self.ytr)) < 2:
+            raise ParameterError("data", "the training set needs at least two classes")
+        self.rng = np.random.default_rng(config.seed)
+        self.model = build_model(
+            config.model, self.Xtr.shape[1:], self.n_classes, config.pool, rng=self.rng
+        )
+        # weight decay 0 means the optimizer's own default (AdamW's is 1e-2)
+        self.optimizer = make_optimizer(
+            config.optimizer,
+            _param_groups(self.model, config.l1),
+            config.lr,
+            weight_decay=config.weight_decay or None,
+        )
+        self.scheduler = make_scheduler(config.schedule, self.optimizer, config.epochs)
+        self.epoch = 0
+        self.history: list = []
+        self._test = None  # evaluation of the current weights on the test set, once computed
+        self.elapsed = 0.0
+        self.run_dir, self._made_run_dir = make_run_directory(run_dir)
+
+    @property
+    def checkpoint_path(self) -> str:
+        return os.path.join(self.run_dir, CHECKPOINT)
+
+    # ------------------------------------------------------------------ checkpoints
+    def meta(self) -> dict:
+        """The checkpoint's ``meta`` entry (see :mod:`verigrad.training.checkpoint`)."""
+        return {
+            "config": self.config.as_dict(),
+            "epoch": self.epoch,
+            "history": self.history,
+            "elapsed": self.elapsed,
+            "n_classes": self.n_classes,
+            "input_shape": list(self.Xtr.shape[1:]),
+            "rng": self.rng.bit_generator.state,
+        }
+
+    def save_checkpoint(self) -> None:
+        save_checkpoint(
+            self.checkpoint_path, self.model, self.optimizer, self.scheduler, self.meta()
+        )
+
+    @classmethod
+    def resume(cls, run_dir, epochs: int | None = None) -> Trainer:
+        """Rebuild the run saved in ``run_dir/model.npz``; ``epochs`` (total) may extend it."""
+        arrays, meta = load_checkpoint(os.path.join(run_dir, CHECKPOINT))
+        config = TrainConfig(**meta["config"])
+        if epochs is not None:
+            if epochs < meta["epoch"]:
+                raise ParameterError(
+                    "epochs",
+                    f"the run in {run_dir} already has {meta['epoch']} epochs, got {epochs}",
+                )
+            config = dataclasses.replace(config, epochs=epochs)
+        trainer = cls(config, run_dir)
+        trainer.model.load_state_dict(model_state(arrays))
+        trainer.optimizer.load_state_dict(optimizer_state(arrays))
+        state = scheduler_state(arrays)
+        if trainer.scheduler is not None and state is not None:
+            if epochs is not None and "T_max" in state:
+                state["T_max"] = trainer.scheduler.T_max  # a longer run stretches the schedule
+            trainer.scheduler.load_state_dict(state)
+        trainer.rng.bit_generator.state = meta["rng"]
+        trainer.epoch = int(meta["epoch"])
+        trainer.history = list(meta["history"])
+        trainer.elapsed = float(meta["elapsed"])
+        return trainer
+
+    # ------------------------------------------------------------------ the loop
+    def train_epoch(self, progress: bool = True) -> dict:
+        """One pass over the shuffled training set; ``train_loss`` and ``train_top1_error``
+        averaged over it. Raises :class:`TrainingDiverged` (before any checkpoint is written)
+        when the outputs, the loss or the weights stop being finite."""
+        from tqdm import tqdm
+
+        config = self.config
+        loader = DataLoader(self.Xtr, self.ytr, config.batch_size, shuffle=True, rng=self.rng)
+        self.model.train()
+        self._test = None  # the weights are about to change
+        total_loss, correct, seen = 0.0, 0, 0
+        bar = tqdm(
+            loader,
+            desc=f"epoch {self.epoch + 1}/{config.epochs}",
+            unit="batch",
+            disable=not progress,
+            leave=False,
+            dynamic_ncols=True,
+        )
+        # overflow on the way to a diverging run is caught below, by value, with one message
+        # naming the options that set the step; NumPy's warnings would only repeat it
+        with bar, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for xb, yb in bar:
+                logits = self.model(Tensor(xb))
+                if not np.all(np.isfinite(logits.data)):
+                    raise self._diverged("the model's outputs became NaN or infinite")
+                loss = F.cross_entropy(logits, yb)
+                if not np.isfinite(loss.data):
+                    raise self._diverged(f"the training loss became {loss.item()}")
+                self.optimizer.zero_grad()
+                loss.backward()
+                self.optimizer.step()
+                n = len(yb)
+                total_loss += float(loss.item()) * n
+                correct += int(np.count_nonzero(logits.data.argmax(axis=1) == yb))
+                seen += n
+                bar.set_postfix(
+                    loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}", refresh=False
+                )
+        if not all(np.all(np.isfinite(p.data)) for p in self.model.parameters()):
+            # checked before the epoch's checkpoint replaces the last good one
+            raise self._diverged("the weights became NaN or infinite")
+        return {"train_loss": total_loss / seen, "train_top1_error": 1.0 - correct / seen}
+
+    def _diverged(self, what: str) -> TrainingDiverged:
+        c = self.config
+        return TrainingDiverged(what, self.epoch + 1, c.lr, c.weight_decay, c.l1)
+
+    def run(self, progress: bool = True, log=print) -> dict:
+        """Train up to ``config.epochs`` (saving after each), then return the final metrics.
+
+        A run that diverges before its first checkpoint removes the run directory it made.
+        """
+        while self.epoch < self.config.epochs:
+            start = time.perf_counter()
+            lr = self.optimizer.param_groups[0]["lr"]
+            try:
+                train = self.train_epoch(progress)
+            except TrainingDiverged:
+                self._remove_empty_run_directory()
+                raise
+            test = self.test_evaluation()
+            if self.scheduler is not None:
+                self.scheduler.step()
+            self.epoch += 1
+            self.elapsed += time.perf_counter() - start
+            record = {
+                "epoch": self.epoch,
+                "lr": lr,
+                **train,
+                "test_loss": test["loss"],
+                "test_top1_error": test["top1_error"],
+                "test_top3_error": test["top3_error"],
+                "time_s": time.perf_counter() - start,
+            }
+            if self.config.l1 > 0:
+                record["sparsity"] = sparsity(self.model)
+            self.history.append(record)
+            self.save_checkpoint()
+            if log:
+                log(
+                    f"epoch {self.epoch:3d}/{self.config.epochs}  train loss {train['train_loss']:.4f}  "
+                    f"test loss {test['loss']:.4f}  test acc {test['accuracy']:.4f}  "
+                    f"top-3 err {test['top3_error']:.4f}  ({record['time_s']:.2f} s)"
+                )
+        return self.final_metrics()
+
+    def _remove_empty_run_directory(self) -> None:
+        if self.epoch == 0 and self._made_run_dir:  # nothing was saved: leave no empty run
+            try:
+                os.rmdir(self.run_dir)
+            except OSError:
+                pass
+
+    def test_evaluation(self) -> dict:
+        """:func:`~verigrad.training.evaluation.evaluate_model` on the test set for the current
+        weights, computed once (the epoch log, the final metrics and the report's confusion
+        matrix share it)."""
+        if self._test is None:
+            self._test = evaluate_model(self.model, self.Xte, self.yte)
+        return self._test
+
+    def final_metrics(self) -> dict:
+        """``metrics.json``'s ``final``: test accuracy and errors, time, size (and sparsity)."""
+        test = self.test_evaluation()
+        final = {
+            "test_accuracy": test["accuracy"],
+            "test_top1_error": test["top1_error"],
+            "test_top3_error": test["top3_error"],
+            "test_loss": test["loss"],
+            "wall_time_s": self.elapsed,
+            "n_parameters": self.model.n_parameters(),
+            "n_train": int(len(self.ytr)),
+            "n_test": int(len(self.yte)),
+        }
+        if self.config.l1 > 0:
+            final["sparsity"] = sparsity(self.model)
+        return final
+
+    def metrics(self, final: dict) -> dict:
+        """``metrics.json``: ``config``, ``epochs`` (the history) and ``final``."""
+        return {"config": self.config.as_dict(), "epochs": self.history, "final": final}
