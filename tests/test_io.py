@@ -61,3 +61,57 @@ def test_a_single_npy_array_is_not_an_npz_archive(tmp_path):
     np.save(tmp_path / "a.npy", np.zeros(3))
     with pytest.raises(ValueError, match="a.npy: holds a single .npy array"):
         load_npz(tmp_path / "a.npy")
+
+
+def test_npz_member_whose_header_lies_is_refused_before_allocating(tmp_path):
+    import io as _io
+    import zipfile
+
+    member = _io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        member, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)}
+    )
+    member.write(b"\0" * 32)
+    with zipfile.ZipFile(tmp_path / "x.npz", "w") as archive:
+        archive.writestr("X.npy", member.getvalue())
+    with pytest.raises(ValueError, match=r"^data: .*x.npz \(array 'X'\) is truncated") as info:
+        load_npz(tmp_path / "x.npz", param="data")
+    assert info.value.param == "data"
+
+
+def test_deeply_nested_metadata_is_one_error_not_a_recursion_error():
+    from verigrad.io import read_json, unpack_tree
+
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(ValueError, match="^meta: holds invalid metadata \\(nested too deeply\\)"):
+        read_json(deep, "meta")
+    with pytest.raises(ValueError, match="^arrays: "):
+        unpack_tree({"optimizer": np.array(deep)}, "optimizer")
+    with pytest.raises(ValueError, match="^arrays: has no entry 'optimizer'"):
+        unpack_tree({}, "optimizer")
+
+
+def test_write_errors_name_the_target_not_the_temporary_file(tmp_path, monkeypatch):
+    import errno
+
+    from verigrad import io as vio
+
+    def full(fh):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    target = tmp_path / "model.npz"
+    with pytest.raises(OSError) as info:
+        vio._atomic_write(target, full)
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(target)
+    assert list(tmp_path.iterdir()) == []  # the temporary file is gone
+
+
+def test_stale_temporaries_are_removed(tmp_path):
+    from verigrad.io import remove_stale_temporaries
+
+    (tmp_path / ".tmp-abc123model.npz").write_bytes(b"partial")
+    (tmp_path / ".tmp-zzzmetrics.json").write_bytes(b"other")
+    (tmp_path / "model.npz").write_bytes(b"keep")
+    removed = remove_stale_temporaries(tmp_path / "model.npz")
+    assert [p.rsplit("/", 1)[1] for p in removed] == [".tmp-abc123model.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-zzzmetrics.json", "model.npz"]

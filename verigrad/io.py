@@ -20,6 +20,11 @@ import numpy as np
 from ._checks import ParameterError
 
 __all__ = [
+    "TEMPORARY_PREFIX",
+    "remove_stale_temporaries",
+    "check_npy_header",
+    "load_npy",
+    "read_json",
     "atomic_savez",
     "atomic_write_text",
     "atomic_write_json",
@@ -27,6 +32,10 @@ __all__ = [
     "pack_tree",
     "unpack_tree",
 ]
+
+
+#: how the temporary files of atomic writes begin (``.tmp-XXXXXXXXmodel.npz``)
+TEMPORARY_PREFIX = ".tmp-"
 
 
 def _umask() -> int:
@@ -56,22 +65,65 @@ def _file_mode(path) -> int:
 
 
 def _atomic_write(path, write) -> None:
+    """Write through ``write(fh)`` to a temporary file beside ``path``, fsync, rename.
+
+    An ``OSError`` (a read-only directory, a full disk) is raised again naming ``path``, the
+    file the caller asked for, never the temporary file; the temporary file is removed.
+    """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    mode = _file_mode(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=directory)
+    tmp = None
     try:
+        os.makedirs(directory, exist_ok=True)
+        mode = _file_mode(path)
+        fd, tmp = tempfile.mkstemp(
+            prefix=TEMPORARY_PREFIX, suffix=os.path.basename(path), dir=directory
+        )
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        _discard(tmp)
+        raise type(exc)(exc.errno, exc.strerror or str(exc), path) from None
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        _discard(tmp)
         raise
+
+
+def _discard(tmp) -> None:
+    if tmp is not None and os.path.exists(tmp):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def remove_stale_temporaries(path) -> list:
+    """Remove the temporary files that an interrupted :func:`_atomic_write` of ``path`` left
+    (a process killed between ``mkstemp`` and ``os.replace``); returns their paths.
+
+    Call it when a run starts or resumes in a directory, before its first write.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    name = os.path.basename(path)
+    removed = []
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return removed
+    for entry in entries:
+        if entry.startswith(TEMPORARY_PREFIX) and entry.endswith(name) and entry != name:
+            stale = os.path.join(directory, entry)
+            try:
+                os.unlink(stale)
+                removed.append(stale)
+            except OSError:
+                pass
+    return removed
 
 
 def atomic_savez(path, **arrays) -> None:
@@ -88,24 +140,111 @@ def atomic_write_json(path, obj) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
-def load_npz(path) -> dict:
+#: what reading a damaged ``.npy``/``.npz`` can raise (zlib and zipfile errors included)
+READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+
+
+def _text(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 1 << 40
+
+
+def check_npy_header(fh, available: int, where: str, param: str):
+    """Read an ``.npy`` header from ``fh`` and check its claim before anything is allocated.
+
+    ``available`` is the number of bytes the file (or archive member) holds. Returns
+    ``(shape, dtype)``; raises :class:`ParameterError` about ``param`` for a bad header, an
+    object dtype, a size beyond ``available`` (a truncated file, or a header that lies) or
+    beyond half this machine's memory.
+    """
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = fmt.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, _, dtype = fmt.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"unsupported .npy format version {version}")
+    except READ_ERRORS as exc:
+        raise ParameterError(param, f"{where} is not a valid .npy array ({_text(exc)})") from None
+    if dtype.hasobject:
+        raise ParameterError(param, f"{where} holds Python objects; expected numbers")
+    needed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if needed > available - fh.tell():
+        raise ParameterError(
+            param,
+            f"{where} is truncated: its header declares shape {shape} ({needed:,} bytes) but "
+            f"the file holds {max(available - fh.tell(), 0):,}",
+        )
+    if needed > _memory_bytes() // 2:
+        raise ParameterError(
+            param, f"{where} declares shape {shape} ({needed:,} bytes): more than memory allows"
+        )
+    return shape, dtype
+
+
+def load_npy(path, param: str = "path") -> np.ndarray:
+    """The array of an ``.npy`` file, its header checked first (:func:`check_npy_header`);
+    every way the file can be bad is a :class:`ParameterError` about ``param`` naming it."""
+    path = os.fspath(path)
+    size = os.path.getsize(path)
+    if size == 0:
+        raise ParameterError(param, f"{path} is empty")
+    with open(path, "rb") as fh:
+        check_npy_header(fh, size, path, param)
+    try:
+        return np.load(path, allow_pickle=False)
+    except (*READ_ERRORS, MemoryError) as exc:
+        raise ParameterError(param, f"cannot read {path}: {_text(exc)}") from None
+
+
+def load_npz(path, param=None) -> dict:
     """Every array of an ``.npz`` file as a dict (the file is closed on return).
 
-    A truncated or corrupt archive raises ``ValueError`` naming the file (``np.load`` lets
-    ``zipfile.BadZipFile``, ``EOFError`` or ``zlib.error`` through, depending on the damage).
+    Each member's header is checked against the member's size before it is read, so a damaged
+    or hostile archive allocates nothing it cannot back. A truncated or corrupt archive is a
+    :class:`ParameterError` about ``param`` whose reason starts with the file's path.
     """
     path = os.fspath(path)
+    param = path if param is None else param
+    arrays = {}
     try:
-        archive = np.load(path, allow_pickle=False)
-        if isinstance(archive, np.lib.npyio.NpzFile):
-            with archive as f:
-                return {k: f[k] for k in f.files}
-    except (zipfile.BadZipFile, EOFError, zlib.error, ValueError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise ParameterError(
-            path, f"not a readable .npz archive (truncated or corrupt: {reason})"
-        ) from None
-    raise ParameterError(path, "holds a single .npy array, not an .npz archive")
+        with open(path, "rb") as fh:
+            if fh.read(6) == np.lib.format.MAGIC_PREFIX:
+                reason = "holds a single .npy array, not an .npz archive"
+                raise ParameterError(param, reason if param == path else f"{path}: {reason}")
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                name = info.filename[: -len(".npy")]
+                with archive.open(info) as fh:
+                    check_npy_header(fh, info.file_size, f"{path} (array {name!r})", param)
+                with archive.open(info) as fh:
+                    arrays[name] = np.lib.format.read_array(fh, allow_pickle=False)
+    except ParameterError:
+        raise
+    except (*READ_ERRORS, MemoryError) as exc:
+        reason = f"not a readable .npz archive (truncated or corrupt: {_text(exc)})"
+        raise ParameterError(param, reason if param == path else f"{path}: {reason}") from None
+    return arrays
+
+
+def read_json(text, param: str):
+    """``json.loads(text)``; invalid or absurdly nested JSON (a ``RecursionError`` in the parser)
+    is a :class:`ParameterError` about ``param``."""
+    try:
+        return json.loads(str(text))
+    except (ValueError, RecursionError) as exc:
+        what = "nested too deeply" if isinstance(exc, RecursionError) else _text(exc)
+        raise ParameterError(param, f"holds invalid metadata ({what})") from None
 
 
 def pack_tree(tree, prefix: str) -> dict:
@@ -148,7 +287,14 @@ def unpack_tree(arrays: dict, prefix: str):
                 return tuple(items) if obj.get("tuple") else items
         return obj
 
-    return decode(json.loads(str(arrays[prefix])))
+    if prefix not in arrays:
+        raise ParameterError("arrays", f"has no entry {prefix!r}")
+    tree = read_json(arrays[prefix], "arrays")
+    try:
+        return decode(tree)
+    except (RecursionError, KeyError, TypeError, ValueError) as exc:
+        what = "nested too deeply" if isinstance(exc, RecursionError) else _text(exc)
+        raise ParameterError("arrays", f"{prefix!r} is not a packed tree ({what})") from None
 
 
 def _hashable(key):

@@ -73,8 +73,8 @@ def test_header_claim_is_checked_under_an_address_space_limit(tmp_path):
     [
         ("empty.npy", b"", "is empty"),
         ("garbage.npy", b"not an array at all", "is not a valid .npy array"),
-        ("trunc.npz", None, "cannot read"),
-        ("notzip.npz", b"PK\x03\x04garbage", "cannot read"),
+        ("trunc.npz", None, "not a readable .npz archive"),
+        ("notzip.npz", b"PK\x03\x04garbage", "not a readable .npz archive"),
         ("bad.csv", b"1.0,abc,3\n4,5,6\n", "non-numeric value 'abc' in row 1"),
         ("ragged.csv", b"1,2,3\n4,5\n", "rows of different lengths"),
         ("binary.csv", b"\xff\xfe\x00\x81", "cannot read"),

@@ -17,94 +17,17 @@ from __future__ import annotations
 
 import csv
 import os
-import zipfile
-import zlib
 
 import numpy as np
 
 from .._checks import MissingFileError, ParameterError
+from ..io import load_npy, load_npz
 
-__all__ = ["load_table", "read_labels_file", "check_array_header"]
-
-#: what reading a damaged ``.npy``/``.npz`` can raise (zlib and zipfile errors included)
-_READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError)
-
-
-def _memory_bytes() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-        return 1 << 40
-
-
-def check_array_header(fh, available: int, where: str, param: str = "input"):
-    """Read an ``.npy`` header from ``fh`` and check its claim before any allocation.
-
-    ``available`` is the number of bytes the file (or archive member) holds. Returns
-    ``(shape, dtype)``; raises :class:`ParameterError` for a bad header, an object dtype, a
-    size beyond ``available`` (truncated) or beyond this machine's memory.
-    """
-    fmt = np.lib.format
-    try:
-        version = fmt.read_magic(fh)
-        if version == (1, 0):
-            shape, _, dtype = fmt.read_array_header_1_0(fh)
-        elif version == (2, 0):
-            shape, _, dtype = fmt.read_array_header_2_0(fh)
-        else:
-            raise ValueError(f"unsupported .npy format version {version}")
-    except _READ_ERRORS as exc:
-        raise ParameterError(param, f"{where} is not a valid .npy array ({_text(exc)})") from None
-    if dtype.hasobject:
-        raise ParameterError(param, f"{where} holds Python objects; expected numbers")
-    needed = int(np.prod(shape, dtype=object)) * dtype.itemsize
-    if needed > available - fh.tell():
-        raise ParameterError(
-            param,
-            f"{where} is truncated: its header declares shape {shape} ({needed:,} bytes) but "
-            f"the file holds {max(available - fh.tell(), 0):,}",
-        )
-    if needed > _memory_bytes() // 2:
-        raise ParameterError(
-            param, f"{where} declares shape {shape} ({needed:,} bytes): more than memory allows"
-        )
-    return shape, dtype
+__all__ = ["load_table", "read_labels_file"]
 
 
 def _text(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def _load_npy(path: str, param: str) -> np.ndarray:
-    size = os.path.getsize(path)
-    if size == 0:
-        raise ParameterError(param, f"{path} is empty")
-    with open(path, "rb") as fh:
-        check_array_header(fh, size, path, param)
-    try:
-        return np.load(path, allow_pickle=False)
-    except (*_READ_ERRORS, MemoryError) as exc:
-        raise ParameterError(param, f"cannot read {path}: {_text(exc)}") from None
-
-
-def _load_npz(path: str, param: str) -> dict:
-    """The arrays of an ``.npz`` archive, each header checked against its member's size."""
-    arrays = {}
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                name = info.filename[: -len(".npy")] if info.filename.endswith(".npy") else None
-                if name is None:
-                    continue
-                with archive.open(info) as fh:
-                    check_array_header(fh, info.file_size, f"{path} (array {name!r})", param)
-                with archive.open(info) as fh:
-                    arrays[name] = np.lib.format.read_array(fh, allow_pickle=False)
-    except ParameterError:
-        raise
-    except (*_READ_ERRORS, MemoryError) as exc:
-        raise ParameterError(param, f"cannot read {path}: {_text(exc)}") from None
-    return arrays
 
 
 def _numeric(cell: str) -> bool:
@@ -166,7 +89,7 @@ def _read_csv(path: str, label_column, param: str):
 def read_labels_file(path: str, param: str = "labels") -> np.ndarray:
     """Labels from ``.npy`` or a text file with one label per line (ints where they all are)."""
     if path.endswith(".npy"):
-        return _load_npy(path, param).ravel()
+        return load_npy(path, param).ravel()
     try:
         with open(path) as fh:
             values = [line.strip() for line in fh if line.strip()]
@@ -202,7 +125,7 @@ def load_table(path: str, labels=None, param: str = "input"):
                 f"{column!r} is not a file (a column name or index works only with .csv input)",
             )
         if extension == ".npz":
-            arrays = _load_npz(path, param)
+            arrays = load_npz(path, param)
             if "X" not in arrays:
                 found = ", ".join(sorted(arrays)) or "no arrays"
                 raise ParameterError(param, f"{path} has no array 'X' (found {found})")
@@ -212,7 +135,7 @@ def load_table(path: str, labels=None, param: str = "input"):
                     param, f"array 'y' of {path} must be 1-D (one label per sample), got {y.shape}"
                 )
         else:
-            X = _load_npy(path, param)
+            X = load_npy(path, param)
         if X.ndim < 2:
             raise ParameterError(param, f"expected a 2-D array of samples, got shape {X.shape}")
         X = X.reshape(X.shape[0], int(np.prod(X.shape[1:])))  # explicit width for N = 0
