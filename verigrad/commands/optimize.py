@@ -81,50 +81,52 @@ def add_arguments(p):
 def _parse(args):
     import numpy as np
 
-    from .._checks import check_int, check_number
+    from .._checks import ParameterError, check_finite, check_int, check_number
     from ..optim.registry import OPTIMIZERS
     from ..optim.test_functions import FUNCTIONS
 
     if args.function not in FUNCTIONS:
-        raise ValueError(
-            f"--function: unknown function {args.function!r}; choose from {', '.join(FUNCTIONS)}"
+        raise ParameterError(
+            "function", f"unknown function {args.function!r}; choose from {', '.join(FUNCTIONS)}"
         )
     function = FUNCTIONS[args.function]
     names = [n.strip().lower() for n in str(args.optimizers).split(",") if n.strip()]
     if not names:
-        raise ValueError("--optimizers: give at least one optimizer")
+        raise ParameterError("optimizers", "give at least one optimizer")
     unknown = [n for n in names if n not in OPTIMIZERS]
     if unknown:
-        raise ValueError(
-            f"--optimizers: unknown optimizer(s) {', '.join(unknown)}; choose from {','.join(OPTIMIZERS)}"
+        raise ParameterError(
+            "optimizers",
+            f"unknown optimizer(s) {', '.join(unknown)}; choose from {','.join(OPTIMIZERS)}",
         )
     if len(set(names)) != len(names):
-        raise ValueError(f"--optimizers: an optimizer is listed twice in {args.optimizers!r}")
-    steps = function.steps if args.steps is None else check_int(args.steps, "--steps", 1, 1_000_000)
+        raise ParameterError("optimizers", f"an optimizer is listed twice in {args.optimizers!r}")
+    steps = function.steps if args.steps is None else check_int(args.steps, "steps", 1, 1_000_000)
     if args.lr is not None:
-        check_number(args.lr, "--lr", 0.0, low_open=True)
-        if not math.isfinite(args.lr):
-            raise ValueError(f"--lr: must be finite, got {args.lr}")
-    tol = check_number(args.tol, "--tol", 0.0, low_open=True)
+        check_finite(check_number(args.lr, "lr", 0.0, low_open=True), "lr")
+    tol = check_number(args.tol, "tol", 0.0, low_open=True)
     start = function.start
     if args.start is not None:
         parts = str(args.start).replace(" ", "").split(",")
         try:
             start = tuple(float(v) for v in parts)
         except ValueError:
-            raise ValueError(f"--start: expected X,Y (two numbers), got {args.start!r}") from None
+            raise ParameterError(
+                "start", f"expected X,Y (two numbers), got {args.start!r}"
+            ) from None
         if len(start) != 2 or not all(math.isfinite(v) for v in start):
-            raise ValueError(f"--start: expected X,Y (two finite numbers), got {args.start!r}")
+            raise ParameterError("start", f"expected X,Y (two finite numbers), got {args.start!r}")
     with np.errstate(all="ignore"):
         start_loss = float(function.formula(*(np.float64(v) for v in start)))
     if not math.isfinite(start_loss):
-        raise ValueError(
-            f"--start: f({start[0]:g}, {start[1]:g}) is not finite (it overflows); choose a "
-            f"start nearer the minimum"
+        raise ParameterError(
+            "start",
+            f"f({start[0]:g}, {start[1]:g}) is not finite (it overflows); choose a "
+            f"start nearer the minimum",
         )
     out = args.out or f"optimize-{function.name}.png"
     if not str(out).lower().endswith(".png"):
-        raise ValueError(f"--out: the figure is a PNG; give a FILE.png, got {out!r}")
+        raise ParameterError("out", f"the figure is a PNG; give a FILE.png, got {out!r}")
     return function, names, steps, tol, start, out
 
 
