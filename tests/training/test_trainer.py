@@ -129,3 +129,15 @@ def test_resume_continues_and_refuses_fewer_epochs(tmp_path):
     trainer.run(progress=False, log=None)
     _, meta = load_checkpoint(trainer.checkpoint_path)
     assert meta["epoch"] == 3 and [h["epoch"] for h in meta["history"]] == [1, 2, 3]
+
+
+def test_a_run_starting_in_a_directory_removes_stale_checkpoint_temporaries(tmp_path):
+    from verigrad.io import TEMPORARY_PREFIX
+
+    (tmp_path / "r").mkdir()
+    stale = tmp_path / "r" / f"{TEMPORARY_PREFIX}abc{CHECKPOINT}"
+    stale.write_bytes(b"half a checkpoint")
+    keep = tmp_path / "r" / "notes.txt"
+    keep.write_text("mine")
+    Trainer(_config(_npz(tmp_path / "d.npz")), tmp_path / "r")
+    assert not stale.exists() and keep.exists()

@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from .._checks import MissingFileError, ParameterError
-from ..io import atomic_savez, load_npz, pack_tree, unpack_tree
+from ..io import atomic_savez, load_npz, pack_tree, read_json, unpack_tree
 from ..nn.models import build_model
 
 __all__ = [
@@ -99,14 +99,10 @@ def load_checkpoint(path):
         raise ParameterError("checkpoint", f"{path} is a directory, not a checkpoint file{hint}")
     if not os.path.isfile(path):
         raise MissingFileError("checkpoint", f"{path}: no such file")
-    try:
-        arrays = load_npz(path)
-    except (OSError, ValueError) as exc:
-        raise ParameterError("checkpoint", f"{' '.join(str(exc).split())}") from None
-    try:
-        meta = json.loads(str(arrays["meta"]))
-    except (ValueError, KeyError) as exc:
-        raise ParameterError("checkpoint", f"{path} is not a verigrad checkpoint ({exc})") from None
+    arrays = load_npz(path, "checkpoint")
+    if "meta" not in arrays:
+        raise ParameterError("checkpoint", f"{path} is not a verigrad checkpoint (no 'meta' entry)")
+    meta = read_json(arrays["meta"], "checkpoint")
     return arrays, meta
 
 

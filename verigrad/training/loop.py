@@ -18,6 +18,7 @@ import numpy as np
 from .. import functional as F
 from .._checks import ParameterError, ParameterTypeError
 from ..data import DataLoader, load_dataset
+from ..io import remove_stale_temporaries
 from ..nn.models import build_model
 from ..optim.registry import make_optimizer, make_scheduler
 from ..prox import l1
@@ -117,6 +118,7 @@ class Trainer:
         self._test = None  # evaluation of the current weights on the test set, once computed
         self.elapsed = 0.0
         self.run_dir, self._made_run_dir = make_run_directory(run_dir)
+        remove_stale_temporaries(self.checkpoint_path)  # what a write killed mid-way left
 
     @property
     def checkpoint_path(self) -> str:
