@@ -115,6 +115,10 @@ def _is_sparse(x) -> bool:
 
 def check_finite(a, name: str):
     """``a`` (an array or a number) if every entry is finite."""
+    if np.ndim(a) == 0 and isinstance(a, numbers.Real):
+        if not np.isfinite(a):
+            raise ParameterError(name, f"must be a finite number, got {a}")
+        return a
     if not np.all(np.isfinite(a)):
         bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
         raise ParameterError(name, f"contains {bad} NaN or infinite value(s)")
