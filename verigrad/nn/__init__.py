@@ -17,6 +17,7 @@ from .pool import (
     StochasticPool2d,
 )
 from .softmax_regression import SoftmaxRegression
+from .torch_bridge import from_torch
 
 __all__ = [
     "Module",
@@ -49,4 +50,5 @@ __all__ = [
     "GlobalMaxPool2d",
     "StochasticPool2d",
     "MixedPool2d",
+    "from_torch",
 ]

@@ -179,6 +179,17 @@ class Module:
             else:
                 table[name] = value.astype(current_data.dtype, copy=True)
 
+    # -------------------------------------------------------------- conversion
+    def to_torch(self):
+        """The equivalent ``torch.nn.Module``, weights copied (imports torch only now).
+
+        See :func:`verigrad.nn.torch_bridge.to_torch`: the layers of :mod:`verigrad.nn` and
+        Sequential models of them convert; another layer is a ParameterError naming it.
+        """
+        from .torch_bridge import to_torch
+
+        return to_torch(self)
+
     # -------------------------------------------------------------- calling
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
