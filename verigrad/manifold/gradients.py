@@ -72,13 +72,31 @@ def _row_blocks(n: int, block_elements: int = _BLOCK_ELEMENTS):
         yield start, min(n, start + rows)
 
 
-def _block_distances(Y, norms, start, stop):
-    d = Y[start:stop] @ Y.T
-    d *= -2
-    d += norms[None, :]
-    d += norms[start:stop, None]
-    np.maximum(d, 0, out=d)
-    return d
+def _kernel_blocks(Y, dof: float = 1.0):
+    """The row-block pairwise loop of the all-pairs methods: yields ``(start, stop, u)`` with
+    ``u = (1 + |y_i - y_j|^2 / dof)^-1`` of shape ``(stop - start, N)``, zero on the diagonal
+    (no self-interaction). Distances are BLAS products; memory stays ``O(block * N)``. ``u``
+    is the caller's to overwrite."""
+    n = Y.shape[0]
+    norms = np.einsum("ij,ij->i", Y, Y)
+    for start, stop in _row_blocks(n):
+        u = Y[start:stop] @ Y.T
+        u *= -2
+        u += norms[None, :]
+        u += norms[start:stop, None]
+        np.maximum(u, 0, out=u)
+        if dof != 1.0:
+            u /= dof
+        u += 1.0
+        np.reciprocal(u, out=u)
+        local = np.arange(stop - start)
+        u[local, local + start] = 0.0
+        yield start, stop, u
+
+
+def _weighted_differences(Y, start, stop, weights):
+    """``sum_j weights_ij (y_i - y_j)`` for the rows ``start:stop`` (``weights`` a row block)."""
+    return Y[start:stop] * weights.sum(axis=1)[:, None] - weights @ Y
 
 
 def _check_shapes(P, Y):
@@ -119,21 +137,12 @@ def kl_gradient_exact(P, Y, exaggeration: float = 1.0, dof: float = 1.0, compute
     ``ValueError`` (naming ``P`` or ``Y``) if their shapes do not match.
     """
     Y = _check_shapes(P, Y)
-    n = Y.shape[0]
-    norms = np.einsum("ij,ij->i", Y, Y)
     attractive = np.zeros_like(Y)
     repulsive = np.zeros_like(Y)
     z = 0.0
     p_log_p = p_log_w = 0.0
     power = (dof + 1.0) / 2.0
-    for start, stop in _row_blocks(n):
-        local = np.arange(stop - start)
-        u = _block_distances(Y, norms, start, stop)
-        if dof != 1.0:
-            u /= dof
-        u += 1.0
-        np.reciprocal(u, out=u)
-        u[local, local + start] = 0.0  # no self-interaction
+    for start, stop, u in _kernel_blocks(Y, dof):
         w = u if dof == 1.0 else u**power
         z += w.sum()
         p = _dense_rows(P, start, stop)
@@ -141,10 +150,9 @@ def kl_gradient_exact(P, Y, exaggeration: float = 1.0, dof: float = 1.0, compute
             positive = p > 0
             p_log_p += float(np.sum(p[positive] * np.log(np.maximum(p[positive], EPSILON))))
             p_log_w += float(power * np.sum(p[positive] * np.log(u[positive])))
-        attraction = p * u
-        attractive[start:stop] = Y[start:stop] * attraction.sum(axis=1)[:, None] - attraction @ Y
+        attractive[start:stop] = _weighted_differences(Y, start, stop, p * u)
         repulsion = w * u if dof != 1.0 else np.square(u, out=u)
-        repulsive[start:stop] = Y[start:stop] * repulsion.sum(axis=1)[:, None] - repulsion @ Y
+        repulsive[start:stop] = _weighted_differences(Y, start, stop, repulsion)
     scale = 2.0 * (dof + 1.0) / dof
     grad = attractive
     grad *= exaggeration * scale
@@ -328,19 +336,12 @@ def _convolve(grid: np.ndarray, spacing: float, workers=None) -> np.ndarray:
 def repulsive_forces_direct(Y):
     """``sum_j w_ij^2 (y_i - y_j)`` ``(N, d)`` and ``Z = sum_{i != j} w_ij`` summed over all
     pairs (Cauchy kernel), in row blocks of bounded memory: exact, ``O(N^2)``."""
-    n = Y.shape[0]
-    norms = np.einsum("ij,ij->i", Y, Y)
     forces = np.empty_like(Y)
     z = 0.0
-    for start, stop in _row_blocks(n):
-        w = _block_distances(Y, norms, start, stop)
-        w += 1.0
-        np.reciprocal(w, out=w)
-        local = np.arange(stop - start)
-        w[local, local + start] = 0.0
+    for start, stop, w in _kernel_blocks(Y):
         z += float(w.sum())
         np.square(w, out=w)
-        forces[start:stop] = Y[start:stop] * w.sum(axis=1)[:, None] - w @ Y
+        forces[start:stop] = _weighted_differences(Y, start, stop, w)
     return forces, z
 
 

@@ -27,6 +27,7 @@ import numbers
 import os
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -171,6 +172,22 @@ def initial_embedding(X, n_components, init, rng):
     return check_finite(Y, "init")
 
 
+@dataclass(frozen=True)
+class _FitSettings:
+    """What ``TSNE.fit`` validated: the data (float64, finite), the embedding's dtype, and the
+    hyperparameters resolved to values (``learning_rate`` a float, ``rng`` a Generator)."""
+
+    X: np.ndarray
+    dtype: type
+    method: str
+    n_components: int
+    perplexity: float
+    exaggeration: float
+    max_iter: int
+    learning_rate: float
+    rng: np.random.Generator
+
+
 class TSNE:
     """t-distributed Stochastic Neighbour Embedding.
 
@@ -225,7 +242,7 @@ class TSNE:
         self.random_state = random_state
         self.verbose = verbose
 
-    def _validate(self, X):
+    def _validate(self, X) -> _FitSettings:
         X = as_float_array(X, "X", ndim=2)
         # the embedding follows the input's dtype; the optimisation always runs in float64
         dtype = np.float32 if X.dtype == np.float32 else np.float64
@@ -256,17 +273,16 @@ class TSNE:
             )
         if not isinstance(self.verbose, (bool, numbers.Integral)):
             raise ParameterTypeError("verbose", f"expected a bool, got {self.verbose!r}")
-        rng = _random_state_generator(self.random_state)
-        return (
-            X,
-            dtype,
-            method,
-            n_components,
-            perplexity,
-            exaggeration,
-            max_iter,
-            learning_rate,
-            rng,
+        return _FitSettings(
+            X=X,
+            dtype=dtype,
+            method=method,
+            n_components=n_components,
+            perplexity=perplexity,
+            exaggeration=exaggeration,
+            max_iter=max_iter,
+            learning_rate=learning_rate,
+            rng=_random_state_generator(self.random_state),
         )
 
     def _log(self, text):
@@ -278,18 +294,23 @@ class TSNE:
 
         ``progress(iteration, max_iter)`` (optional) is called after every iteration.
         """
-        X, dtype, method, n_components, perplexity, exaggeration, max_iter, lr, rng = (
-            self._validate(X)
+        settings = self._validate(X)
+        X, method, max_iter, exaggeration = (
+            settings.X,
+            settings.method,
+            settings.max_iter,
+            settings.exaggeration,
         )
+        lr = settings.learning_rate
         n = X.shape[0]
         start = time.perf_counter()
-        P = joint_probabilities(X, perplexity, method=method)
+        P = joint_probabilities(X, settings.perplexity, method=method)
         nnz = P.nnz if sp.issparse(P) else n * (n - 1)
         self._log(
-            f"affinities ({method}, perplexity={perplexity:g}, {nnz} nonzeros) in "
+            f"affinities ({method}, perplexity={settings.perplexity:g}, {nnz} nonzeros) in "
             f"{time.perf_counter() - start:.2f} s"
         )
-        Y = initial_embedding(X, n_components, self.init, rng)
+        Y = initial_embedding(X, settings.n_components, self.init, settings.rng)
         if method == "fft":
             pairs = neighbor_pairs(P)
 
@@ -303,7 +324,7 @@ class TSNE:
                     workers=FFT_WORKERS,
                 )
         else:
-            dof = max(n_components - 1, 1)
+            dof = max(settings.n_components - 1, 1)
 
             def objective(Y, alpha, compute_kl):
                 return kl_gradient_exact(P, Y, exaggeration=alpha, dof=dof, compute_kl=compute_kl)
@@ -351,7 +372,7 @@ class TSNE:
             done += n_iter
             self._log(f"phase done in {time.perf_counter() - phase_start:.2f} s")
         kl, _ = objective(Y, 1.0, True)
-        self.embedding_ = Y.astype(dtype, copy=False)
+        self.embedding_ = Y.astype(settings.dtype, copy=False)
         self.kl_divergence_ = float(kl)
         self.n_iter_ = done
         self.learning_rate_ = lr

@@ -4,8 +4,10 @@
   (l1, l2, group_l1, elastic_net, nonneg, box, nuclear, l1_ball, simplex, linf).
 * :mod:`.solvers`: :func:`proximal_gradient` (ISTA, FISTA, backtracking, adaptive restart).
 * :mod:`.lasso_solver`: the working-set solver with gap-safe screening behind the estimators.
-* :mod:`.estimators`: :class:`Lasso`, :class:`ElasticNet`, :class:`GroupLasso` with
-  scikit-learn's objectives, plus the pure functions they wrap.
+* :mod:`.linear_fit`, :mod:`.group_lasso`: the pure fits :func:`enet_fit` and
+  :func:`group_lasso_fit` (scikit-learn's objectives, duality-gap certificates).
+* :mod:`.estimators`: :class:`Lasso`, :class:`ElasticNet`, :class:`GroupLasso`, thin shells
+  over those functions.
 """
 
 from .estimators import ElasticNet, GroupLasso, Lasso, enet_fit, group_lasso_fit
