@@ -20,6 +20,15 @@ maximum, minimum, outer, dot, T (transpose), norm, mse and cross_entropy(p, y) =
 on probabilities p. Anything else (attributes, other names or calls, strings, lambdas, huge
 exponents or shapes) is refused. Formulas are never passed to eval/exec.
 
+With --latex, --f, --grad and every --define are LaTeX, as on paper; index notation works
+(free indices make an array, \\sum_k sums, \\sum_{k \neq i} excludes), and --grad may carry
+its left side:
+
+  verigrad check-grad --latex --define "a = Wx + b" --define "\\hat y = \\sigma(a)" \
+      --f "-\\sum_i y_i \\log \\hat y_i" --wrt W \
+      --grad "\frac{\\partial l}{\\partial W_{ij}} = (\\hat y_i - y_i) x_j" \
+      --shape W=3x4 x=4 b=3 --onehot y=3
+
 Exit status: 0 every formula agrees at every point tried, 1 some formula disagrees,
 2 bad usage or a refused formula."""
 
@@ -82,6 +91,18 @@ def add_arguments(p):
         help="entries agree when |yours - autograd| <= tol (1 + |autograd|) (default 1e-6)",
     )
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    p.add_argument(
+        "--latex",
+        action="store_true",
+        help="read --f, --grad and --define as LaTeX (index notation allowed)",
+    )
+    p.add_argument(
+        "--define",
+        action="append",
+        default=[],
+        metavar="NAME = EXPR",
+        help="a LaTeX definition used by the formulas (repeatable; needs --latex)",
+    )
 
 
 def _finite(value):
@@ -104,7 +125,7 @@ def _format_array(values) -> str:
 
 
 #: library parameters set by options of another name (the CLI finds the option by its dest)
-PARAMETER_DESTS = {"grads": "grad", "variables": "shape"}
+PARAMETER_DESTS = {"grads": "grad", "variables": "shape", "definitions": "define"}
 
 #: option dest -> kind of the variables it declares
 _KIND_OF_DEST = {"shape": "normal", "positive": "positive", "onehot": "onehot", "prob": "prob"}
@@ -127,7 +148,7 @@ def _variables(args) -> list:
 
 def run(args) -> int:
     from .._checks import ParameterError
-    from ..formula import check_gradients
+    from ..formula import check_gradients, check_latex_gradient
 
     if len(args.grad) != len(args.wrt):  # the pairing of two repeatable options
         raise ParameterError(
@@ -136,9 +157,17 @@ def run(args) -> int:
             "give one --grad per --wrt, in the same order",
         )
     variables = _variables(args)
-    checks, info = check_gradients(
-        args.f, args.wrt, args.grad, variables, trials=args.trials, seed=args.seed, tol=args.tol
-    )
+    if args.define and not args.latex:
+        raise ParameterError("define", "definitions are LaTeX: give --latex too")
+    if args.latex:
+        checks = check_latex_gradient(
+            args.f, args.wrt, args.grad, variables, args.define, args.trials, args.seed, args.tol
+        )
+        info = {"fd_max_abs_diff": None, "fd_checked": False}
+    else:
+        checks, info = check_gradients(
+            args.f, args.wrt, args.grad, variables, trials=args.trials, seed=args.seed, tol=args.tol
+        )
     agrees = all(c.agrees for c in checks)
     if args.json:
         print(
