@@ -337,11 +337,11 @@ class Evaluator:
         return t.reshape(*shape) if tuple(shape) != t.shape else t
 
     def eval_bin(self, op, left, right):
-        if op == "juxt" and left[0] == "sym" and right[0] in ("tuple", "sym"):
-            # l(y, \hat y), f(x): a defined quantity written with its arguments
-            name = self.context.canonical(left[1])
-            if name in self.context.definitions and right[0] == "tuple":
-                return self.symbol(left[1])
+        if op == "juxt" and right[0] == "tuple" and left[0] in ("sym", "deriv"):
+            # l(y, \hat y), f(1, 0), \frac{\partial f}{\partial x}(1, 0): a defined quantity
+            # written with its arguments (the problem's own, or its point)
+            if left[0] == "deriv" or self.context.canonical(left[1]) in self.context.definitions:
+                return self(left)
         a, b = self(left), self(right)
         if op in ("juxt", "*") and not a.names and not b.names:
             if a.positional >= 1 and b.positional >= 1:

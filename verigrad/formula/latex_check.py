@@ -105,7 +105,7 @@ def compare(
                     where = ", ".join(f"{k}={v}" for k, v in entry.items()) or "the value"
                     return Comparison(
                         False,
-                        f"differ at {where}: {float(x[index]):.6g} vs {float(y[index]):.6g}",
+                        f"differ at {where}: {float(x[index]) + 0.0:.6g} vs {float(y[index]) + 0.0:.6g}",
                         {
                             "point": point,
                             "entry": entry,
