@@ -462,7 +462,11 @@ def test_prox_is_gradient_step_then_soft_threshold(cls, kwargs):
         plain.grad = g.copy()
         opt_prox.step()
         opt_plain.step()
-        expected = _soft_threshold(plain.data, kwargs["lr"])
+        # SGD: t = lr; Adam, RMSprop: their per-element step (ProxGen), see test_prox_metric.py
+        t = opt_prox._prox_step(with_prox, opt_prox.state[with_prox], opt_prox.param_groups[0])
+        if cls in (SGD, ProximalSGD):
+            assert t == kwargs["lr"]
+        expected = _soft_threshold(plain.data, t)
         np.testing.assert_array_equal(with_prox.data, expected)
     assert np.count_nonzero(with_prox.data == 0) > 0
 

@@ -365,3 +365,156 @@ def test_operator_errors():
         prox.group_l1(1.0, [[0], [1]], weights=[1.0])
     with pytest.raises(TypeError, match="v"):
         prox.l1(1.0)(np.array(["a"]), 1.0)
+
+
+# ---------------------------------------------------------------------- diagonal metric (ProxGen)
+def weighted_objective(op, v, t):
+    return lambda x: op.value(x.reshape(v.shape)) + np.sum((x.reshape(v.shape) - v) ** 2 / (2 * t))
+
+
+def weighted_l1_minimise(v, t, lam):
+    """min lam ||x||_1 + sum (x_i - v_i)^2 / (2 t_i) with x = p - q, p, q >= 0 (L-BFGS-B)."""
+    m = v.size
+
+    def fun(z):
+        x = z[:m] - z[m:]
+        gx = (x - v) / t
+        return lam * z.sum() + np.sum((x - v) ** 2 / (2 * t)), np.concatenate([lam + gx, lam - gx])
+
+    res = minimize(
+        fun,
+        np.zeros(2 * m),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(0, None)] * (2 * m),
+        options=dict(ftol=1e-15, gtol=1e-12, maxiter=10000),
+    )
+    return res.x[:m] - res.x[m:]
+
+
+def weighted_group_minimise(v, t, lam, groups, weights):
+    """min lam sum_g w_g ||x_g|| + sum (x - v)^2/(2t), group by group (the objective is
+    separable): the best of x_g = 0 and Nelder-Mead from v_g and from a point near 0."""
+    x = v.copy()
+    for g, w in zip(groups, weights, strict=True):
+        g = np.asarray(g)
+
+        def h(z, g=g, w=w):
+            return lam * w * np.linalg.norm(z) + np.sum((z - v[g]) ** 2 / (2 * t[g]))
+
+        candidates = [np.zeros(g.size)]
+        for start in (v[g], 1e-3 * v[g]):
+            res = minimize(
+                h,
+                start,
+                method="Nelder-Mead",
+                options=dict(xatol=1e-13, fatol=1e-15, maxiter=200000, maxfev=200000),
+            )
+            candidates.append(res.x)
+        x[g] = min(candidates, key=h)
+    return x
+
+
+@pytest.mark.parametrize("seed", RNG_SEEDS)
+def test_weighted_l1_and_elastic_net_equal_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=7) * 2
+    t = np.exp(rng.uniform(-3, 1, size=7))  # a random diagonal metric, steps over 50x
+    lam = rng.uniform(0.1, 1.5)
+    op = prox.l1(lam)
+    ours = op(v, t)
+    reference = weighted_l1_minimise(v, t, lam)
+    h = weighted_objective(op, v, t)
+    assert h(ours) <= h(reference) + 1e-10
+    np.testing.assert_allclose(ours, reference, atol=1e-6)
+    np.testing.assert_array_equal(ours, prox.soft_threshold(v, lam * t))
+    l2 = rng.uniform(0, 2)
+    np.testing.assert_allclose(
+        prox.elastic_net(lam, l2)(v, t), prox.soft_threshold(v, lam * t) / (1 + t * l2), rtol=1e-15
+    )
+
+
+@pytest.mark.parametrize("seed", RNG_SEEDS)
+def test_weighted_group_l1_and_l2_equal_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=8)
+    t = np.exp(rng.uniform(-2, 1, size=8))
+    lam = rng.uniform(0.2, 1.5)
+    groups = [[0, 3], [1, 2, 5], [4], [6, 7]]
+    weights = np.sqrt([2.0, 3.0, 1.0, 2.0])
+    op = prox.group_l1(lam, groups, weights)
+    ours = op(v, t)
+    reference = weighted_group_minimise(v, t, lam, groups, weights)
+    h = weighted_objective(op, v, t)
+    assert h(ours) <= h(reference) + 1e-9
+    np.testing.assert_allclose(ours, reference, atol=1e-6)
+    # a group is zero exactly when ||v_g / t_g|| <= lam w_g
+    for g, w in zip(groups, weights, strict=True):
+        assert (np.linalg.norm(v[g] / t[g]) <= lam * w) == np.all(ours[g] == 0)
+    whole = prox.l2(lam)
+    reference = weighted_group_minimise(v, t, lam, [np.arange(8)], np.ones(1))
+    np.testing.assert_allclose(whole(v, t), reference, atol=1e-6)
+
+
+def test_weighted_group_l1_over_filters_matches_the_loop_and_constant_t():
+    """Row groups of a conv weight (the vectorised path) = one group at a time; a constant
+    array t = the scalar t."""
+    rng = np.random.default_rng(3)
+    W = rng.normal(size=(6, 2, 3, 3))
+    T = np.exp(rng.uniform(-1, 1, size=W.shape))
+    op = prox.group_l1(5.0, [[i] for i in range(6)])
+    rows = op(W, T)
+    for i in range(6):
+        alone = prox.group_l1(5.0, [[0]])(W[i : i + 1], T[i : i + 1])
+        np.testing.assert_allclose(rows[i : i + 1], alone, rtol=1e-13)
+    np.testing.assert_allclose(op(W, np.full(W.shape, 0.4)), op(W, 0.4), rtol=1e-12)
+    assert 0 < np.count_nonzero(np.all(rows.reshape(6, -1) == 0, axis=1)) < 6
+    f32 = op(W.astype(np.float32), T.astype(np.float32))
+    assert f32.dtype == np.float32
+
+
+@pytest.mark.parametrize("op", [prox.nonneg(), prox.box(-0.5, 0.5)], ids=["nonneg", "box"])
+def test_projections_ignore_the_metric(op):
+    v = np.random.default_rng(0).normal(size=(3, 4))
+    np.testing.assert_array_equal(op(v, np.full(v.shape, 0.3) + np.arange(4)), op(v, 1.0))
+
+
+@pytest.mark.parametrize(
+    "op",
+    [prox.nuclear(0.3), prox.l1_ball(1.0), prox.simplex(1.0), prox.linf(0.3)],
+    ids=repr,
+)
+def test_operators_without_a_weighted_form_refuse_an_array_step(op):
+    v = np.ones((3, 3))
+    with pytest.raises(ValueError, match=r"^t: .* has no closed-form prox in a diagonal metric"):
+        op(v, np.full((3, 3), 0.5))
+    assert op.weighted is False
+    op(v, np.float64(0.5))  # a 0-d array is a scalar step
+
+
+def test_array_step_errors():
+    v = np.ones((2, 3))
+    with pytest.raises(ValueError, match=r"^t: a per-element step must have the shape of v"):
+        prox.l1(1.0)(v, np.ones(3))
+    for bad in (np.nan, np.inf, 0.0, -1.0):
+        t = np.ones((2, 3))
+        t[1, 2] = bad
+        with pytest.raises(ValueError, match=r"^t: every per-element step must be finite and > 0"):
+            prox.l1(1.0)(v, t)
+    with pytest.raises(ValueError, match=r"^t: must be a finite number, got inf"):
+        prox.l1(1.0)(v, np.inf)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, -0.5])
+def test_soft_threshold_refuses_bad_thresholds(bad):
+    with pytest.raises(ValueError, match=r"^threshold: ") as info:
+        prox.soft_threshold(np.ones(3), bad)
+    assert info.value.param == "threshold"
+    with pytest.raises(ValueError, match=r"^threshold: every threshold must be finite and >= 0"):
+        prox.soft_threshold(np.ones(3), np.array([0.1, bad, 0.2]))
+
+
+@pytest.mark.parametrize("factory", [prox.l1, prox.l2, lambda lam: prox.elastic_net(lam, 0.0)])
+def test_infinite_penalties_are_refused(factory):
+    with pytest.raises(ValueError, match=r"must be a finite number, got inf"):
+        factory(np.inf)

@@ -11,7 +11,7 @@ import numpy as np
 from .._checks import check_number
 from .optimizer import Optimizer, effective_gradient
 
-__all__ = ["Adagrad", "adagrad_update"]
+__all__ = ["Adagrad", "adagrad_update", "adagrad_prox_step"]
 
 
 def adagrad_update(
@@ -46,6 +46,17 @@ def adagrad_update(
     param += temp
 
 
+def adagrad_prox_step(
+    state_sum: np.ndarray, step: float, *, lr: float, lr_decay: float = 0.0, eps: float = 1e-10
+) -> np.ndarray:
+    """The per-element step ``clr / (sqrt(s) + eps)`` of the update just taken (a new array):
+    the prox's ``t`` in Adagrad's metric. ``step`` counts that update (1 on the first)."""
+    clr = lr / (1 + (step - 1) * lr_decay)
+    t = np.sqrt(state_sum)
+    t += eps
+    return np.divide(clr, t, out=t)
+
+
 class Adagrad(Optimizer):
     """``Adagrad(params, lr=1e-2, lr_decay=0, weight_decay=0, eps=1e-10, initial_accumulator_value=0)``.
 
@@ -56,7 +67,8 @@ class Adagrad(Optimizer):
         clr = lr / (1 + (t - 1) * lr_decay)
         s = s + g * g                          (s starts at initial_accumulator_value)
         theta = theta - clr * g / (sqrt(s) + eps)
-        theta = prox(theta, lr)                if the group has a prox
+        t = clr / (sqrt(s) + eps)              (per element: the step's own metric)
+        theta = prox(theta, t)                 if the group has a prox
 
     Every hyperparameter must be >= 0. State per parameter: ``step`` (float) and ``sum``.
     """
@@ -105,4 +117,13 @@ class Adagrad(Optimizer):
             eps=group["eps"],
             maximize=group["maximize"],
             scratch=self._scratch(param.data, 3),
+        )
+
+    def _prox_step(self, param, state, group):
+        return adagrad_prox_step(
+            state["sum"],
+            state["step"],
+            lr=group["lr"],
+            lr_decay=group["lr_decay"],
+            eps=group["eps"],
         )

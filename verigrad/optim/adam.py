@@ -16,7 +16,7 @@ from ._chunks import chunk_views, run_pieces
 from .optimizer import Optimizer, effective_gradient
 from .rmsprop import lerp_
 
-__all__ = ["Adam", "AdamW", "adam_update", "adam_kernel"]
+__all__ = ["Adam", "AdamW", "adam_update", "adam_kernel", "adam_prox_step"]
 
 
 def adam_update(
@@ -119,6 +119,23 @@ def adam_kernel(
     param += temp
 
 
+def adam_prox_step(
+    second: np.ndarray, step: float, *, lr: float, beta2: float = 0.999, eps: float = 1e-8
+) -> np.ndarray:
+    """The per-element step ``lr / (sqrt(v_hat) + eps)`` after Adam's update number ``step``
+    (a new array): the prox's ``t`` in Adam's metric (ProxGen; Yun, Kim & Lee 2021).
+
+    ``second`` is ``v`` (``v_max`` with amsgrad) and ``v_hat = v / (1 - beta2^step)``. The
+    first moment's bias correction ``1 / (1 - beta1^t)`` scales the step direction, not the
+    metric, so it is not in ``t``.
+    """
+    bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+    t = np.sqrt(second)
+    t /= bias_correction2_sqrt
+    t += eps
+    return np.divide(lr, t, out=t)
+
+
 class Adam(Optimizer):
     """``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False)``.
 
@@ -132,7 +149,14 @@ class Adam(Optimizer):
         v = beta2 * v + (1 - beta2) * g^2
         v_max = max(v_max, v);  v = v_max       if amsgrad
         theta = theta - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-        theta = prox(theta, lr)                 if the group has a prox
+        step = lr / (sqrt(v) / sqrt(1 - beta2^t) + eps)   (per element: Adam's metric)
+        theta = prox(theta, step)               if the group has a prox
+
+    The prox is taken in the same diagonal metric as the step (ProxGen; Yun, Kim & Lee 2021),
+    so with ``prox=verigrad.prox.l1(lam)`` one step is
+    ``soft_threshold(theta - lr * m_hat / (sqrt(v_hat) + eps), lr * lam / (sqrt(v_hat) + eps))``
+    with ``m_hat = m / (1 - beta1^t)``, ``v_hat = v / (1 - beta2^t)``: a weight's threshold
+    scales with its own step, so weights Adam moves by about ``lr`` are shrunk in proportion.
 
     ``lr``, ``eps``, ``weight_decay`` must be >= 0 and each beta in [0, 1). State per
     parameter: ``step`` (float), ``exp_avg``, ``exp_avg_sq`` and, with amsgrad,
@@ -229,8 +253,18 @@ class Adam(Optimizer):
             run_pieces(pieces, work)
             if group["prox"] is not None:
                 for p in updated:
-                    p.data[...] = group["prox"](p.data, lr)
+                    t = self._prox_step(p, self.state[p], group)
+                    p.data[...] = group["prox"](p.data, t)
         return loss
+
+    def _prox_step(self, param, state, group):
+        return adam_prox_step(
+            state.get("max_exp_avg_sq", state["exp_avg_sq"]),
+            state["step"],
+            lr=group["lr"],
+            beta2=group["betas"][1],
+            eps=group["eps"],
+        )
 
 
 class AdamW(Adam):

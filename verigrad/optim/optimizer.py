@@ -8,7 +8,13 @@ in each optimizer's module. Parameters whose ``.grad`` is None are skipped.
 
 Proximal step: a group's ``prox`` (any callable ``prox(v, t)`` returning
 ``argmin_x g(x) + ||x - v||^2 / (2t)``, such as :func:`verigrad.prox.l1`) is applied to each
-updated parameter with ``t = lr``, turning any optimizer into a proximal-gradient method.
+updated parameter, turning any optimizer into a proximal-gradient method. The step ``t`` is
+the optimizer's own (:meth:`Optimizer._prox_step`): ``t = lr`` for SGD (with or without
+momentum); for the adaptive optimizers (Adam, AdamW, RMSprop, Adagrad) the per-element array
+``t_i = lr / (sqrt(v_hat_i) + eps)``, their own denominator, so the prox is taken in the same
+diagonal metric as the step (ProxGen, Yun, Kim & Lee, NeurIPS 2021). A ``prox`` must then
+accept an array ``t`` of the parameter's shape (the operators of :mod:`verigrad.prox` that
+have a diagonal-metric form do; the others refuse it by name).
 
 Scratch memory: the update functions need a few temporaries the size of a parameter. The
 optimizer keeps them in a workspace (:meth:`Optimizer._scratch`) shared by all its parameters
@@ -105,6 +111,11 @@ class Optimizer:
     def _update(self, param: Tensor, grad: np.ndarray, state: dict, group: dict) -> None:
         raise NotImplementedError
 
+    def _prox_step(self, param: Tensor, state: dict, group: dict):
+        """The step ``t`` the group's prox takes after this parameter's update: ``lr`` here;
+        adaptive optimizers return their per-element step (an array of the parameter's shape)."""
+        return group["lr"]
+
     def _scratch(self, like: np.ndarray, count: int, slot: int = 0) -> list:
         """``count`` scratch arrays of ``like``'s shape and dtype (C order), reused across calls.
 
@@ -171,7 +182,7 @@ class Optimizer:
                 state = self.state.setdefault(p, {})
                 self._update(p, p.grad, state, group)
                 if prox is not None:
-                    p.data[...] = prox(p.data, group["lr"])
+                    p.data[...] = prox(p.data, self._prox_step(p, state, group))
         return loss
 
     # ------------------------------------------------------------------ state dicts

@@ -12,7 +12,7 @@ import numpy as np
 from .._checks import check_number
 from .optimizer import Optimizer, effective_gradient
 
-__all__ = ["RMSprop", "rmsprop_update", "lerp_"]
+__all__ = ["RMSprop", "rmsprop_update", "rmsprop_prox_step", "lerp_"]
 
 
 def lerp_(start: np.ndarray, end: np.ndarray, weight: float, out: np.ndarray) -> np.ndarray:
@@ -80,6 +80,22 @@ def rmsprop_update(
     param += temp
 
 
+def rmsprop_prox_step(
+    square_avg: np.ndarray, grad_avg, *, lr: float, eps: float = 1e-8
+) -> np.ndarray:
+    """The per-element step ``lr / d`` of the update just taken (a new array), with
+    ``d = sqrt(v) + eps`` (``sqrt(v - m^2) + eps`` when ``grad_avg`` is given, centered): the
+    prox's ``t`` in RMSprop's metric (with momentum too: the metric, not the buffer)."""
+    if grad_avg is not None:
+        t = np.multiply(grad_avg, grad_avg)
+        np.subtract(square_avg, t, out=t)
+        np.sqrt(t, out=t)
+    else:
+        t = np.sqrt(square_avg)
+    t += eps
+    return np.divide(lr, t, out=t)
+
+
 class RMSprop(Optimizer):
     """``RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False)``.
 
@@ -98,7 +114,8 @@ class RMSprop(Optimizer):
             theta = theta - lr * b
         else:
             theta = theta - lr * g / d
-        theta = prox(theta, lr)                if the group has a prox
+        theta = prox(theta, lr / d)            if the group has a prox (per element: the
+                                               step's own metric, ProxGen)
 
     Every hyperparameter must be >= 0. State per parameter: ``step``, ``square_avg``, and
     ``momentum_buffer`` / ``grad_avg`` when momentum / centered are on.
@@ -155,4 +172,9 @@ class RMSprop(Optimizer):
             centered=group["centered"],
             maximize=group["maximize"],
             scratch=self._scratch(param.data, 3),
+        )
+
+    def _prox_step(self, param, state, group):
+        return rmsprop_prox_step(
+            state["square_avg"], state.get("grad_avg"), lr=group["lr"], eps=group["eps"]
         )

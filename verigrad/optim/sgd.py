@@ -82,7 +82,8 @@ class SGD(Optimizer):
             b = mu * b + (1 - tau) * g         afterwards
             g = g + mu * b  if nesterov else  b
         theta = theta - lr * g
-        theta = prox(theta, lr)                if the group has a prox
+        theta = prox(theta, lr)                if the group has a prox (scalar t = lr,
+                                               with or without momentum)
 
     Parameters
     ----------

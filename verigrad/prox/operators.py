@@ -5,6 +5,12 @@ Each factory (``l1(lam)``, ``box(lo, hi)``, ...) returns a callable object ``op`
 * ``op(v, t)``: the proximal point of ``t * g`` at ``v`` (a new array of ``v``'s shape; the
   dtype follows ``v``: float32 stays float32, integers become float64). ``v`` is never
   modified. ``t > 0`` is the step (the optimizers pass their learning rate).
+* ``op(v, t)`` with ``t`` an array of ``v``'s shape (every entry finite and ``> 0``): the prox in
+  the diagonal metric ``D = diag(1 / t)``, ``argmin_x g(x) + sum_i (x_i - v_i)^2 / (2 t_i)``
+  (ProxGen, Yun, Kim & Lee 2021): what Adam, AdamW, RMSprop and Adagrad pass, with
+  ``t_i = lr / (sqrt(v_hat_i) + eps)`` their own per-element step. Operators with
+  ``op.weighted`` True have this form (below); the others (``nuclear``, ``l1_ball``,
+  ``simplex``, ``linf``) refuse an array ``t`` with a ParameterError naming ``t``.
 * ``op.value(x)``: ``g(x)`` as a float (``inf`` outside the set for indicator functions).
 
 Formulas (Parikh & Boyd 2014, "Proximal Algorithms", ch. 6):
@@ -28,6 +34,24 @@ The ``linf`` formula is the Moreau decomposition ``v = prox_{tg}(v) + t prox_{g*
 the conjugate of ``lam ||.||_inf`` is the indicator of the l1 ball of radius ``lam``, whose prox
 is the projection (for any scaling), and ``t proj_{B(lam)}(v / t) = proj_{B(t lam)}(v)``.
 
+Weighted (diagonal-metric) forms, ``t`` an array:
+
+==================  ============================================================================
+``l1``              sign(v) max(|v| - lam t, 0): soft thresholding at ``lam t_i`` (exact)
+``elastic_net``     soft(v, l1 t) / (1 + l2 t), entrywise (exact)
+``nonneg``, ``box`` the same projections (a separable set projects alike in any diagonal metric)
+``l2``, ``group_l1`` the exact weighted block shrink (below)
+==================  ============================================================================
+
+Weighted block shrink of a group ``v_g`` with steps ``t_g`` and penalty ``lam_g``: the
+optimality condition ``0 in lam_g d||x||_2 + (x - v) / t`` gives ``x = 0`` exactly when
+``||v_g / t_g||_2 <= lam_g`` and otherwise ``x_i = v_i r / (r + lam_g t_i)``, where
+``r = ||x_g||_2 > 0`` is the root of ``phi(r) = sum_i v_i^2 / (r + lam_g t_i)^2 = 1``
+(``phi`` decreases strictly, so the root is unique; it lies in
+``[||v_g|| - lam_g max t, ||v_g|| - lam_g min t]``). It is found by safeguarded Newton steps on
+``phi(r)^(-1/2) - 1`` (linear in ``r`` when ``t`` is constant, where the bracket is a point and
+the formula is the ordinary block soft threshold), to float64 round-off in a few iterations.
+
 Array policy: ``l1``, ``elastic_net``, ``nonneg``, ``box`` act entrywise on any shape; ``l2``,
 ``l1_ball``, ``simplex`` and ``linf`` treat the whole array as one vector; ``nuclear`` needs
 ``ndim >= 2`` and thresholds the singular values of each trailing matrix ``v[..., :, :]``;
@@ -42,7 +66,13 @@ import numbers
 
 import numpy as np
 
-from .._checks import ParameterError, ParameterTypeError, as_float_array, check_number
+from .._checks import (
+    ParameterError,
+    ParameterTypeError,
+    as_float_array,
+    check_finite,
+    check_number,
+)
 
 __all__ = [
     "ProxOperator",
@@ -57,6 +87,7 @@ __all__ = [
     "simplex",
     "linf",
     "soft_threshold",
+    "weighted_group_shrink",
     "project_l1_ball",
     "project_simplex",
 ]
@@ -68,19 +99,108 @@ def _as_input(v, name: str = "v") -> np.ndarray:
     return as_float_array(v, name)
 
 
-def _check_step(t) -> float:
+def _check_step(t, v: np.ndarray):
+    """A float ``t > 0``, or (a per-element step) a float ndarray of ``v``'s shape, every entry
+    finite and ``> 0``."""
     # hot path (called once per parameter per optimizer step): test the common case first
-    if isinstance(t, numbers.Real) and not isinstance(t, bool) and t > 0:
-        return float(t)
-    return check_number(t, "t", low=0.0, low_open=True)
+    if isinstance(t, numbers.Real) and not isinstance(t, bool):
+        if 0 < t < np.inf:
+            return float(t)
+        return check_finite(check_number(t, "t", low=0.0, low_open=True), "t")
+    if isinstance(t, np.ndarray) and t.ndim == 0:
+        return _check_step(t.item(), v)
+    if not isinstance(t, np.ndarray):
+        t = as_float_array(t, "t")
+        if t.ndim == 0:
+            return _check_step(float(t), v)
+    if t.dtype.kind != "f":
+        t = as_float_array(t, "t")
+    if t.shape != v.shape:
+        raise ParameterError(
+            "t", f"a per-element step must have the shape of v {v.shape}, got {t.shape}"
+        )
+    if t.size:
+        low, high = t.min(), t.max()
+        if not (low > 0 and high < np.inf):  # NaN fails both
+            bad = int(np.count_nonzero(~(np.isfinite(t) & (t > 0))))
+            raise ParameterError(
+                "t", f"every per-element step must be finite and > 0, {bad} entries are not"
+            )
+    return t
 
 
-def soft_threshold(v: np.ndarray, threshold) -> np.ndarray:
-    """``sign(v) * max(|v| - threshold, 0)`` as a new array (``threshold >= 0``)."""
+def _soft_threshold(v: np.ndarray, threshold) -> np.ndarray:
+    """:func:`soft_threshold` without the checks (the operators' thresholds are checked)."""
     out = np.abs(v)
     out -= threshold
     np.maximum(out, 0, out=out)
     return np.copysign(out, v, out=out)
+
+
+def soft_threshold(v, threshold) -> np.ndarray:
+    """``sign(v) * max(|v| - threshold, 0)`` as a new array.
+
+    ``threshold``: a number, or an array broadcasting to ``v`` (one threshold per entry, the
+    weighted l1 prox), finite and ``>= 0``; NaN, infinite or negative thresholds are a
+    ParameterError naming ``threshold`` (they would give NaN or a silent all-zero result).
+    """
+    v = _as_input(v)
+    if isinstance(threshold, numbers.Real) and not isinstance(threshold, bool):
+        check_finite(check_number(threshold, "threshold", low=0.0), "threshold")
+    else:
+        threshold = as_float_array(threshold, "threshold")
+        if not np.all(np.isfinite(threshold)) or np.any(threshold < 0):
+            bad = int(np.count_nonzero(~(np.isfinite(threshold) & (threshold >= 0))))
+            raise ParameterError(
+                "threshold", f"every threshold must be finite and >= 0, {bad} entries are not"
+            )
+        try:
+            np.broadcast_shapes(threshold.shape, v.shape)
+        except ValueError:
+            raise ParameterError(
+                "threshold", f"shape {threshold.shape} does not broadcast to v's {v.shape}"
+            ) from None
+    return _soft_threshold(v, threshold)
+
+
+def weighted_group_shrink(V: np.ndarray, T: np.ndarray, lam) -> np.ndarray:
+    """The exact block soft threshold of each row of ``V`` in the diagonal metric ``1 / T``.
+
+    Row ``k`` is ``argmin_x lam_k ||x||_2 + sum_i (x_i - V_ki)^2 / (2 T_ki)`` (see the module
+    docstring for the derivation). ``V``, ``T``: ``(K, M)``, ``T > 0``; ``lam``: a number or
+    ``(K,)``, ``>= 0``. Returns a new float64 array ``(K, M)``; rows with
+    ``||V_k / T_k|| <= lam_k`` are exactly zero. Not checked (the operators check).
+    """
+    V = np.asarray(V, dtype=np.float64)
+    T = np.asarray(T, dtype=np.float64)
+    lam = np.broadcast_to(np.asarray(lam, dtype=np.float64), (V.shape[0],))[:, None]
+    out = np.zeros_like(V)
+    keep = np.sqrt(np.einsum("km,km->k", V / T, V / T)) > lam[:, 0]
+    if not np.any(keep):
+        return out
+    V, T, lam = V[keep], T[keep], lam[keep]
+    squares = V * V
+    norm = np.sqrt(squares.sum(axis=1))
+    lo = np.maximum(norm - lam[:, 0] * T.max(axis=1), 0.0)
+    hi = norm - lam[:, 0] * T.min(axis=1)
+    r = np.where(lo > 0, lo, 0.5 * hi)
+    shift = lam * T
+    for _ in range(100):
+        denom = r[:, None] + shift
+        phi = (squares / denom**2).sum(axis=1)
+        dphi = (squares / denom**3).sum(axis=1)  # -phi'(r) / 2
+        g = phi**-0.5 - 1.0  # increasing in r, zero at the root
+        lo = np.where(g < 0, np.maximum(lo, r), lo)
+        hi = np.where(g > 0, np.minimum(hi, r), hi)
+        newton = r - g / (phi**-1.5 * dphi)
+        inside = (newton > lo) & (newton < hi)
+        new = np.where(inside, newton, 0.5 * (lo + hi))
+        done = np.abs(new - r) <= 4 * np.finfo(np.float64).eps * np.maximum(new, 1e-300)
+        r = new
+        if np.all(done | (hi - lo <= 4 * np.finfo(np.float64).eps * hi)):
+            break
+    out[keep] = V * (r[:, None] / (r[:, None] + shift))
+    return out
 
 
 def _simplex_threshold(u: np.ndarray, radius: float) -> float:
@@ -105,7 +225,7 @@ def project_l1_ball(v: np.ndarray, radius: float) -> np.ndarray:
     if radius == 0:
         return np.zeros_like(v)
     theta = _simplex_threshold(u.ravel(), radius)
-    return soft_threshold(v, theta)
+    return _soft_threshold(v, theta)
 
 
 def project_simplex(v: np.ndarray, radius: float = 1.0) -> np.ndarray:
@@ -129,11 +249,25 @@ def _rounding(x: np.ndarray) -> float:
 
 
 class ProxOperator:
-    """Base class: ``op(v, t)`` is the prox of ``t * g`` at ``v``; ``op.value(x)`` is ``g(x)``."""
+    """Base class: ``op(v, t)`` is the prox of ``t * g`` at ``v``; ``op.value(x)`` is ``g(x)``.
+
+    ``weighted``: whether ``t`` may be an array of ``v``'s shape (the prox in the diagonal
+    metric ``1 / t``, see the module docstring); ``_prox`` then receives that array.
+    """
+
+    weighted = True
 
     def __call__(self, v, t=1.0) -> np.ndarray:
         v = _as_input(v)
-        t = _check_step(t)
+        t = _check_step(t, v)
+        if not self.weighted and isinstance(t, np.ndarray):
+            raise ParameterError(
+                "t",
+                f"{type(self).__name__.strip('_').lower()} has no closed-form prox in a "
+                "diagonal metric, so it needs one scalar step t, got an array (an adaptive "
+                "optimizer, Adam, AdamW, RMSprop or Adagrad, passes its per-element step; use "
+                "SGD for this operator)",
+            )
         return self._prox(v, t)
 
     def value(self, x) -> float:
@@ -153,12 +287,17 @@ class ProxOperator:
         return {}
 
 
+def _penalty(value, name: str) -> float:
+    """A penalty weight: a finite number >= 0 (an infinite one only ever gives zeros)."""
+    return check_finite(check_number(value, name, low=0.0), name)
+
+
 class _L1(ProxOperator):
     def __init__(self, lam):
-        self.lam = check_number(lam, "lam", low=0.0)
+        self.lam = _penalty(lam, "lam")
 
     def _prox(self, v, t):
-        return soft_threshold(v, t * self.lam)
+        return _soft_threshold(v, t * self.lam)
 
     def _value(self, x):
         return self.lam * np.abs(x).sum()
@@ -169,9 +308,12 @@ class _L1(ProxOperator):
 
 class _L2(ProxOperator):
     def __init__(self, lam):
-        self.lam = check_number(lam, "lam", low=0.0)
+        self.lam = _penalty(lam, "lam")
 
     def _prox(self, v, t):
+        if isinstance(t, np.ndarray):
+            shrunk = weighted_group_shrink(v.reshape(1, -1), t.reshape(1, -1), self.lam)
+            return shrunk.reshape(v.shape).astype(v.dtype, copy=False)
         norm = float(np.sqrt(np.vdot(v, v).real))
         shrink = t * self.lam
         if norm <= shrink:
@@ -220,7 +362,7 @@ def _check_groups(groups, name: str = "groups") -> list:
 
 class _GroupL1(ProxOperator):
     def __init__(self, lam, groups, weights=None):
-        self.lam = check_number(lam, "lam", low=0.0)
+        self.lam = _penalty(lam, "lam")
         self.groups = _check_groups(groups)
         if weights is None:
             self.weights = np.ones(len(self.groups))
@@ -235,6 +377,12 @@ class _GroupL1(ProxOperator):
                 raise ParameterError("weights", "must be finite and >= 0")
             self.weights = w.astype(np.float64)
         self._max_index = max(int(g.max()) for g in self.groups)
+        # one row of the first axis per group (each conv filter, each neuron): vectorised
+        self._rows = (
+            np.array([int(g[0]) for g in self.groups])
+            if all(g.size == 1 for g in self.groups)
+            else None
+        )
 
     def _check_shape(self, v, name):
         if v.ndim == 0 or v.shape[0] <= self._max_index:
@@ -245,12 +393,29 @@ class _GroupL1(ProxOperator):
 
     def _prox(self, v, t):
         self._check_shape(v, "v")
+        if isinstance(t, np.ndarray):
+            return self._prox_weighted(v, t)
         out = v.copy()
         for g, w in zip(self.groups, self.weights, strict=True):
             block = v[g]
             norm = float(np.sqrt(np.vdot(block, block).real))
             shrink = t * self.lam * w
             out[g] = 0 if norm <= shrink else block * (1.0 - shrink / norm)
+        return out
+
+    def _prox_weighted(self, v, t):
+        out = v.copy()
+        lam = self.lam * self.weights
+        if self._rows is not None:
+            rows = self._rows
+            shrunk = weighted_group_shrink(
+                v[rows].reshape(len(rows), -1), t[rows].reshape(len(rows), -1), lam
+            )
+            out[rows] = shrunk.reshape(out[rows].shape)
+            return out
+        for g, lam_g in zip(self.groups, lam, strict=True):
+            shrunk = weighted_group_shrink(v[g].reshape(1, -1), t[g].reshape(1, -1), lam_g)
+            out[g] = shrunk.reshape(out[g].shape)
         return out
 
     def _value(self, x):
@@ -264,12 +429,15 @@ class _GroupL1(ProxOperator):
 
 class _ElasticNet(ProxOperator):
     def __init__(self, l1, l2):
-        self.l1 = check_number(l1, "l1", low=0.0)
-        self.l2 = check_number(l2, "l2", low=0.0)
+        self.l1 = _penalty(l1, "l1")
+        self.l2 = _penalty(l2, "l2")
 
     def _prox(self, v, t):
-        out = soft_threshold(v, t * self.l1)
-        out /= v.dtype.type(1.0 + t * self.l2)
+        out = _soft_threshold(v, t * self.l1)
+        if isinstance(t, np.ndarray):
+            out /= 1.0 + t * self.l2
+        else:
+            out /= v.dtype.type(1.0 + t * self.l2)
         return out
 
     def _value(self, x):
@@ -325,6 +493,8 @@ class _Box(ProxOperator):
 
 
 class _Nuclear(ProxOperator):
+    weighted = False
+
     def __init__(self, lam):
         self.lam = check_number(lam, "lam", low=0.0)
 
@@ -345,6 +515,8 @@ class _Nuclear(ProxOperator):
 
 
 class _L1Ball(ProxOperator):
+    weighted = False
+
     def __init__(self, radius):
         self.radius = check_number(radius, "radius", low=0.0)
 
@@ -359,6 +531,8 @@ class _L1Ball(ProxOperator):
 
 
 class _Simplex(ProxOperator):
+    weighted = False
+
     def __init__(self, radius):
         self.radius = check_number(radius, "radius", low=0.0)
 
@@ -375,6 +549,8 @@ class _Simplex(ProxOperator):
 
 
 class _Linf(ProxOperator):
+    weighted = False
+
     def __init__(self, lam):
         self.lam = check_number(lam, "lam", low=0.0)
 
