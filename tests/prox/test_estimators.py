@@ -286,7 +286,7 @@ BAD = np.array([[1.0, np.nan], [0.0, 1.0], [2.0, 1.0]])
         (lambda: prox.GroupLasso(alpha=-1.0, groups=[[0], [1]]), None, None, "alpha"),
         (lambda: prox.Lasso(), np.ones((3, 2)), np.ones(4), "X, y: X has 3 samples but y has 4"),
         (lambda: prox.Lasso(), np.ones(3), np.ones(3), "X: expected a 2-D"),
-        (lambda: prox.Lasso(), np.ones((3, 2)), np.ones((3, 1)), "y: expected a 1-D"),
+        (lambda: prox.Lasso(), np.ones((3, 2)), np.ones((3, 2)), "y: expected a 1-D"),
         (lambda: prox.Lasso(), BAD, np.ones(3), "X: contains 1 NaN or infinite"),
         (
             lambda: prox.ElasticNet(),
@@ -345,21 +345,32 @@ def test_type_errors_and_predict_errors():
         assert model.score(X, y) > 0.5
 
 
-def test_sparse_input_is_refused_with_a_dense_suggestion():
+def test_sparse_input_is_accepted_and_as_float_array_still_refuses_it():
+    """Issue 16 made the estimators accept scipy.sparse (tests/prox/test_sparse.py); the
+    bottom-layer as_float_array still refuses it with a dense suggestion."""
     import scipy.sparse
 
     from verigrad._checks import as_float_array
 
     X, y = problem(20, 5, 6)
     for sparse in (scipy.sparse.csr_matrix(X), scipy.sparse.csc_array(X)):
-        for estimator in (prox.Lasso(), prox.ElasticNet(), prox.GroupLasso()):
-            with pytest.raises(TypeError, match=r"X: scipy\.sparse .*X\.toarray\(\)"):
-                estimator.fit(sparse, y)
-    model = prox.Lasso(alpha=0.1).fit(X, y)
-    with pytest.raises(TypeError, match=r"X: scipy\.sparse .*X\.toarray\(\)"):
-        model.predict(scipy.sparse.csr_matrix(X))
+        for estimator in (prox.Lasso(alpha=0.1), prox.ElasticNet(alpha=0.1), prox.GroupLasso()):
+            dense = type(estimator)(**estimator.get_params()).fit(X, y)
+            estimator.fit(sparse, y)
+            np.testing.assert_allclose(estimator.coef_, dense.coef_, rtol=1e-6, atol=1e-9)
+            np.testing.assert_allclose(estimator.predict(sparse), dense.predict(X), rtol=1e-9)
     with pytest.raises(TypeError, match=r"weights: scipy\.sparse .*weights\.toarray\(\)"):
         as_float_array(scipy.sparse.coo_matrix(X), "weights")
+
+
+def test_column_vector_y_is_raveled_with_sklearns_warning():
+    from verigrad._sklearn import DataConversionWarning
+
+    X, y = problem(20, 5, 6)
+    flat = prox.Lasso(alpha=0.1).fit(X, y)
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        column = prox.Lasso(alpha=0.1).fit(X, y[:, None])
+    np.testing.assert_array_equal(column.coef_, flat.coef_)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -1,6 +1,8 @@
 """Lasso, ElasticNet and GroupLasso: scikit-learn's estimators as thin shells over pure fits.
 
-The maths lives in :func:`~verigrad.prox.linear_fit.enet_fit` and
+With scikit-learn installed they are scikit-learn estimators (:mod:`verigrad._sklearn`):
+``get_params``/``set_params``, ``clone``, pipelines, ``check_estimator``. ``X`` may be dense
+or ``scipy.sparse`` (never densified). The maths lives in :func:`~verigrad.prox.linear_fit.enet_fit` and
 :func:`~verigrad.prox.group_lasso.group_lasso_fit` (objectives, duality-gap certificate and
 stopping rule are documented there). As in scikit-learn, :class:`Lasso` is the
 :class:`ElasticNet` with ``l1_ratio = 1``; one base class holds what the three share:
@@ -12,32 +14,36 @@ hyperparameters stored as given and validated at ``fit``, the fitted state (``co
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
-from .._checks import ParameterError, as_float_array, check_bool, check_finite
+from .._checks import check_bool, check_finite
+from .._sklearn import BaseEstimator, NotFittedError, RegressorMixin
+from .design import check_design, check_target
 from .group_lasso import group_lasso_fit
 from .linear_fit import LinearFit, enet_fit
 
 __all__ = ["Lasso", "ElasticNet", "GroupLasso", "LinearFit", "enet_fit", "group_lasso_fit"]
 
 
-class _LinearRegressor:
-    """Shared shell: ``fit`` validates, calls :meth:`_solve` (the pure function) and keeps
-    its result in ``*_`` attributes; ``predict`` is ``X @ coef_ + intercept_``."""
+class _LinearRegressor(RegressorMixin, BaseEstimator):
+    """Shared shell: ``fit`` validates ``X`` (dense or ``scipy.sparse``) and ``y``, calls the
+    pure function named by ``_fit_function`` with the hyperparameters in ``_fit_params`` and
+    keeps its result in ``*_`` attributes; ``predict`` is ``X @ coef_ + intercept_``;
+    ``score`` is R^2 (scikit-learn's ``RegressorMixin``)."""
 
     #: the pure function behind ``fit`` and the hyperparameters it takes by keyword
     _fit_function = None
     _fit_params: tuple = ()
 
-    def _solve(self, X, y, coef_init) -> LinearFit:
-        params = {name: getattr(self, name) for name in self._fit_params}
-        return type(self)._fit_function(X, y, coef_init=coef_init, **params)
-
     def fit(self, X, y):
-        """Fit to ``X`` (n, p) and ``y`` (n,); returns ``self``."""
+        """Fit to ``X`` (n, p), dense or sparse, and ``y`` (n,); returns ``self``."""
         warm_start = check_bool(self.warm_start, "warm_start")
         coef_init = getattr(self, "coef_", None) if warm_start else None
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
-        fit = self._solve(X, y, coef_init)
+        X = check_design(X, self, reset=True)
+        y = check_target(y, X.shape[0])
+        params = {name: getattr(self, name) for name in self._fit_params}
+        fit = type(self)._fit_function(X, y, coef_init=coef_init, **params)
         self.coef_ = fit.coef.astype(dtype, copy=False)
         # a NumPy scalar of coef_'s dtype, as scikit-learn's (float32 data: np.float32)
         self.intercept_ = self.coef_.dtype.type(fit.intercept)
@@ -45,29 +51,25 @@ class _LinearRegressor:
         self.dual_gap_ = fit.dual_gap
         self.dual_gap_tol_ = fit.dual_gap_tol
         self.converged_ = fit.converged
-        self.n_features_in_ = self.coef_.shape[0]
         return self
 
     def predict(self, X) -> np.ndarray:
-        """``X @ coef_ + intercept_`` for ``X`` of shape ``(m, n_features_in_)``."""
+        """``X @ coef_ + intercept_`` for ``X`` (dense or sparse) ``(m, n_features_in_)``."""
         if not hasattr(self, "coef_"):
-            raise RuntimeError(f"{type(self).__name__}: call fit before predict")
-        X = as_float_array(X, "X", ndim=2)
-        if X.shape[1] != self.n_features_in_:
-            raise ParameterError("X", f"expected {self.n_features_in_} features, got {X.shape[1]}")
+            name = type(self).__name__
+            raise NotFittedError(
+                f"{name}: call fit before predict (this {name} instance is not fitted yet)"
+            )
+        X = check_design(X, self, reset=False)
+        if sp.issparse(X):
+            return np.asarray(X @ self.coef_).ravel().astype(self.coef_.dtype) + self.intercept_
         check_finite(X, "X")
         return X @ self.coef_ + self.intercept_
 
-    def score(self, X, y) -> float:
-        """Coefficient of determination R^2 of ``predict(X)`` against ``y``."""
-        y = as_float_array(y, "y", ndim=1)
-        residual = y - self.predict(X)
-        total = y - y.mean()
-        return 1.0 - float(residual @ residual) / float(total @ total)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_"))
-        return f"{type(self).__name__}({args})"
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
 
 class ElasticNet(_LinearRegressor):

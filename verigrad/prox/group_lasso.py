@@ -16,8 +16,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.sparse as sp
 
 from .._checks import ParameterError, as_float_array, check_bool, check_int, check_number
+from .design import centred_matvec, centred_rmatvec
 from .linear_fit import LinearFit, _centred, finish_fit, one_blas_thread, prepare_data
 from .operators import _check_groups, group_l1
 from .solvers import estimate_lipschitz, proximal_gradient
@@ -88,10 +90,18 @@ def group_lasso_fit(
     yy = float(yc @ yc)
     tol_gap = tol * yy
     if n >= p:
-        Xc = _centred(X, x_mean)  # explicit: X'X - n m m' would cancel for large means
-        G = Xc.T @ Xc
-        b = Xc.T @ yc
-        del Xc
+        if sp.issparse(X):
+            # implicit centring (X is not densified): X'X - n m m' (it may lose digits when
+            # a column's mean is large against its spread)
+            G = np.asarray((X.T @ X).toarray())
+            if x_mean is not None:
+                G -= n * np.outer(x_mean, x_mean)
+            b = centred_rmatvec(X, x_mean, yc)
+        else:
+            Xc = _centred(X, x_mean)  # explicit: X'X - n m m' would cancel for large means
+            G = Xc.T @ Xc
+            b = Xc.T @ yc
+            del Xc
 
         def stats(w):  # R'R, R'y, X'R
             gw = G @ w
@@ -103,18 +113,27 @@ def group_lasso_fit(
         def grad_f(w):
             return G @ w - b
     else:
-        Xc = _centred(X, x_mean)
+        if sp.issparse(X):
+
+            def matvec(w):
+                return centred_matvec(X, x_mean, w)
+
+            def rmatvec(r):
+                return centred_rmatvec(X, x_mean, r)
+        else:
+            Xc = _centred(X, x_mean)
+            matvec, rmatvec = Xc.__matmul__, Xc.T.__matmul__
 
         def stats(w):
-            R = yc - Xc @ w
-            return R @ R, R @ yc, Xc.T @ R
+            R = yc - matvec(w)
+            return R @ R, R @ yc, rmatvec(R)
 
         def f(w):
-            R = yc - Xc @ w
+            R = yc - matvec(w)
             return 0.5 * (R @ R)
 
         def grad_f(w):
-            return Xc.T @ (Xc @ w - yc)
+            return rmatvec(matvec(w) - yc)
 
     state = {"gap": math.inf}
 

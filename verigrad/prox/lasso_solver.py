@@ -40,6 +40,9 @@ Outer loop (Celer: Massias, Gramfort & Salmon 2018; working sets as in skglm, Be
    (Celer's rule). Inner iterations are cheap and passes over ``X`` are not, so solving
    exactly when possible is what brings the count down to two or three passes.
 
+``X`` may be ``scipy.sparse`` (CSC): the products above are sparse, the column norms exact
+(:func:`~verigrad.prox.design.centred_sq_norms`) and only working-set blocks are dense.
+
 Memory: ``X`` is read, never copied; per outer iteration the ``n x |W|`` block ``Xc_W`` and
 ``Q`` are built (``|W|`` is small: about twice the support).
 """
@@ -51,6 +54,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
+
+from .design import centred_columns, centred_sq_norms
 
 __all__ = [
     "EnetSolution",
@@ -280,7 +286,8 @@ def enet_working_set(
 
     Parameters
     ----------
-    X : (n, p) float64 array, uncentred (read only).
+    X : (n, p) float64 array or CSC sparse matrix, uncentred (read only; sparse ``X`` is
+        never densified: only working-set blocks ``Xc[:, W]`` are).
     y : (n,) float64, centred when ``x_mean`` is given.
     l1_reg, l2_reg : floats >= 0 (``n alpha l1_ratio`` and ``n alpha (1 - l1_ratio)``);
         ``l1_reg > 0`` (the ridge case is solved elsewhere).
@@ -296,7 +303,7 @@ def enet_working_set(
         inner_max_iter = max(max_iter, 100)
     yy = float(y @ y)
     tol_gap = tol * yy
-    norms2 = column_sq_norms(X, x_mean)
+    norms2 = centred_sq_norms(X, x_mean) if sp.issparse(X) else column_sq_norms(X, x_mean)
     feature_scale = np.sqrt(norms2 + l2_reg)
     dead = feature_scale == 0
     w = np.zeros(p) if w0 is None else np.array(w0, dtype=np.float64)
@@ -306,7 +313,7 @@ def enet_working_set(
     screened = dead.copy()
 
     def centred_product(cols, coef):
-        out = X[:, cols] @ coef
+        out = np.asarray(X[:, cols] @ coef).ravel()
         if x_mean is not None:
             out -= float(x_mean[cols] @ coef)
         return out
@@ -319,7 +326,7 @@ def enet_working_set(
     it = 0
     ws_size = 0
     for it in range(max_iter + 1):
-        A = X.T @ R
+        A = np.asarray(X.T @ R).ravel()
         if x_mean is not None:
             A -= x_mean * R.sum()
         if l2_reg:
@@ -365,9 +372,7 @@ def enet_working_set(
             continue
         ws_size = min(candidates, max(p0, 2 * nnz, ws_size))
         ws = np.sort(np.argpartition(priority, ws_size - 1)[:ws_size])
-        X_ws = X[:, ws]
-        if x_mean is not None:
-            X_ws -= x_mean[ws]
+        X_ws = centred_columns(X, x_mean, ws)
         Q = X_ws.T @ X_ws
         if l2_reg:
             Q.flat[:: ws_size + 1] += l2_reg

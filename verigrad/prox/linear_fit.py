@@ -30,6 +30,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from .._checks import (
     ParameterError,
@@ -39,6 +40,7 @@ from .._checks import (
     check_int,
     check_number,
 )
+from .design import centred_matvec, centred_rmatvec, check_design, check_target, column_sums
 from .lasso_solver import enet_working_set, single_threaded_blas
 from .solvers import ConvergenceWarning, estimate_lipschitz, proximal_gradient
 
@@ -58,27 +60,23 @@ class LinearFit:
 
 
 def _check_data(X, y):
-    X = as_float_array(X, "X", ndim=2)
-    y = as_float_array(y, "y", ndim=1)
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(f"X, y: X has {X.shape[0]} samples but y has {y.shape[0]}")
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ParameterError("X", f"needs at least one sample and one feature, got shape {X.shape}")
-    X = X.astype(np.float64, copy=False)
-    y = y.astype(np.float64, copy=False)
+    """``X`` (dense float64 or sparse CSC), ``y`` float64 and their column sums, all finite."""
+    X = check_design(X)
+    y = check_target(y, X.shape[0])
+    if not sp.issparse(X):
+        X = X.astype(np.float64, copy=False)
     # one gemv gives the column sums (for the means) and, being finite, proves X finite
-    column_sums = np.ones(X.shape[0]) @ X
-    if not np.all(np.isfinite(column_sums)):
+    sums = column_sums(X)
+    if not np.all(np.isfinite(sums)):
         check_finite(X, "X")
-    check_finite(y, "y")
-    return X, y, column_sums
+    return X, y, sums
 
 
 def prepare_data(X, y, fit_intercept, coef_init):
-    X, y, column_sums = _check_data(X, y)
+    X, y, sums = _check_data(X, y)
     n, p = X.shape
     if fit_intercept:
-        x_mean = column_sums / n
+        x_mean = sums / n
         y_mean = float(y.mean())
         yc = y - y_mean
     else:
@@ -98,6 +96,8 @@ def _centred(X, x_mean):
 
 def _smooth_fit(X, yc, x_mean, l2_reg, positive, tol, max_iter, w0):
     """``l1_reg = 0``: least squares (alpha = 0) or ridge, optionally with ``w >= 0``."""
+    if sp.issparse(X):
+        return _smooth_fit_sparse(X, yc, x_mean, l2_reg, positive, tol, max_iter, w0)
     n, p = X.shape
     Xc = _centred(X, x_mean)
     if not positive:
@@ -134,13 +134,66 @@ def _smooth_fit(X, yc, x_mean, l2_reg, positive, tol, max_iter, w0):
     return result.x, result.n_iter, result.converged
 
 
+def _smooth_fit_sparse(X, yc, x_mean, l2_reg, positive, tol, max_iter, w0):
+    """:func:`_smooth_fit` for sparse ``X``, matrix-free (the centring stays implicit): LSQR
+    (``damp = sqrt(l2_reg)`` for ridge), or with ``w >= 0`` FISTA with the nonneg prox."""
+    from scipy.sparse.linalg import LinearOperator, lsqr
+
+    from .operators import nonneg
+
+    n, p = X.shape
+    if not positive:
+        operator = LinearOperator(
+            (n, p),
+            matvec=lambda w: centred_matvec(X, x_mean, w),
+            rmatvec=lambda r: centred_rmatvec(X, x_mean, r),
+            dtype=np.float64,
+        )
+        result = lsqr(
+            operator,
+            yc,
+            damp=float(np.sqrt(l2_reg)),
+            atol=1e-15,
+            btol=1e-15,
+            iter_lim=10 * max_iter,
+            x0=w0,
+        )
+        return result[0], int(result[2]), True
+
+    def residual(w):
+        return centred_matvec(X, x_mean, w) - yc
+
+    def f(w):
+        r = residual(w)
+        return 0.5 * float(r @ r) + 0.5 * l2_reg * float(w @ w)
+
+    def grad_f(w):
+        return centred_rmatvec(X, x_mean, residual(w)) + l2_reg * w
+
+    result = proximal_gradient(
+        f,
+        grad_f,
+        nonneg(),
+        np.zeros(p) if w0 is None else np.maximum(w0, 0),
+        tol=tol * 1e-3,
+        max_iter=max_iter * 100,
+        backtracking=False,
+        lipschitz=1.05 * estimate_lipschitz(grad_f, np.zeros(p)),
+    )
+    return result.x, result.n_iter, result.converged
+
+
 def _smooth_gap(X, yc, x_mean, w, l2_reg, positive):
     """Certificate for ``l1 = 0``, as scikit-learn's: the formulation-B gap for ridge,
     ``R'R + l2/2 w'w - R'y + ||X'R||^2 / (2 l2)`` (with ``positive``, ``max(X'R, 0)`` in the
     last term: the conjugate of ``l2/2 ||w||^2 + indicator(w >= 0)``), and for least squares,
     which has no bounded dual, the squared (projected, if ``positive``) gradient ``||X'R||^2``."""
-    R = yc - _centred(X, x_mean) @ w
-    xtr = _centred(X, x_mean).T @ R
+    if sp.issparse(X):
+        R = yc - centred_matvec(X, x_mean, w)
+        xtr = centred_rmatvec(X, x_mean, R)
+    else:
+        R = yc - _centred(X, x_mean) @ w
+        xtr = _centred(X, x_mean).T @ R
     if l2_reg == 0:
         if positive:
             xtr = np.where(w > 0, xtr, np.maximum(xtr, 0))
