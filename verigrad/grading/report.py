@@ -87,7 +87,7 @@ def mathml(latex: str) -> str:
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin: 0; }
-.q { border: 1px solid #ccc; border-radius: 6px; padding: 0.8em 1em; margin: 1em 0; }
+.q { border: 1px solid #ccc; border-radius: 6px; padding: 0.6em 1em; margin: 0.6em 0; }
 .verdict { font-weight: bold; padding: 0.1em 0.5em; border-radius: 4px; color: white; }
 .right { background: #2e7d32; } .wrong { background: #c62828; }
 .missing { background: #757575; } .human { background: #1565c0; }
@@ -130,6 +130,11 @@ def report_html(report: Report) -> str:
 
 
 def _question_html(q) -> str:
+    if q.verdict == "missing":
+        return (
+            f"<div class='q'><b>{html.escape(q.id)}</b> &nbsp;<span class='verdict missing'>"
+            f"missing</span> &nbsp;{html.escape(q.title)}: no answer found</div>"
+        )
     parts = [
         f"<div class='q' id='q{html.escape(q.id)}'>",
         f"<h2>{html.escape(q.id)} &nbsp;<span class='verdict {q.verdict}'>{q.verdict}</span> "
@@ -152,11 +157,12 @@ def _question_html(q) -> str:
         items = "".join(f"<li>{html.escape(p)}</li>" for p in q.key_points)
         parts.append(f"<div class='label'>key points of the model answer</div><ul>{items}</ul>")
     if q.counterexample:
-        text = json.dumps(_jsonable(q.counterexample), indent=1)
         parts.append(
-            f"<div class='label'>counterexample</div><div class='cex'>{html.escape(text)}</div>"
+            "<div class='label'>counterexample</div>"
+            f"<div class='cex'>{html.escape(_counterexample_text(q.counterexample))}</div>"
         )
     if q.steps:
+        parts.append("<div class='label'>steps (each equation checked on its own)</div>")
         rows = []
         for step in q.steps:
             cls = (
@@ -173,6 +179,21 @@ def _question_html(q) -> str:
         parts.append("<table class='steps'>" + "".join(rows) + "</table>")
     parts.append("</div>")
     return "\n".join(parts)
+
+
+def _counterexample_text(cex: dict) -> str:
+    """One line per item; a random point's arrays compactly, one variable a line."""
+    lines = []
+    for key, value in cex.items():
+        if key == "point" and isinstance(value, dict):
+            lines.append("at the point")
+            lines += [f"  {name} = {json.dumps(_jsonable(v))}" for name, v in value.items()]
+        elif key == "entry" and isinstance(value, dict):
+            where = ", ".join(f"{k} = {v}" for k, v in value.items())
+            lines.append(f"entry {where}")
+        else:
+            lines.append(f"{key}: {json.dumps(_jsonable(value))}")
+    return "\n".join(lines)
 
 
 def _step_class(verdict: str) -> str:
