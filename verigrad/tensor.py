@@ -230,6 +230,16 @@ class Tensor:
         self._retain = True
         return self
 
+    def draw(self, path, names=None, grad=None, max_nodes: int = 30, title: str = ""):
+        """Draw the graph that computed this tensor to ``path`` (``.png`` or ``.svg``), left
+        to right, each node with its operation, value and gradient (micrograd's ``draw_dot``,
+        matplotlib only). ``names`` labels inputs (``{"x": x}``); past ``max_nodes`` the
+        nodes furthest from this one are summarised. Returns the
+        :class:`~verigrad.drawing.GraphData` drawn; see :mod:`verigrad.drawing`."""
+        from .drawing import draw_graph  # the sibling module: matplotlib only when drawing
+
+        return draw_graph(self, path, names=names, grad=grad, max_nodes=max_nodes, title=title)
+
     # ------------------------------------------------------------------ backward
     def backward(self, grad=None) -> None:
         """Compute the gradient of this tensor with respect to every leaf that requires one.

@@ -1,0 +1,129 @@
+"""``verigrad graph``: draw the computation graph of a formula with values and gradients."""
+
+from __future__ import annotations
+
+HELP = "draw the computation graph of a formula, each node with its value and gradient"
+DESCRIPTION = """Evaluate a formula at a point, run backward, and draw its computation graph
+left to right (PNG or SVG, matplotlib only): every node shows its operation, its value and
+the gradient of the formula with respect to it.
+
+  verigrad graph --f "(x**2 + sigmoid(y)) / (3*x + y - sigmoid(x))" --at x=1,y=0 --out f.png
+  verigrad graph --f "cross_entropy(softmax(W @ x + b), y)" --shape W=3x4 x=4 b=3 \\
+      --onehot y=3 --out softmax.svg
+
+Formulas use the language of `verigrad check-grad` (Python syntax: + - * / ** @, sigmoid,
+softmax, log, sum, ...). Graphs larger than --max-nodes are summarised: the nodes nearest the
+output are drawn and the rest become one '…' box, with a note saying so."""
+
+#: library parameter -> argparse dest
+PARAMETER_DESTS = {"path": "out", "spec": "shape", "values": "at"}
+
+
+def add_arguments(p):
+    p.add_argument("--f", required=True, metavar="EXPR", help="the formula (a scalar)")
+    p.add_argument(
+        "--at",
+        default="",
+        metavar="NAME=VALUE,...",
+        help="scalar variables and their values, e.g. x=1,y=0",
+    )
+    p.add_argument(
+        "--shape",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="NAME=DIMS",
+        help="array variables with N(0, 1) entries (drawn with --seed), e.g. W=3x4 x=4",
+    )
+    p.add_argument(
+        "--onehot",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="NAME=K",
+        help="one-hot constant vectors of length K (labels)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed for --shape (default 0)")
+    p.add_argument(
+        "--max-nodes",
+        type=int,
+        default=30,
+        metavar="N",
+        help="summarise graphs with more nodes than this (default 30)",
+    )
+    p.add_argument("--out", required=True, metavar="FILE", help="the picture: FILE.png or FILE.svg")
+
+
+def parse_point(text: str) -> dict:
+    """``"x=1,y=0"`` as ``{"x": 1.0, "y": 0.0}`` (errors name ``values``)."""
+    import math
+
+    from .._checks import ParameterError
+
+    point = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        if item.count("=") != 1:
+            raise ParameterError("values", f"expected NAME=NUMBER pairs like x=1,y=0, got {item!r}")
+        name, value = (s.strip() for s in item.split("="))
+        try:
+            number = float(value)
+        except ValueError:
+            raise ParameterError("values", f"{name}: {value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise ParameterError("values", f"{name}: must be a finite number, got {value}")
+        if name in point:
+            raise ParameterError("values", f"{name} is given twice")
+        point[name] = number
+    return point
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from .._checks import ParameterError, check_int
+    from ..drawing import draw_graph, format_value
+    from ..formula import FormulaError, evaluate, parse, parse_shape
+    from ..tensor import Tensor
+
+    check_int(args.max_nodes, "max_nodes", low=2)
+    rng = np.random.default_rng(args.seed)
+    env = {}
+    try:
+        for name, value in parse_point(args.at).items():
+            env[name] = Tensor(value, requires_grad=True)
+        for spec in args.shape:
+            variable = parse_shape(spec)
+            env[variable.name] = Tensor(variable.draw(rng), requires_grad=True)
+        for spec in args.onehot:
+            variable = parse_shape(spec, "onehot")
+            env[variable.name] = Tensor(variable.draw(rng))
+        formula = parse(args.f, list(env))
+        out = evaluate(formula, env)
+    except FormulaError as exc:
+        raise ParameterError("f", str(exc)) from None
+    if not isinstance(out, Tensor) or not out.requires_grad:
+        raise ParameterError("f", "the formula uses no variable that needs a gradient")
+    if out.size != 1:
+        raise ParameterError("f", f"the formula must give a scalar, it gives shape {out.shape}")
+    unused = sorted(set(env) - formula.names)
+    data = draw_graph(
+        out,
+        args.out,
+        names={n: t for n, t in env.items() if n in formula.names},
+        max_nodes=args.max_nodes,
+        title=f"{args.f}",
+    )
+    parts = [f"f = {format_value(out.data)}"]
+    for name in sorted(formula.names):
+        node = next((n for n in data.nodes if n.name == name), None)
+        if node is not None and node.grad is not None:
+            parts.append(f"df/d{name} = {format_value(node.grad)}")
+    shown = f"{len(data.nodes) - (1 if data.hidden else 0)} of {data.total} nodes"
+    print(f"wrote {args.out}: {shown}; " + ", ".join(parts))
+    if data.note:
+        print(f"note: {data.note}")
+    if unused:
+        print(f"note: {', '.join(unused)} not used by the formula")
+    return 0
