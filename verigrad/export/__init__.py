@@ -12,5 +12,6 @@ The per-layer conversion to and from ``torch.nn`` is :meth:`verigrad.nn.Module.t
 """
 
 from .onnx import export_onnx, to_onnx
+from .torch_program import export_torch, to_torch_program
 
-__all__ = ["to_onnx", "export_onnx"]
+__all__ = ["to_onnx", "export_onnx", "to_torch_program", "export_torch"]
