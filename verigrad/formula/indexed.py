@@ -440,9 +440,19 @@ class Evaluator:
         return v
 
     def eval_iverson(self, op, left, right):
-        letters = [n[1] for n in (left, right) if n[0] == "sym" and n[1] in self.sizes]
+        letters = [
+            n[1]
+            for n in (left, right)
+            if n[0] == "sym" and len(n[1]) == 1 and self.context.canonical(n[1]) is None
+        ]
         if len(letters) == 2 and op in ("=", "!="):
-            n = self.sizes[letters[0]]
+            known = [self.sizes[k] for k in letters if k in self.sizes]
+            if not known:
+                raise FormulaError(f"the range of {letters[0]} and {letters[1]} is unknown here")
+            n = known[0]  # indices compared with each other range alike
+            for k in letters:
+                if self.sizes.setdefault(k, n) != n:
+                    raise FormulaError(f"{letters[0]} and {letters[1]} range over different sizes")
             eye = np.eye(n) if op == "=" else 1.0 - np.eye(n)
             return Indexed(Tensor(eye), tuple(letters))
         a, b = self(left), self(right)

@@ -102,10 +102,12 @@ def compare(
                     if rest:
                         entry["position"] = rest
                     point = {k: _small(v) for k, v in values.items()}
-                    where = ", ".join(f"{k}={v}" for k, v in entry.items()) or "the value"
+                    where = (
+                        " at " + ", ".join(f"{k}={v}" for k, v in entry.items()) if entry else ""
+                    )
                     return Comparison(
                         False,
-                        f"differ at {where}: {float(x[index]) + 0.0:.6g} vs {float(y[index]) + 0.0:.6g}",
+                        f"differ{where}: {float(x[index]) + 0.0:.6g} vs {float(y[index]) + 0.0:.6g}",
                         {
                             "point": point,
                             "entry": entry,

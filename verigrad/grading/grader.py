@@ -26,7 +26,7 @@ import numpy as np
 from ..formula import FormulaError, compare, parse_latex
 from ..formula.indexed import Evaluator
 from .key import KEY, QUESTION_IDS
-from .sheet import Sheet, math_blocks, read_sheet
+from .sheet import Block, Sheet, math_blocks, read_sheet
 
 __all__ = ["StepResult", "QuestionResult", "Report", "grade_sheet", "grade_text", "TOLERANCE"]
 
@@ -267,7 +267,7 @@ def _grade_derivation(question, text) -> QuestionResult:
         raise FormulaError(f"more than {MAX_BLOCKS} formulas in one answer")
     displayed = [b for b in blocks if b.display] or blocks
     context = question.context
-    targets = [parse_latex(t).parts[0] for t in question.targets]
+    targets = [[parse_latex(t).parts[0] for t in group] for group in question.targets]
     finals = {k: None for k in range(len(targets))}
     last = None
     steps = []
@@ -282,12 +282,12 @@ def _grade_derivation(question, text) -> QuestionResult:
             if len(chain.parts) < 2:
                 continue
             last = (chain.parts[-1], block)
-            for k, target in enumerate(targets):
-                if target in chain.parts and chain.parts[-1] != target:
+            for k, group in enumerate(targets):
+                if any(t in chain.parts for t in group) and chain.parts[-1] not in group:
                     finals[k] = (chain.parts[-1], block)
     first_wrong = next((s for s in steps if s.verdict == "wrong"), None)
     if targets:
-        pairs = [(targets[k], finals[k]) for k in finals]
+        pairs = [(targets[k][0], finals[k]) for k in finals]
     else:
         truth = parse_latex(question.extra["truth"]).parts[0]
         pairs = [(truth, last)]
@@ -313,12 +313,13 @@ def _grade_derivation(question, text) -> QuestionResult:
         and all("not checked" in p or "no final" in p for p in problems)
         and not any(s.verdict != "unchecked" for s in steps)
     ):
+        reasons = [f"{s.label}: {s.detail}" for s in steps if s.detail.startswith("not read")]
         return QuestionResult(
             question.id,
             "human",
             answer or _excerpt(text),
             question.expected,
-            "; ".join(problems),
+            "; ".join(problems + reasons[:2]),
             None,
             steps,
             None,
@@ -353,6 +354,14 @@ def _grade_derivation(question, text) -> QuestionResult:
 _NUMBER_AT_END = re.compile(r"(-?\s*\d+(?:\.(\d+))?)\s*$")
 
 
+def _without_arguments(node):
+    """``f(1, 0)`` and ``\\frac{\\partial f}{\\partial x}(1, 0)`` as ``f`` and the derivative
+    (the arguments are the problem's point)."""
+    if node[0] == "bin" and node[1] == "juxt" and node[3][0] == "tuple":
+        return node[2]
+    return node
+
+
 def _written_tolerance(literal: str) -> float:
     decimals = len(literal.split(".")[1]) if "." in literal else 0
     return 0.5 * 10.0**-decimals + 1e-12
@@ -360,21 +369,24 @@ def _written_tolerance(literal: str) -> float:
 
 def _grade_values(question, text) -> QuestionResult:
     context = question.context
-    targets = [parse_latex(t).parts[0] for t in question.targets]
+    targets = [[parse_latex(t).parts[0] for t in group] for group in question.targets]
     found, steps, problems, counterexample = {}, [], [], None
+    pieces = []
     for block in math_blocks(text):
-        literal = _NUMBER_AT_END.search(block.latex.replace("\\approx", "="))
+        for piece in _top_level_split(_TEXT.sub(" ", block.latex)):
+            pieces.append(Block(piece, block.label, block.display))
+    for block in pieces:
+        literal = _NUMBER_AT_END.search(block.latex)
         if not literal:
             continue
         try:
-            chains = _statements(block.latex)
+            chain = parse_latex(block.latex)
         except FormulaError:
             continue
-        chain = chains[-1]
         if len(chain.parts) < 2:
             continue
         written = float(literal.group(1).replace(" ", ""))
-        left = chain.parts[-2]
+        left = _without_arguments(chain.parts[-2])
         try:
             value = Evaluator(context, context.draw(np.random.default_rng(0)))(left)
         except (FormulaError, ValueError, TypeError) as exc:
@@ -387,13 +399,14 @@ def _grade_values(question, text) -> QuestionResult:
         ok = abs(written - true) <= tol
         detail = f"true value {true:.6g}; written {literal.group(1).strip()}"
         steps.append(StepResult(block.label, block.latex, "right" if ok else "wrong", detail))
-        for k, target in enumerate(targets):
-            if target in chain.parts:
+        parts = [_without_arguments(p) for p in chain.parts]
+        for k, group in enumerate(targets):
+            if any(t in parts for t in group):
                 found[k] = ok
         if not ok:
             problems.append(f"{block.label}: {detail}")
             counterexample = counterexample or {"written": written, "true": true}
-    missing = [question.targets[k] for k in range(len(targets)) if k not in found]
+    missing = [question.targets[k][0] for k in range(len(targets)) if k not in found]
     answer = "; ".join(s.latex for s in steps)
     if not steps:
         return QuestionResult(

@@ -59,7 +59,7 @@ class Question:
     kind: str
     expected: str = ""
     context: Context | None = None
-    targets: tuple = ()
+    targets: tuple = ()  # per asked quantity, the LaTeX spellings of its left side
     shape: tuple = ()
     matrix: np.ndarray | None = None
     key_points: tuple = ()
@@ -132,7 +132,15 @@ KEY = {
         "derivation",
         r"\frac{\partial l}{\partial W_{ij}} = (\hat{y}_i - y_i) x_j",
         _softmax_context(),
-        (r"\frac{\partial l}{\partial W_{ij}}",),
+        (
+            (
+                r"\frac{\partial l}{\partial W_{ij}}",
+                r"\frac{\partial l}{\partial W}",
+                r"\nabla_W l",
+                r"\frac{\partial L}{\partial W_{ij}}",
+                r"\frac{\partial L}{\partial W}",
+            ),
+        ),
         notes=r"\hat y = \sigma(Wx + b) (softmax), l = -\sum_i y_i \log \hat y_i, y one-hot",
     ),
     "2.2": Question(
@@ -152,7 +160,7 @@ KEY = {
         r"\frac{\partial f}{\partial x},\ \frac{\partial f}{\partial y} "
         r"\text{ of } f = \frac{x^2 + \sigma(y)}{3x + y - \sigma(x)}",
         _chain_rule_context(),
-        (r"\frac{\partial f}{\partial x}", r"\frac{\partial f}{\partial y}"),
+        ((r"\frac{\partial f}{\partial x}",), (r"\frac{\partial f}{\partial y}",)),
     ),
     "3b": Question(
         "3b",
@@ -161,7 +169,7 @@ KEY = {
         r"f = 0.6611,\ \frac{\partial f}{\partial x} = 0.0646,\ "
         r"\frac{\partial f}{\partial y} = -0.1812",
         _chain_rule_context((1.0, 0.0)),
-        (r"\frac{\partial f}{\partial x}", r"\frac{\partial f}{\partial y}"),
+        ((r"\frac{\partial f}{\partial x}",), (r"\frac{\partial f}{\partial y}",)),
     ),
     "4.1": Question(
         "4.1",

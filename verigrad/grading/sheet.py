@@ -168,7 +168,10 @@ _DISPLAY = re.compile(
     re.S,
 )
 _INLINE = re.compile(r"(?<![\\$])\$([^$]+?)\$|\\\((.+?)\\\)", re.S)
-_LABEL = re.compile(r"(?:\\quad|\\qquad|\\tag\{?|\s)\s*\(?\s*(\d{1,3}[a-z]?)\s*\)?\}?\s*[.,]?\s*$")
+_LABEL = re.compile(
+    r"(?:\\q?quad\s*\(\s*(\d{1,3}[a-z]?)\s*\)|\\tag\*?\{\s*(\d{1,3}[a-z]?)\s*\}"
+    r"|\s\(\s*(\d{1,3}[a-z]?)\s*\))\s*[.,]?\s*$"
+)
 
 
 def math_blocks(text: str) -> list:
@@ -194,7 +197,7 @@ def math_blocks(text: str) -> list:
             label = ""
             m = _LABEL.search(piece)
             if m and display:
-                label = f"({m.group(1)})"
+                label = f"({m.group(1) or m.group(2) or m.group(3)})"
                 piece = piece[: m.start()]
             elif display:
                 tail = re.match(r"\s*\((\d{1,3})\)", after)
