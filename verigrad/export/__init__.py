@@ -13,5 +13,14 @@ The per-layer conversion to and from ``torch.nn`` is :meth:`verigrad.nn.Module.t
 
 from .onnx import export_onnx, to_onnx
 from .torch_program import export_torch, to_torch_program
+from .torch_state import optimizer_state_to_torch, scheduler_state_to_torch, torch_training_state
 
-__all__ = ["to_onnx", "export_onnx", "to_torch_program", "export_torch"]
+__all__ = [
+    "to_onnx",
+    "export_onnx",
+    "to_torch_program",
+    "export_torch",
+    "optimizer_state_to_torch",
+    "scheduler_state_to_torch",
+    "torch_training_state",
+]
