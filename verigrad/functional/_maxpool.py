@@ -12,6 +12,12 @@ Two layouts (see :mod:`verigrad.functional.pool` for the policies, which both fo
 
 Smaller overlapping cases use the strided views too, and route their gradient with one
 ``np.bincount`` (:func:`route`), as stochastic pooling does.
+
+The 2x2 stride-2 window without padding or dilation (the training models' pooling) has its
+own kernel, :func:`max_2x2_forward` / :func:`max_2x2_backward`: four strided maxima taken in
+pairs, and three boolean masks for the backward pass; outputs, masks and gradients come from
+the workspace (no fresh pages in a training loop). :func:`max_forward_views` with
+:func:`route` is its plain reference and the tests hold one to the other.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._planes import PhasePlanes
+from ._workspace import WORKSPACE
 
 __all__ = [
     "BLOCK",
@@ -26,6 +33,8 @@ __all__ = [
     "max_forward",
     "max_forward_views",
     "max_backward",
+    "max_2x2_forward",
+    "max_2x2_backward",
     "route",
 ]
 
@@ -202,3 +211,85 @@ def _route_overlapping(g, index, geo, shape):
     total = np.bincount(flat.ravel(), weights=g.ravel(), minlength=n * c * hp * wp)
     gxp = total.reshape(n, c, hp, wp)[:, :, ph : ph + shape[2], pw : pw + shape[3]]
     return gxp.astype(g.dtype)
+
+
+# --------------------------------------------------------------------------- 2x2 stride 2
+def _quarters(x, out_hw):
+    """The four strided views ``x[:, :, u::2, v::2]`` cropped to ``out_hw``, row-major."""
+    ho, wo = out_hw
+    return [x[:, :, u : u + 2 * ho : 2, v : v + 2 * wo : 2] for u in (0, 1) for v in (0, 1)]
+
+
+def max_2x2_forward(xd, out_hw, need_masks):
+    """2x2 stride-2 max pooling of ``xd (N, C, H, W)`` (floor mode): ``(out, masks)``.
+
+    With ``a, b, c, d`` the window's entries in row-major order::
+
+        right  = b > a          top = max(a, b)
+        lower  = d > c          bottom = max(c, d)
+        down   = bottom > top   out = max(top, bottom)
+
+    The strict comparisons send a tie to the first maximal entry (torch's rule). ``np.maximum``
+    propagates NaN; a window holding NaN sends its gradient to its last NaN (as torch), which
+    the masks get from a fix-up pass run only when the output holds NaN. ``masks`` is
+    ``(right, lower, down)`` (bool, output-sized) when ``need_masks``, else None.
+    """
+    n, c = xd.shape[:2]
+    ho, wo = out_hw
+    a, b, cc, d = _quarters(xd, out_hw)
+    out = WORKSPACE.take((n, c, ho, wo), xd.dtype)
+    if not need_masks:
+        np.maximum(a, b, out=out)
+        bottom = WORKSPACE.take((n, c, ho, wo), xd.dtype)
+        np.maximum(cc, d, out=bottom)
+        np.maximum(out, bottom, out=out)
+        return out, None
+    right, lower, down = (WORKSPACE.take((n, c, ho, wo), np.bool_) for _ in range(3))
+    bottom = WORKSPACE.take((n, c, ho, wo), xd.dtype)
+    np.greater(b, a, out=right)
+    np.maximum(a, b, out=out)
+    np.greater(d, cc, out=lower)
+    np.maximum(cc, d, out=bottom)
+    np.greater(bottom, out, out=down)
+    np.maximum(out, bottom, out=out)
+    if np.isnan(np.add.reduce(out, axis=None)):  # a NaN somewhere (or inf - inf): fix up
+        nan_out = np.isnan(out)
+        if nan_out.any():
+            nan_b, nan_c, nan_d = np.isnan(b), np.isnan(cc), np.isnan(d)
+            right[nan_out] = nan_b[nan_out]
+            lower[nan_out] = nan_d[nan_out]
+            down[nan_out] = (nan_c | nan_d)[nan_out]
+    return out, (right, lower, down)
+
+
+def max_2x2_backward(g, masks, x_shape):
+    """Gradient of :func:`max_2x2_forward`: ``g`` to the chosen entry of each window.
+
+    Written straight into the four strided views of the gradient (a zero row/column where
+    ``H``/``W`` is odd and no window reached it)."""
+    right, lower, down = masks
+    out_hw = g.shape[2:]
+    gx = WORKSPACE.take(x_shape, g.dtype)
+    ho, wo = out_hw
+    if x_shape[2] > 2 * ho:
+        gx[:, :, 2 * ho :] = 0
+    if x_shape[3] > 2 * wo:
+        gx[:, :, :, 2 * wo :] = 0
+    ga, gb, gc, gd = _quarters(gx, out_hw)
+    upper = WORKSPACE.take(g.shape, np.bool_)
+    choose = WORKSPACE.take(g.shape, np.bool_)
+    np.logical_not(down, out=upper)
+    select = _selector(g)
+    # (view, row chosen, column chosen within the row, whether the column is the second)
+    for view, row, column, second in (
+        (ga, upper, right, False),
+        (gb, upper, right, True),
+        (gc, down, lower, False),
+        (gd, down, lower, True),
+    ):
+        if second:
+            np.logical_and(row, column, out=choose)
+        else:
+            np.greater(row, column, out=choose)  # row and not column
+        select(g, choose, view)
+    return gx

@@ -42,10 +42,13 @@ to a plain loop over output pixels.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .._checks import ParameterError, check_int, check_pair
 from ..tensor import Tensor, as_tensor, is_grad_enabled, make_node
+from ._winograd import winograd_backward, winograd_forward
 from ._workspace import WORKSPACE
 
 __all__ = [
@@ -56,6 +59,7 @@ __all__ = [
     "conv2d_weight_grad",
     "conv2d_input_grad",
     "im2col",
+    "choose_algorithm",
 ]
 
 
@@ -73,14 +77,22 @@ def _out_size(size, before, after, kernel, stride, dilation) -> int:
 
 
 class _Scratch:
-    """Chunk-sized buffers taken from the workspace on first use; ``release`` gives them back."""
+    """Chunk-sized buffers taken from the workspace on first use; ``release`` drops them.
 
-    def __init__(self, dtype, shapes: dict):
-        self.dtype, self.shapes, self.taken = dtype, shapes, {}
+    ``padded`` is tagged by its geometry and keeps a permanently zero border (see
+    :mod:`verigrad.functional._workspace`): calls write only its interior.
+    """
+
+    def __init__(self, dtype, shapes: dict, pad_tag=None):
+        self.dtype, self.shapes, self.taken, self.pad_tag = dtype, shapes, {}, pad_tag
 
     def __getitem__(self, name) -> np.ndarray:
         if name not in self.taken:
-            self.taken[name] = WORKSPACE.take(self.shapes[name], self.dtype)
+            if name == "padded":
+                tag = ("conv-pad",) + self.pad_tag
+                self.taken[name] = WORKSPACE.take(self.shapes[name], self.dtype, tag, zero=True)
+            else:
+                self.taken[name] = WORKSPACE.take(self.shapes[name], self.dtype)
         return self.taken[name]
 
     def release(self) -> None:
@@ -173,15 +185,18 @@ class _Plan:
     def scratch(self, dtype) -> _Scratch:
         b, c, o = self.chunk, self.x_shape[1], self.w_shape[0]
         q = self.flat if self.super_wide else self.length
+        padded = (b, c, self.hp + self.extra_rows, self.wp)
         return _Scratch(
             dtype,
             {
                 "cols": (self.groups, self.k, b * self.length),
-                "padded": (b, c, self.hp + self.extra_rows, self.wp),
+                "padded": padded,
+                "accumulator": padded,
                 "g": (o, b, self.ho, self.row),
                 "g_flat": (o, b, q),
                 "dcols": (self.margin + self.groups * self.k * b * q,),
             },
+            pad_tag=(padded, self.pads),
         )
 
     def release_columns(self) -> None:
@@ -193,13 +208,9 @@ class _Plan:
     def pad(self, x: np.ndarray, buffers) -> np.ndarray:
         b, c, h, w = x.shape
         top, bottom, left, right = self.pads
-        if not (top or bottom or left or right or self.extra_rows):
-            return np.ascontiguousarray(x)
-        xp = buffers["padded"][:b]
-        xp[:, :, :top] = 0
-        xp[:, :, top + h :] = 0
-        xp[:, :, top : top + h, :left] = 0
-        xp[:, :, top : top + h, left + w :] = 0
+        if not (top or bottom or left or right or self.extra_rows) and x.flags.c_contiguous:
+            return x
+        xp = buffers["padded"][:b]  # its border is permanently zero: write the interior only
         xp[:, :, top : top + h, left : left + w] = x
         return xp
 
@@ -255,7 +266,7 @@ class _Plan:
         c, h, w = self.x_shape[1:]
         kh, kw = self.w_shape[2:]
         (dh, dw), top, left = self.dilation, self.pads[0], self.pads[2]
-        dxp = buffers["padded"][:b]
+        dxp = buffers["accumulator"][:b]
         if self.wide:
             # channel-major accumulation (C, b, Q), one add per kernel offset at its shift
             acc = dxp.reshape(c, b, self.flat)
@@ -307,8 +318,9 @@ def conv2d_forward(
     """``conv2d`` of ndarrays: ``(y (N, O, Ho, Wo), plan)``; ``bias (O,)`` optional.
 
     Per chunk of samples: im2col, then one matmul per group written straight into an O-major
-    output ``(O, N, Ho, row)``; ``y`` is its transposed (and, for wide rows, cropped) view, so
-    no copy is made. ``out_hw`` limits the output size (conv_transpose2d's backward needs it
+    scratch ``(O, N, Ho, row)``; one pass then writes its transposed (and, for wide rows,
+    cropped) view into the C-contiguous ``y`` and adds the bias (the bias add is folded into
+    that copy). ``y`` comes from the workspace: it is reused only once nothing refers to it. ``out_hw`` limits the output size (conv_transpose2d's backward needs it
     when ``output_padding`` adds rows that no window of the forward reached). With
     ``keep_columns`` the whole ``(G, K, N L)`` columns stay in ``plan.columns`` for the weight
     gradient (one im2col buffer of memory instead of rebuilding them).
@@ -316,7 +328,7 @@ def conv2d_forward(
     plan = _Plan(x.shape, weight.shape, stride, pads, dilation, groups, out_hw, x.dtype)
     n, o, g = x.shape[0], weight.shape[0], groups
     w3 = weight.reshape(g, o // g, plan.k)
-    y = np.empty((o, n, plan.ho, plan.row), dtype=x.dtype)
+    y = WORKSPACE.take((o, n, plan.ho, plan.row), x.dtype)  # O-major GEMM output (scratch)
     buffers = plan.scratch(x.dtype)
     if keep_columns:
         plan.columns = WORKSPACE.take((g, plan.k, n * plan.length), x.dtype)
@@ -330,10 +342,14 @@ def conv2d_forward(
         out = y.reshape(o, n * plan.length)[:, part.start * plan.length : part.stop * plan.length]
         np.matmul(w3, cols, out=out.reshape(g, o // g, -1))
     buffers.release()
-    if bias is not None:
-        y += bias[:, None, None, None]
-    y = y.transpose(1, 0, 2, 3)
-    return (y if plan.row == plan.wo else y[..., : plan.wo]), plan
+    # one pass makes the C-contiguous NCHW result (cropping wide rows) and adds the bias
+    result = WORKSPACE.take((n, o, plan.ho, plan.wo), x.dtype)
+    view = y.transpose(1, 0, 2, 3)[..., : plan.wo]
+    if bias is None:
+        np.copyto(result, view)
+    else:
+        np.add(view, bias[:, None, None], out=result)
+    return result, plan
 
 
 def conv2d_backward(g, x, weight, plan, input_grad=True, weight_grad=True):
@@ -344,7 +360,7 @@ def conv2d_backward(g, x, weight, plan, input_grad=True, weight_grad=True):
     transposed convolution of ``g``). Gives back ``plan.columns``.
     """
     groups, o = plan.groups, plan.w_shape[0]
-    dx = np.empty(plan.x_shape, dtype=g.dtype) if input_grad else None
+    dx = WORKSPACE.take(plan.x_shape, g.dtype) if input_grad else None
     dw = np.zeros((groups, o // groups, plan.k), dtype=g.dtype) if weight_grad else None
     buffers = plan.scratch(g.dtype)
     if input_grad:
@@ -484,13 +500,61 @@ def _conv_padding(padding, kernel, dilation, stride):
 
 
 # --------------------------------------------------------------------------- public ops
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+#: environment variable that forces an algorithm for every eligible conv2d call
+ALGORITHM_VARIABLE = "VERIGRAD_CONV_ALGO"
+ALGORITHMS = ("auto", "im2col", "winograd")
+
+#: ``auto`` takes Winograd F(2x2, 3x3) for eligible layers with at least this many input
+#: channels x output channels (see ``choose_algorithm``)
+WINOGRAD_MIN_CHANNELS = 64 * 64
+
+
+def choose_algorithm(algorithm, x_shape, w_shape, stride, dilation, groups) -> str:
+    """``"im2col"`` or ``"winograd"`` for one conv2d call.
+
+    ``algorithm`` (the argument) wins; ``None`` reads :data:`ALGORITHM_VARIABLE` (default
+    ``auto``). Winograd F(2x2, 3x3) needs a 3x3 kernel, stride 1, dilation 1 and one group: an
+    explicit ``algorithm="winograd"`` on another layer is an error, while the environment
+    variable applies it only where it can (a whole model can then be run on it). ``auto``
+    picks it when ``C O >= WINOGRAD_MIN_CHANNELS``: its transforms are memory-bound passes
+    over ``16 (C + O) P`` entries against GEMMs of ``16 C O P`` multiply-adds, so it pays only
+    when both channel counts are large (measured: case C, 64->128 on 32x32, gains; case B,
+    32->64 on 14x14, and LeNet-5's layers lose; see ``verigrad bench conv``).
+    """
+    from ._winograd import eligible
+
+    name = "algorithm"
+    forced = algorithm is not None
+    if algorithm is None:
+        algorithm, name = os.environ.get(ALGORITHM_VARIABLE, "auto") or "auto", ALGORITHM_VARIABLE
+    if algorithm not in ALGORITHMS:
+        raise ParameterError(name, f"must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
+    fits = eligible(w_shape, stride, dilation, groups)
+    if algorithm == "winograd":
+        if not fits and forced:
+            raise ParameterError(
+                "algorithm",
+                f"winograd needs a 3x3 kernel, stride 1, dilation 1 and groups=1, got kernel "
+                f"{tuple(w_shape[2:])}, stride {stride}, dilation {dilation}, groups {groups}",
+            )
+        return "winograd" if fits else "im2col"
+    if algorithm == "auto" and fits and x_shape[1] * w_shape[0] >= WINOGRAD_MIN_CHANNELS:
+        return "winograd"
+    return "im2col"
+
+
+def conv2d(
+    x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, algorithm=None
+) -> Tensor:
     """2-D cross-correlation (``torch.nn.functional.conv2d``); see the module docstring.
 
+    ``algorithm`` is ``"auto"``, ``"im2col"`` or ``"winograd"`` (Winograd F(2x2, 3x3),
+    :mod:`verigrad.functional._winograd`), or None to read the environment variable
+    ``VERIGRAD_CONV_ALGO`` (default ``auto``); see :func:`choose_algorithm`.
+
     The kernel writes an O-major array (with wider rows for stride 1; see ``_Plan``); the
-    result is copied once to C-contiguous NCHW so every later op (and whoever receives the
-    array) sees the ordinary layout. On a LeNet-5 epoch the copy and the faster elementwise
-    ops downstream cancel out within the measurement noise.
+    result is copied once to C-contiguous NCHW, with the bias added in the same pass, so every
+    later op (and whoever receives the array) sees the ordinary layout.
     """
     x, weight, bias, dtype, unbatched = _prepare(x, weight, bias, "conv2d")
     stride = check_pair(stride, "stride", 1)
@@ -507,16 +571,21 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
         (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1),
     )
 
+    method = choose_algorithm(algorithm, x.shape, weight.shape, stride, dilation, groups)
     xd, wd = _as(x.data, dtype), _as(weight.data, dtype)
     bd = None if bias is None else _as(bias.data, dtype)
     keep = is_grad_enabled() and weight.requires_grad
-    y, plan = conv2d_forward(xd, wd, stride, pads, dilation, groups, bias=bd, keep_columns=keep)
-    y = np.ascontiguousarray(y)  # see the docstring
+    if method == "winograd":
+        y, plan = winograd_forward(xd, wd, pads, bias=bd, keep=keep)
+        kernel_backward, release = winograd_backward, plan.release
+    else:
+        y, plan = conv2d_forward(xd, wd, stride, pads, dilation, groups, bias=bd, keep_columns=keep)
+        kernel_backward, release = conv2d_backward, plan.release_columns
 
     def backward(g):
         g = np.asarray(g, dtype=dtype)
-        gx, gw = conv2d_backward(g, xd, wd, plan, x.requires_grad, weight.requires_grad)
-        plan.release_columns()  # a second backward through this graph rebuilds them
+        gx, gw = kernel_backward(g, xd, wd, plan, x.requires_grad, weight.requires_grad)
+        release()  # a second backward through this graph rebuilds what was kept
         gb = g.sum(axis=(0, 2, 3)) if bias is not None and bias.requires_grad else None
         grads = (_grad_for(x, gx), _grad_for(weight, gw))
         return grads if bias is None else grads + (_grad_for(bias, gb),)

@@ -56,7 +56,14 @@ import numpy as np
 from .._checks import ParameterError, ParameterTypeError, check_number, check_pair, check_rng
 from ..tensor import Tensor, as_tensor, is_grad_enabled, make_node
 from . import _maxpool
-from ._maxpool import max_backward, max_forward, max_forward_views, route
+from ._maxpool import (
+    max_2x2_backward,
+    max_2x2_forward,
+    max_backward,
+    max_forward,
+    max_forward_views,
+    route,
+)
 
 __all__ = [
     "max_pool2d",
@@ -222,6 +229,17 @@ def _bool(value, name):
 
 
 # --------------------------------------------------------------------------- max
+def _is_2x2(geo) -> bool:
+    """2x2 windows, stride 2, no padding, no dilation, no ceil overhang: the fast kernel."""
+    return (
+        geo.kernel == (2, 2)
+        and geo.stride == (2, 2)
+        and geo.padding == (0, 0)
+        and geo.dilation == (1, 1)
+        and geo.after == (0, 0)
+    )
+
+
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False) -> Tensor:
     """Max over each window (``torch.nn.functional.max_pool2d``); see the module docstring."""
     x, unbatched = _input(x, "max_pool2d")
@@ -229,7 +247,13 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     need_index = x.requires_grad and is_grad_enabled()
     shape = x.shape
     n_out = shape[0] * shape[1] * geo.out_hw[0] * geo.out_hw[1]
-    if geo.disjoint or n_out <= _maxpool.SMALL_OUTPUT:
+    if _is_2x2(geo) and n_out:
+        out, masks = max_2x2_forward(x.data, geo.out_hw, need_index)
+
+        def backward(g):
+            return (max_2x2_backward(np.asarray(g, dtype=x.dtype), masks, shape),)
+
+    elif geo.disjoint or n_out <= _maxpool.SMALL_OUTPUT:
         out, index = max_forward_views(x.data, geo, need_index)
 
         def backward(g):

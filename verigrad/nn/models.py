@@ -31,6 +31,20 @@ def make_pool(kind: str, kernel_size: int = 2, rng=None) -> Module:
     return pool.MixedPool2d(kernel_size)
 
 
+def _relu_and_pool(kind: str, rng) -> tuple:
+    """ReLU then 2x2 pooling, as two layers; for max pooling in the opposite order.
+
+    ReLU is monotone, so ``max(relu(a), relu(b), ...) == relu(max(a, b, ...))`` exactly, and
+    the gradients agree too (both route ``g`` to the window's first maximal entry when it is
+    positive, and nowhere otherwise): pooling first applies ReLU to a quarter of the entries.
+    The pair keeps its two positions in the Sequential, so parameter names are unchanged.
+    Other pools do not commute with ReLU (and stochastic pooling needs non-negative input).
+    """
+    if kind == "max":
+        return (make_pool(kind, 2, rng), ReLU())
+    return (ReLU(), make_pool(kind, 2, rng))
+
+
 class MLP(Sequential):
     """``in -> hidden... -> n_classes`` with ReLU between layers (inputs flattened)."""
 
@@ -48,7 +62,7 @@ class MLP(Sequential):
 
 class DigitsCNN(Sequential):
     """For 8x8 digits: conv(1->16, 3x3, pad 1)-ReLU-pool-conv(16->32, 3x3, pad 1)-ReLU-pool-
-    flatten-linear(32*2*2 -> n_classes)."""
+    flatten-linear(32*2*2 -> n_classes) (max pooling before its ReLU: see ``_relu_and_pool``)."""
 
     def __init__(
         self,
@@ -63,11 +77,9 @@ class DigitsCNN(Sequential):
         h, w = image_size[0] // 4, image_size[1] // 4
         super().__init__(
             Conv2d(in_channels, 16, 3, padding=1, rng=rng, dtype=dtype),
-            ReLU(),
-            make_pool(pool, 2, rng),
+            *_relu_and_pool(pool, rng),
             Conv2d(16, 32, 3, padding=1, rng=rng, dtype=dtype),
-            ReLU(),
-            make_pool(pool, 2, rng),
+            *_relu_and_pool(pool, rng),
             Flatten(),
             Linear(32 * h * w, n_classes, rng=rng, dtype=dtype),
         )
@@ -75,7 +87,8 @@ class DigitsCNN(Sequential):
 
 class LeNet5(Sequential):
     """LeNet-5 style, for 28x28 inputs: conv(1->6, 5x5, pad 2)-ReLU-pool-conv(6->16, 5x5)-ReLU-
-    pool-flatten-linear(400->120)-ReLU-linear(120->84)-ReLU-linear(84->n_classes)."""
+    pool-flatten-linear(400->120)-ReLU-linear(120->84)-ReLU-linear(84->n_classes) (max pooling
+    before its ReLU: see ``_relu_and_pool``)."""
 
     def __init__(
         self,
@@ -91,11 +104,9 @@ class LeNet5(Sequential):
         w = ((image_size[1]) // 2 - 4) // 2
         super().__init__(
             Conv2d(in_channels, 6, 5, padding=2, rng=rng, dtype=dtype),
-            ReLU(),
-            make_pool(pool, 2, rng),
+            *_relu_and_pool(pool, rng),
             Conv2d(6, 16, 5, rng=rng, dtype=dtype),
-            ReLU(),
-            make_pool(pool, 2, rng),
+            *_relu_and_pool(pool, rng),
             Flatten(),
             Linear(16 * h * w, 120, rng=rng, dtype=dtype),
             ReLU(),
