@@ -42,6 +42,7 @@ __all__ = [
     "Indexed",
     "Context",
     "NotCheckable",
+    "ShapeMismatch",
     "Evaluator",
     "MAX_INDEXED_ELEMENTS",
     "MAX_JACOBIAN_ROWS",
@@ -51,6 +52,11 @@ MAX_INDEXED_ELEMENTS = 200_000
 MAX_JACOBIAN_ROWS = 2_000
 MAX_LATEX_EXPONENT = 100
 _MAX_DEFINITION_DEPTH = 20
+
+
+class ShapeMismatch(FormulaError):
+    """Operands whose shapes do not fit (a matrix product that does not align): the formula
+    is wrong for these variables, not unreadable."""
 
 
 class NotCheckable(FormulaError):
@@ -353,7 +359,7 @@ class Evaluator:
         try:
             np.broadcast_shapes(ta.shape, tb.shape)
         except ValueError:
-            raise FormulaError(f"shapes {a.t.shape} and {b.t.shape} do not match") from None
+            raise ShapeMismatch(f"shapes {a.t.shape} and {b.t.shape} do not match") from None
         if op in ("+",):
             t = ta + tb
         elif op == "-":
@@ -372,8 +378,10 @@ class Evaluator:
             raise FormulaError("matrix products of more than two axes are not supported")
         try:
             out = ta @ tb
-        except ValueError as exc:
-            raise FormulaError(f"a matrix product does not align ({exc})") from None
+        except ValueError:
+            raise ShapeMismatch(
+                f"a matrix product of shapes {ta.shape} and {tb.shape} does not align"
+            ) from None
         if out.ndim == 1 and out.shape[0] == 1 and a.t.ndim == 2 and a.t.shape[0] == 1:
             out = out.reshape(())  # row times column: a number
         return Indexed(out, ())

@@ -310,7 +310,7 @@ class _ToTuples(Transformer):
         return ("nabla", c[2], c[3])
 
     def funcsub(self, c):
-        return c[1]
+        return ("fsub", c[1])
 
     def funcpost(self, c):
         return ("subpost", c[1]) if c[0].type == "SUB" else ("powpost", c[1])
@@ -319,8 +319,8 @@ class _ToTuples(Transformer):
         name = c[0].value
         rest = list(c[1:])
         fsub = ()
-        if rest and isinstance(rest[0], tuple) and all(isinstance(s, str) for s in rest[0]):
-            fsub = rest.pop(0)
+        if rest and isinstance(rest[0], tuple) and rest[0][0] == "fsub":
+            fsub = rest.pop(0)[1]
         args = tuple(x for x in rest if not isinstance(x, Token) and x[0] not in _POSTS)
         posts = tuple(x for x in rest if not isinstance(x, Token) and x[0] in _POSTS)
         node = ("call", name, fsub, args, ())

@@ -21,7 +21,7 @@ import numpy as np
 
 from .._checks import ParameterError, check_int, check_number
 from .checker import GradientCheck
-from .indexed import Context, Evaluator, Indexed, NotCheckable
+from .indexed import Context, Evaluator, Indexed, NotCheckable, ShapeMismatch
 from .language import FormulaError, NotFiniteHere
 from .latex import parse_latex
 
@@ -77,6 +77,8 @@ def compare(
             return Comparison(None, str(exc))
         except NotFiniteHere:
             a = b = None
+        except ShapeMismatch as exc:
+            return Comparison(False, str(exc), {"shapes": str(exc)}, points + 1)
         except FormulaError as exc:
             return Comparison(None, f"cannot evaluate: {exc}")
         except (ValueError, TypeError, IndexError, ZeroDivisionError, FloatingPointError) as exc:
