@@ -7,8 +7,12 @@ def test_conv_rows_report_back_to_back_ratio_and_blas_floor():
     from verigrad.bench import conv
 
     rows = conv.run(quick=True)
-    assert len(rows) == len(conv.QUICK_CASES)
+    assert len(rows) == 2 * len(conv.QUICK_CASES)  # fwd and fwd+bwd per case
     for row in rows:
+        assert row.extra["threads"] == 1 and row.extra["faults"] >= 0
+        assert row.extra["ref_faults"] >= 0 and row.extra["algo"] in ("im2col", "winograd")
+    for row in rows[1::2]:
+        assert "fwd+bwd" in row.case
         assert row.extra["ratio_back_to_back"] > 0
         # the floor is three bare matmuls: cheaper than our whole call on any machine
         assert 0 < row.extra["floor_over_torch"] < row.extra["ratio_back_to_back"]
@@ -19,3 +23,12 @@ def test_tsne_fft_floor_scales_with_iterations():
 
     one, many = _fft_floor(1, repeats=3), _fft_floor(100, repeats=3)
     assert 0 < one and 20 * one < many
+
+
+def test_train_row_reports_page_faults_per_step_of_both_sides():
+    from verigrad.bench import train
+
+    (row,) = train.run(quick=True)
+    assert row.extra["threads"] == 1 and "[1 thread]" in row.case
+    assert row.extra["faults_per_step"] >= 0 and row.extra["ref_faults_per_step"] >= 0
+    assert row.extra["params"] == row.extra["ref_params"]

@@ -1,68 +1,74 @@
-"""conv2d forward+backward against torch (float32, same process, torch's default threads).
+"""conv2d forward and forward+backward against torch (float32), at 1 and at 2 threads.
 
-Cases (the issue's targets, ratio <= 1.5): x (64, 1, 28, 28) w (32, 1, 3, 3); x (64, 32, 14, 14)
-w (64, 32, 3, 3); x (32, 64, 32, 32) w (128, 64, 3, 3); all padding 1, with bias. One timed
-call is: make leaf tensors, forward, backward with an all-ones upstream gradient (gradients
-for x, weight and bias). ``extra`` gives GFLOP/s of both sides (``6 N O Ho Wo C kh kw`` FLOPs
-per call: forward, weight gradient and input gradient) and the peak memory one call allocates
-(``tracemalloc``, which NumPy reports to), measured from a cold workspace, beside the size of
-the im2col buffer ``N (C kh kw) (Ho Wp)``; ``peak_over_im2col`` is the issue's "no more than about
-twice the im2col buffer" check. The workspace keeps that buffer between calls, so warm calls
-allocate only outputs and gradients (``warm_peak_MB``); ``scratch_over_im2col`` leaves out
-those results (output and gradients), which alone exceed the im2col buffer when ``O > C kh kw``
-(the first case).
+Cases (issue 23), all 3x3, padding 1, with bias:
 
-Two more figures put the ratio in context. ``ratio_back_to_back`` times each side in a run of
-its own instead of interleaved (torch's OpenMP threads and OpenBLAS's threads each spin for a
-while after their calls, so interleaving slows both sides). ``floor_over_torch`` times, also
-back to back, just the three bare float32 matmuls any im2col design must make, at their
-minimal sizes (``W (O, K) @ cols (K, N Ho Wo)``, ``G cols^T`` and ``W^T G``; no copies, no
-wide rows), against torch's whole call: a lower bound for this approach, whatever its copies
-cost.
-``quick`` uses small shapes.
+* A: x (64, 1, 28, 28),  w (32, 1, 3, 3)   fwd+bwd target <= 0.5x torch
+* B: x (64, 32, 14, 14), w (64, 32, 3, 3)  fwd+bwd target <= 1.6x (im2col GEMM floor ~1.22x)
+* C: x (32, 64, 32, 32), w (128, 64, 3, 3) fwd+bwd target <= 1.15x
+
+Each thread count runs in its own process (``OPENBLAS_NUM_THREADS`` and
+``torch.set_num_threads``; see :func:`~verigrad.bench.harness.run_with_threads`). A timed
+fwd+bwd call makes leaf tensors, runs the forward and back-propagates an all-ones gradient
+(gradients for x, weight and bias); a fwd call runs the forward only, with gradients enabled
+(what a training step's forward costs, saved values included). verigrad and torch alternate,
+medians are reported, and ``extra`` carries:
+
+* ``algo``: the algorithm ``auto`` chose (:func:`verigrad.functional.conv.choose_algorithm`);
+* ``faults`` / ``ref_faults``: median minor page faults per call of each side (a fresh 4 KiB
+  page costs one; verigrad's workspace should make this 0 once warm);
+* ``gflops`` / ``torch_gflops`` at ``2 N O Ho Wo C kh kw`` FLOPs per pass (3 passes fwd+bwd);
+* for B and C fwd+bwd, ``floor_over_torch``: the three bare float32 matmuls any im2col design
+  must make (``W @ cols``, ``G cols^T``, ``W^T G`` at their minimal sizes, no copies), timed
+  back to back, over torch's whole call: the floor of im2col on that shape (Winograd does
+  2.25x fewer multiply-adds and can go below it), and ``ratio_back_to_back`` (each side in a
+  run of its own: neither side's spinning thread pool slows the other).
+
+``quick`` uses small shapes and one thread count.
 """
 
 from __future__ import annotations
 
-import tracemalloc
-
 import numpy as np
 
-from .harness import back_to_back, compare
+from .harness import THREAD_COUNTS, back_to_back, compare, run_with_threads
 
-__all__ = ["run", "CASES"]
+__all__ = ["run", "run_here", "CASES", "QUICK_CASES"]
 
-CASES = [
-    ((64, 1, 28, 28), (32, 1, 3, 3)),
-    ((64, 32, 14, 14), (64, 32, 3, 3)),
-    ((32, 64, 32, 32), (128, 64, 3, 3)),
-]
-QUICK_CASES = [((8, 1, 12, 12), (4, 1, 3, 3)), ((4, 8, 10, 10), (8, 8, 3, 3))]
-
-
-def _peak_bytes(fn) -> int:
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        fn()
-        return tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
+#: name -> (x shape, w shape, fwd+bwd target)
+CASES = {
+    "A": ((64, 1, 28, 28), (32, 1, 3, 3), 0.5),
+    "B": ((64, 32, 14, 14), (64, 32, 3, 3), 1.6),
+    "C": ((32, 64, 32, 32), (128, 64, 3, 3), 1.15),
+}
+QUICK_CASES = {"a": ((8, 1, 12, 12), (4, 1, 3, 3), None), "b": ((4, 8, 10, 10), (8, 8, 3, 3), None)}
+#: cases whose fwd+bwd rows carry the im2col GEMM floor
+FLOOR_CASES = ("B", "C", "a", "b")
 
 
 def run(quick: bool = False) -> list:
-    rng = np.random.default_rng(0)
-    return [
-        _case(x_shape, w_shape, quick, rng)
-        for x_shape, w_shape in (QUICK_CASES if quick else CASES)
-    ]
+    """Rows of every case at each of :data:`THREAD_COUNTS` (one process per count)."""
+    rows = []
+    for threads in THREAD_COUNTS[:1] if quick else THREAD_COUNTS:
+        rows.extend(run_with_threads("conv", threads, quick))
+    return rows
 
 
-def _case(x_shape, w_shape, quick, rng):
+def run_here(quick: bool = False, threads: int = 1) -> list:
+    """The rows, measured in this process (whose BLAS already has ``threads`` threads)."""
     import torch
 
-    from ..functional.conv import WORKSPACE, conv2d
+    torch.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    rows = []
+    for name, (x_shape, w_shape, target) in (QUICK_CASES if quick else CASES).items():
+        rows.extend(_case(name, x_shape, w_shape, target, quick, threads, rng))
+    return rows
+
+
+def _case(name, x_shape, w_shape, target, quick, threads, rng):
+    import torch
+
+    from ..functional.conv import choose_algorithm, conv2d
     from ..tensor import Tensor
 
     x = rng.standard_normal(x_shape, dtype=np.float32)
@@ -75,6 +81,14 @@ def _case(x_shape, w_shape, quick, rng):
     ones = np.ones((n, o, h, wd), dtype=np.float32)
     xt, wt, bt = (torch.from_numpy(a.copy()).requires_grad_(True) for a in (x, w, b))
     ones_t = torch.ones(n, o, h, wd)
+    held = {}  # the last call's result stays alive while the next runs, as in a training loop
+
+    def ours_forward():
+        xs, ws, bs = (Tensor(a, requires_grad=True) for a in (x, w, b))
+        held["ours"] = conv2d(xs, ws, bs, padding=1)
+
+    def torch_forward():
+        held["torch"] = torch.nn.functional.conv2d(xt, wt, bt, padding=1)
 
     def ours():
         xs, ws, bs = (Tensor(a, requires_grad=True) for a in (x, w, b))
@@ -84,11 +98,6 @@ def _case(x_shape, w_shape, quick, rng):
         xt.grad = wt.grad = bt.grad = None
         torch.nn.functional.conv2d(xt, wt, bt, padding=1).backward(ones_t)
 
-    def blas_floor():
-        np.matmul(w2, cols, out=out_y)
-        np.matmul(g2, cols.T, out=out_w)
-        np.matmul(w2.T, g2, out=out_cols)
-
     k, pixels = c * kh * kw, n * h * wd
     w2 = w.reshape(o, k)
     cols = rng.standard_normal((k, pixels), dtype=np.float32)
@@ -97,35 +106,49 @@ def _case(x_shape, w_shape, quick, rng):
         np.empty(shape, np.float32) for shape in ((o, pixels), (o, k), (k, pixels))
     )
 
-    flops = 6.0 * n * o * h * wd * c * kh * kw
-    im2col_bytes = n * c * kh * kw * h * (wd + 2) * 4
-    WORKSPACE.clear()
-    cold = _peak_bytes(ours)
-    warm = _peak_bytes(ours)
-    row = compare(
+    def blas_floor():
+        np.matmul(w2, cols, out=out_y)
+        np.matmul(g2, cols.T, out=out_w)
+        np.matmul(w2.T, g2, out=out_cols)
+
+    flops = 2.0 * n * o * h * wd * c * kh * kw
+    algo = choose_algorithm(None, x_shape, w_shape, (1, 1), (1, 1), 1)
+    label = f"{name}: x{x_shape} w{w_shape} p=1"
+    suffix = f"[{threads} thread{'s' if threads > 1 else ''}]"
+    repeats = 3 if quick else 9
+    reference_name = f"torch ({threads} thread{'s' if threads > 1 else ''})"
+    forward = compare(
         "conv",
-        f"x{x_shape} w{w_shape} p=1 fwd+bwd",
+        f"{label} fwd {suffix}",
+        ours_forward,
+        torch_forward,
+        reference_name,
+        repeats=repeats,
+        faults_per=1,
+    )
+    both = compare(
+        "conv",
+        f"{label} fwd+bwd {suffix}",
         ours,
         reference,
-        "torch",
-        repeats=3 if quick else 9,
-        target=None if quick else 1.5,
+        reference_name,
+        repeats=repeats,
+        target=target,
+        faults_per=1,
     )
-    repeats = 3 if quick else 7
-    alone_ours, alone_torch, alone_floor = back_to_back(
-        ours, reference, blas_floor, repeats=repeats
-    )
-    # the call's own results: output (wide rows, see functional.conv) and the three gradients
-    results = (n * o * h * (wd + 2) + n * c * h * wd + w.size + b.size) * 4
-    row.extra = {
-        "gflops": flops / row.ours_s / 1e9,
-        "torch_gflops": flops / row.reference_s / 1e9,
-        "ratio_back_to_back": alone_ours / alone_torch,
-        "floor_over_torch": alone_floor / alone_torch,
-        "peak_MB": cold / 2**20,
-        "warm_peak_MB": warm / 2**20,
-        "im2col_MB": im2col_bytes / 2**20,
-        "peak_over_im2col": cold / im2col_bytes,
-        "scratch_over_im2col": (cold - results) / im2col_bytes,
-    }
-    return row
+    held.clear()
+    for row, passes in ((forward, 1), (both, 3)):
+        row.extra = {
+            "threads": threads,
+            "algo": algo,
+            **row.extra,
+            "gflops": passes * flops / row.ours_s / 1e9,
+            "torch_gflops": passes * flops / row.reference_s / 1e9,
+        }
+    if name in FLOOR_CASES:
+        alone_ours, alone_torch, alone_floor = back_to_back(
+            ours, reference, blas_floor, repeats=3 if quick else 7
+        )
+        both.extra["ratio_back_to_back"] = alone_ours / alone_torch
+        both.extra["floor_over_torch"] = alone_floor / alone_torch
+    return [forward, both]

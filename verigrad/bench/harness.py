@@ -13,10 +13,27 @@ from __future__ import annotations
 import gc
 import json
 import math
+import os
+import resource
+import subprocess
+import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
-__all__ = ["Row", "compare", "back_to_back", "format_table", "to_markdown", "to_json"]
+__all__ = [
+    "Row",
+    "compare",
+    "back_to_back",
+    "format_table",
+    "to_markdown",
+    "to_json",
+    "minor_faults",
+    "run_with_threads",
+    "THREAD_COUNTS",
+]
+
+#: the thread counts the conv and train rows are measured at (the machine has 2 cores)
+THREAD_COUNTS = (1, 2)
 
 
 @dataclass
@@ -47,17 +64,27 @@ class Row:
         return d
 
 
+def minor_faults() -> int:
+    """Minor page faults of this process so far (``getrusage``): a fresh page costs one."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def _median(values):
     s = sorted(values)
     n = len(s)
     return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
 
 
-def time_call(fn) -> float:
+def time_call(fn, faults: list | None = None) -> float:
+    """Seconds one ``fn()`` takes; its minor page faults are appended to ``faults``."""
     gc.collect()
+    before = minor_faults()
     start = time.perf_counter()
     fn()
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    if faults is not None:
+        faults.append(minor_faults() - before)
+    return elapsed
 
 
 def compare(
@@ -71,20 +98,30 @@ def compare(
     warmup: int = 1,
     target: float | None = None,
     extra: dict | None = None,
+    faults_per: int = 0,
 ) -> Row:
-    """Time ``ours()`` and ``reference()`` interleaved ``repeats`` times after ``warmup`` each."""
+    """Time ``ours()`` and ``reference()`` interleaved ``repeats`` times after ``warmup`` each.
+
+    With ``faults_per`` (the steps one call makes, e.g. 1 for a kernel, the batches of an
+    epoch), ``extra`` also gets the median minor page faults per step of each side,
+    ``faults`` and ``ref_faults``.
+    """
     for _ in range(warmup):
         ours()
         reference()
-    ours_t, ref_t = [], []
+    ours_t, ref_t, ours_f, ref_f = [], [], [], []
     for i in range(repeats):
         # alternate which side goes first so neither always runs on a warm cache
         if i % 2 == 0:
-            ours_t.append(time_call(ours))
-            ref_t.append(time_call(reference))
+            ours_t.append(time_call(ours, ours_f))
+            ref_t.append(time_call(reference, ref_f))
         else:
-            ref_t.append(time_call(reference))
-            ours_t.append(time_call(ours))
+            ref_t.append(time_call(reference, ref_f))
+            ours_t.append(time_call(ours, ours_f))
+    extra = dict(extra or {})
+    if faults_per:
+        extra["faults"] = _median(ours_f) / faults_per
+        extra["ref_faults"] = _median(ref_f) / faults_per
     return Row(
         benchmark,
         case,
@@ -93,8 +130,36 @@ def compare(
         _median(ref_t),
         target,
         repeats,
-        dict(extra or {}),
+        extra,
     )
+
+
+def run_with_threads(module: str, threads: int, quick: bool) -> list:
+    """``verigrad.bench.<module>.run_here(quick)`` in a fresh process limited to ``threads``.
+
+    OpenBLAS fixes its thread count when NumPy loads, so each count needs its own process:
+    ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` are set for the child
+    (which also calls ``torch.set_num_threads``). The rows come back as JSON, their case
+    names marked with the thread count.
+    """
+    env = dict(os.environ)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[name] = str(threads)
+    code = (
+        "import sys, json; from verigrad.bench import harness; "
+        f"from verigrad.bench.{module} import run_here; "
+        f"rows = run_here({bool(quick)!r}, {int(threads)}); "
+        "sys.stdout.write(harness.to_json(rows))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"benchmark {module} with {threads} thread(s) failed:\n{done.stderr[-2000:]}"
+        )
+    names = {f.name for f in fields(Row)}
+    return [Row(**{k: v for k, v in d.items() if k in names}) for d in json.loads(done.stdout)]
 
 
 def back_to_back(*calls, repeats: int = 5) -> tuple:
