@@ -7,10 +7,14 @@
 * :mod:`.linear_fit`, :mod:`.group_lasso`: the pure fits :func:`enet_fit` and
   :func:`group_lasso_fit` (scikit-learn's objectives, duality-gap certificates).
 * :mod:`.estimators`: :class:`Lasso`, :class:`ElasticNet`, :class:`GroupLasso`, thin shells
-  over those functions.
+  over those functions; :mod:`.design` validates ``X`` (dense or ``scipy.sparse``).
+* :mod:`.multinomial`, :mod:`.classifier`: :class:`SoftmaxClassifier`, l1/l2-penalised
+  multinomial logistic regression (L-BFGS; FISTA with restart and working sets).
 """
 
+from .classifier import SoftmaxClassifier
 from .estimators import ElasticNet, GroupLasso, Lasso, enet_fit, group_lasso_fit
+from .multinomial import multinomial_fit
 from .operators import (
     ProxOperator,
     box,
@@ -53,4 +57,6 @@ __all__ = [
     "GroupLasso",
     "enet_fit",
     "group_lasso_fit",
+    "SoftmaxClassifier",
+    "multinomial_fit",
 ]
