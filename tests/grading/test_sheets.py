@@ -1,0 +1,132 @@
+"""Our own sheets in all three formats: right and wrong answers of every kind, each asserted."""
+
+from pathlib import Path
+
+import pytest
+
+from verigrad.grading import grade_sheet, grade_text, parse_sheet
+
+DATA = Path(__file__).parent / "data"
+
+# sheet -> {question: (verdict, first false step or None, words the detail must contain)}
+EXPECTED = {
+    "right-index.md": {
+        "1a": ("human", None, "prose"),
+        "1b": ("human", None, "prose"),
+        "2.1": ("right", None, "equals the truth"),  # index notation, a Kronecker bracket
+        "2.2": ("human", None, "prose"),
+        "3a": ("right", None, "equals the truth"),
+        "3b": ("right", None, "digits written"),
+        "5a": ("right", None, "3x3"),
+        "5b": ("right", None, "all 9 entries"),  # bmatrix
+        "5c": ("right", None, "all 25 entries"),
+        "9A": ("right", None, "equals the truth"),
+    },
+    "wrong-sign.tex": {
+        "2.1": ("wrong", "(1)", "is wrong"),  # a sign error, \tag labels
+        "2.2": ("human", None, "prose"),
+        "3a": ("wrong", "eq1", "is wrong"),  # the quotient rule's second term forgotten
+        "3b": ("wrong", "eq2", "-0.19"),  # -0.1812 is not -0.19
+        "5a": ("right", None, "3x3"),
+        "5b": ("wrong", None, "row 2, column 2: 86 instead of 85"),  # one wrong entry named
+        "9A": ("wrong", None, "is wrong"),  # the sign factor is missing
+    },
+    "matrix-notation.txt": {
+        "2.1": ("right", None, "equals the truth"),  # (yhat - y) x^T against the index key
+        "5a": ("right", None, "3x3"),
+        "5c": ("wrong", None, "3x3, the answer is 5x5"),
+    },
+    "transposed.txt": {
+        "2.1": ("wrong", "(1)", "shapes"),  # x (yhat - y)^T is the transpose
+        "5a": ("wrong", None, "read 5x5"),
+        "5b": ("wrong", None, "4 wrong entries"),  # the transposed matrix
+    },
+    "symbols.md": {
+        "2.1": ("right", None, "equals the truth"),  # \widehat, z, X_j, W_{i,j}, softmax, L
+        "9A": ("right", None, "equals the truth"),  # vector form with \odot and (.)_+
+    },
+    "middle-step-false.tex": {
+        "2.1": ("wrong", "(2)", "final expression is right"),  # a false middle step
+    },
+    "chain-rule.txt": {
+        "3a": ("right", None, "equals the truth"),
+        "3b": ("right", None, "digits written"),  # 0.66, 0.06, -0.18 rounded right
+    },
+    "missing-factor.md": {
+        "2.1": ("wrong", "(2)", "is wrong"),  # x_j forgotten
+        "2.2": ("human", None, "prose"),
+        "3b": ("wrong", None, "no value given"),  # only one of the two partials
+    },
+    "rounding.tex": {
+        "3b": ("wrong", "eq1", "written -0.1813"),  # -0.181186 rounds to -0.1812
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_sheet_verdicts(name):
+    report = grade_sheet(DATA / name)
+    got = {q.id: q for q in report.questions}
+    for qid, (verdict, first, words) in EXPECTED[name].items():
+        q = got[qid]
+        assert q.verdict == verdict, (name, qid, q.detail)
+        assert q.first_wrong_step == first, (name, qid, q.first_wrong_step)
+        assert words in q.detail, (name, qid, q.detail)
+    others = set(got) - set(EXPECTED[name])
+    assert all(got[qid].verdict == "missing" for qid in others), name
+
+
+def test_at_least_eight_sheets_in_three_formats():
+    names = [n for n in EXPECTED]
+    assert len(names) >= 8
+    assert {Path(n).suffix for n in names} == {".md", ".tex", ".txt"}
+
+
+def test_wrong_answers_carry_a_counterexample():
+    report = grade_sheet(DATA / "wrong-sign.tex")
+    q = {q.id: q for q in report.questions}
+    assert q["2.1"].counterexample["entry"].keys() == {"i"}  # the first false step is over i
+    assert q["5b"].counterexample == {"row": 2, "column": 2, "written": 86.0, "expected": 85.0}
+
+
+def test_local_definitions_are_used_in_later_steps():
+    text = "\n".join(
+        [
+            "2 Softmax regression",
+            "2.1 Derivation",
+            r"$$\hat{y}_i = \frac{\exp(a_i)}{C + \exp(a_i)}, \text{ where } C = \sum_{k \neq i} \exp(a_k) \quad (1)$$",
+            r"$$D = C + \exp(a_i) \quad (2)$$",
+            r"$$\hat{y}_i = \frac{\exp(a_i)}{D} \quad (3)$$",
+            r"$$\hat{y}_i = \frac{\exp(a_i)}{2 D} \quad (4)$$",
+            r"$$\frac{\partial l}{\partial W_{ij}} = (\hat{y}_i - y_i) x_j \quad (5)$$",
+        ]
+    )
+    report = grade_text(parse_sheet(text))
+    q = report.questions[2]
+    assert q.id == "2.1"
+    verdicts = {s.label: s.verdict for s in q.steps}
+    assert verdicts == {
+        "(1)": "right",
+        "(2)": "unchecked",
+        "(3)": "right",
+        "(4)": "wrong",
+        "(5)": "right",
+    }
+    assert q.verdict == "wrong" and q.first_wrong_step == "(4)"
+
+
+def test_pdf_noise_and_part_labels():
+    text = "\n".join(
+        [
+            "1 General Questions",
+            "12 (a) Without nonlinearities the layers collapse.",
+            "13 **5 Convolution**",
+            "14 (b) $$\\begin{pmatrix} 109 & 92 & 72 \\\\ 108 & 85 & 74 \\\\ 110 & 74 & 79 \\end{pmatrix}$$",
+            "15 **9 Proximal gradient descent**",
+            "16 (C) By optimality, 0 is in the subdifferential.",
+        ]
+    )
+    report = grade_text(parse_sheet(text))
+    got = {q.id: q.verdict for q in report.questions}
+    assert got["1a"] == "human" and got["5b"] == "right" and got["9C"] == "human"
+    assert sum(v == "missing" for v in got.values()) == len(got) - 3
