@@ -121,3 +121,16 @@ def test_subprocess(tmp_path):
         timeout=300,
     )
     assert done.returncode == 1 and "summary: 3 right, 1 wrong, 19 missing" in done.stdout
+
+
+def test_the_key_uses_the_answers_modules_data():
+    import numpy as np
+
+    from verigrad.answers import convolution
+    from verigrad.grading.key import CONV_INPUT, CONV_KERNEL, convolution_truth
+
+    np.testing.assert_array_equal(CONV_INPUT, convolution.INPUT)
+    np.testing.assert_array_equal(CONV_KERNEL, convolution.KERNEL)
+    output, input_grad = convolution_truth()
+    np.testing.assert_array_equal(output, convolution.EXPECTED_OUTPUT)
+    np.testing.assert_array_equal(input_grad, convolution.EXPECTED_INPUT_GRAD)
