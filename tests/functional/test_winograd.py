@@ -100,7 +100,10 @@ def test_choice_rule_argument_environment_and_errors(monkeypatch):
     big, small = ((32, 64, 32, 32), (128, 64, 3, 3)), ((64, 1, 28, 28), (32, 1, 3, 3))
     monkeypatch.delenv(conv_module.ALGORITHM_VARIABLE, raising=False)
     assert choose(None, *big, (1, 1), (1, 1), 1) == "winograd"
+    assert choose(None, (64, 32, 14, 14), (64, 32, 3, 3), (1, 1), (1, 1), 1) == "winograd"
     assert choose(None, *small, (1, 1), (1, 1), 1) == "im2col"
+    assert choose(None, (64, 16, 14, 14), (32, 16, 3, 3), (1, 1), (1, 1), 1) == "im2col"
+    assert choose(None, (8, 64, 3, 3), (64, 64, 3, 3), (1, 1), (1, 1), 1) == "im2col"  # tiny
     assert choose(None, *big, (2, 2), (1, 1), 1) == "im2col"  # stride 2: never
     assert choose("im2col", *big, (1, 1), (1, 1), 1) == "im2col"
     monkeypatch.setenv(conv_module.ALGORITHM_VARIABLE, "winograd")

@@ -48,7 +48,7 @@ import numpy as np
 
 from .._checks import ParameterError, check_int, check_pair
 from ..tensor import Tensor, as_tensor, is_grad_enabled, make_node
-from ._winograd import winograd_backward, winograd_forward
+from ._winograd import eligible, winograd_backward, winograd_forward
 from ._workspace import WORKSPACE
 
 __all__ = [
@@ -505,8 +505,8 @@ ALGORITHM_VARIABLE = "VERIGRAD_CONV_ALGO"
 ALGORITHMS = ("auto", "im2col", "winograd")
 
 #: ``auto`` takes Winograd F(2x2, 3x3) for eligible layers with at least this many input
-#: channels x output channels (see ``choose_algorithm``)
-WINOGRAD_MIN_CHANNELS = 64 * 64
+#: channels x output channels and inputs of at least 4x4 (see ``choose_algorithm``)
+WINOGRAD_MIN_CHANNELS = 32 * 64
 
 
 def choose_algorithm(algorithm, x_shape, w_shape, stride, dilation, groups) -> str:
@@ -516,13 +516,12 @@ def choose_algorithm(algorithm, x_shape, w_shape, stride, dilation, groups) -> s
     ``auto``). Winograd F(2x2, 3x3) needs a 3x3 kernel, stride 1, dilation 1 and one group: an
     explicit ``algorithm="winograd"`` on another layer is an error, while the environment
     variable applies it only where it can (a whole model can then be run on it). ``auto``
-    picks it when ``C O >= WINOGRAD_MIN_CHANNELS``: its transforms are memory-bound passes
-    over ``16 (C + O) P`` entries against GEMMs of ``16 C O P`` multiply-adds, so it pays only
-    when both channel counts are large (measured: case C, 64->128 on 32x32, gains; case B,
-    32->64 on 14x14, and LeNet-5's layers lose; see ``verigrad bench conv``).
+    picks it when ``C O >= WINOGRAD_MIN_CHANNELS`` and the input is at least 4x4: its
+    transforms are memory-bound passes over about ``16 (C + O) P`` entries (``P`` tiles)
+    against GEMMs of ``16 C O P`` multiply-adds, so it pays only when both channel counts are
+    large. Measured fwd+bwd, one thread, Winograd over im2col: case C (64->128, 32x32) 0.68x,
+    case B (32->64, 14x14) 0.73-0.86x; 16->32 on 14x14 1.17x and case A (1->32) 3.9x.
     """
-    from ._winograd import eligible
-
     name = "algorithm"
     forced = algorithm is not None
     if algorithm is None:
@@ -538,7 +537,12 @@ def choose_algorithm(algorithm, x_shape, w_shape, stride, dilation, groups) -> s
                 f"{tuple(w_shape[2:])}, stride {stride}, dilation {dilation}, groups {groups}",
             )
         return "winograd" if fits else "im2col"
-    if algorithm == "auto" and fits and x_shape[1] * w_shape[0] >= WINOGRAD_MIN_CHANNELS:
+    if (
+        algorithm == "auto"
+        and fits
+        and x_shape[1] * w_shape[0] >= WINOGRAD_MIN_CHANNELS
+        and min(x_shape[2:]) >= 4
+    ):
         return "winograd"
     return "im2col"
 
