@@ -9,18 +9,10 @@ import pytest
 from verigrad import Tensor
 from verigrad.cli import main
 from verigrad.data import load_dataset
-from verigrad.training import TrainConfig, Trainer, load_model
+from verigrad.training import load_model
 
 torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("run")
-    config = TrainConfig(data="digits", model="cnn", pool="mixed", epochs=1, seed=0)
-    Trainer(config, run_dir).run(progress=False, log=None)
-    return str(run_dir / "model.npz")
 
 
 @pytest.fixture(scope="module")
