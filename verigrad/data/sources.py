@@ -22,7 +22,11 @@ from .digits import load_digits
 from .idx import load_mnist
 from .loader import train_test_split
 
-__all__ = ["load_dataset", "load_samples", "canonical_data"]
+__all__ = ["load_dataset", "load_samples", "canonical_data", "MAX_CLASSES"]
+
+#: the largest class count a source may have (labels are class indices below it): a label of
+#: 10**9 would size a model's output layer, its gradients and a confusion matrix from it
+MAX_CLASSES = 10_000
 
 
 def _as_images(X: np.ndarray, name: str) -> np.ndarray:
@@ -75,18 +79,21 @@ def load_samples(spec: str, dtype=np.float32):
     if spec == "digits":
         return load_digits(dtype=dtype)
     if spec.startswith("mnist:"):
-        (Xtr, ytr), (Xte, yte) = load_mnist(_mnist_directory(spec), dtype=dtype)
-        return np.concatenate([Xtr, Xte]), np.concatenate([ytr, yte])
+        (Xtr, ytr), (Xte, yte) = load_mnist(_mnist_directory(spec), dtype=dtype, param="data")
+        return np.concatenate([Xtr, Xte]), _check_labels(np.concatenate([ytr, yte]), spec)
     if not spec.endswith(".npz"):
         raise ParameterError("data", f"expected 'digits', 'mnist:DIR' or a FILE.npz, got {spec!r}")
     if not os.path.isfile(spec):
         raise MissingFileError("data", f"{spec}: no such file")
-    arrays = load_npz(spec)
+    arrays = load_npz(spec, "data")
     if "X" not in arrays or "y" not in arrays:
         raise ParameterError(
             "data", f"{spec} must hold arrays 'X' and 'y', it has {sorted(arrays)}"
         )
-    X = _as_images(arrays["X"], "data").astype(dtype)
+    X = arrays["X"]
+    if X.dtype.kind not in "biuf":
+        raise ParameterError("data", f"{spec}: X must hold real numbers, got dtype {X.dtype}")
+    X = _as_images(X, "data").astype(dtype)
     y = np.asarray(arrays["y"])
     if len(X) == 0:
         raise ParameterError("data", f"{spec} holds no samples (X has shape {X.shape})")
@@ -96,7 +103,19 @@ def load_samples(spec: str, dtype=np.float32):
         )
     if not np.all(np.isfinite(X)):
         raise ParameterError("data", f"{spec}: X contains NaN or infinite values")
-    return X, y.astype(np.int64)
+    return X, _check_labels(y.astype(np.int64), spec)
+
+
+def _check_labels(y: np.ndarray, spec: str) -> np.ndarray:
+    """Labels are class indices below :data:`MAX_CLASSES` (checked before anything is sized
+    from ``y.max() + 1``)."""
+    if len(y) and y.max() >= MAX_CLASSES:
+        raise ParameterError(
+            "data",
+            f"{spec}: holds label {int(y.max())}; labels must be class indices below "
+            f"{MAX_CLASSES:,}",
+        )
+    return y
 
 
 def load_dataset(spec: str, seed: int = 0, test_size: float = 0.2, dtype=np.float32):
@@ -107,7 +126,10 @@ def load_dataset(spec: str, seed: int = 0, test_size: float = 0.2, dtype=np.floa
     the largest label + 1.
     """
     if spec.startswith("mnist:"):
-        (Xtr, ytr), (Xte, yte) = load_mnist(_mnist_directory(spec), dtype=dtype)
+        (Xtr, ytr), (Xte, yte) = load_mnist(_mnist_directory(spec), dtype=dtype, param="data")
+        _check_labels(np.concatenate([ytr, yte]), spec)
+        if len(ytr) == 0 or len(yte) == 0:
+            raise ParameterError("data", f"{spec}: the train and test files must hold samples")
         n_classes = int(max(ytr.max(), yte.max())) + 1
         return Xtr, ytr, Xte, yte, n_classes
     X, y = load_samples(spec, dtype)

@@ -20,6 +20,7 @@ back to the trained model.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -27,8 +28,10 @@ import time
 import numpy as np
 
 from .._checks import MissingFileError, ParameterError
+from ..data.sources import MAX_CLASSES
 from ..io import atomic_savez, load_npz, pack_tree, read_json, unpack_tree
 from ..nn.models import build_model
+from .config import TrainConfig
 
 __all__ = [
     "CHECKPOINT",
@@ -103,7 +106,72 @@ def load_checkpoint(path):
     if "meta" not in arrays:
         raise ParameterError("checkpoint", f"{path} is not a verigrad checkpoint (no 'meta' entry)")
     meta = read_json(arrays["meta"], "checkpoint")
+    _check_contents(arrays, meta, path)
     return arrays, meta
+
+
+#: the largest input a checkpoint may declare (C * H * W), far above MNIST's 784
+MAX_INPUT_SIZE = 10**7
+
+
+def _check_contents(arrays: dict, meta, path: str) -> None:
+    """Refuse a checkpoint whose metadata or weights would resume nonsense or size memory
+    from a corrupt number: every field of ``meta`` has its type and range, the history one
+    record per epoch, the weights real and finite. Errors name ``checkpoint`` and the file."""
+
+    def bad(what):
+        return ParameterError("checkpoint", f"{path}: {what}")
+
+    if not isinstance(meta, dict):
+        raise bad("its metadata is not a JSON object")
+    missing = [
+        k for k in ("config", "epoch", "history", "n_classes", "input_shape") if k not in meta
+    ]
+    if missing:
+        raise bad(f"its metadata lacks {', '.join(missing)}")
+    config = meta["config"]
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    if not isinstance(config, dict) or not {"model", "pool"} <= set(config):
+        raise bad("its config is not a training configuration")
+    unknown = sorted(set(config) - fields)
+    if unknown:
+        raise bad(f"its config has unknown option(s) {', '.join(map(str, unknown))}")
+    epoch = meta["epoch"]
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise bad(f"its epoch must be a whole number >= 0, got {epoch!r}")
+    history = meta["history"]
+    if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+        raise bad("its history is not a list of epoch records")
+    if len(history) != epoch:
+        raise bad(f"its history has {len(history)} records for {epoch} epochs")
+    elapsed = meta.get("elapsed", 0.0)
+    if isinstance(elapsed, bool) or not isinstance(elapsed, (int, float)) or not elapsed >= 0:
+        raise bad(f"its elapsed time must be a number >= 0, got {elapsed!r}")
+    if elapsed == float("inf"):
+        raise bad("its elapsed time is infinite")
+    n_classes = meta["n_classes"]
+    if isinstance(n_classes, bool) or not isinstance(n_classes, int):
+        raise bad(f"its class count must be a whole number, got {n_classes!r}")
+    if not 2 <= n_classes <= MAX_CLASSES:
+        raise bad(f"its class count must be in [2, {MAX_CLASSES:,}], got {n_classes:,}")
+    shape = meta["input_shape"]
+    if (
+        not isinstance(shape, list)
+        or not 1 <= len(shape) <= 3
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)
+        or int(np.prod(shape, dtype=object)) > MAX_INPUT_SIZE
+    ):
+        raise bad(f"its input shape must be 1 to 3 positive sizes, got {shape!r}")
+    if "rng" in meta:
+        try:
+            np.random.default_rng(0).bit_generator.state = meta["rng"]
+        except (TypeError, ValueError, KeyError):
+            raise bad("its random-generator state is damaged") from None
+    for name, value in model_state(arrays).items():
+        if value.dtype.kind != "f":
+            raise bad(f"weight {name!r} has dtype {value.dtype}; expected floating point")
+        if not np.all(np.isfinite(value)):
+            raise bad(f"weight {name!r} holds NaN or infinite values")
 
 
 def model_state(arrays: dict) -> dict:
