@@ -32,3 +32,20 @@ def test_train_row_reports_page_faults_per_step_of_both_sides():
     assert row.extra["threads"] == 1 and "[1 thread]" in row.case
     assert row.extra["faults_per_step"] >= 0 and row.extra["ref_faults_per_step"] >= 0
     assert row.extra["params"] == row.extra["ref_params"]
+
+
+def test_softmax_classifier_row_reaches_sagas_objective():
+    from verigrad.bench import softmax_classifier
+
+    (row,) = softmax_classifier.run(quick=True)
+    assert row.target == 0.5 and "l1_ratio=1.0" in row.case
+    assert row.extra["reached"] and row.extra["obj_rel"] <= 1e-6
+    assert 0 < row.extra["nnz"] < 10 * 64
+
+
+def test_lasso_sparse_row_reaches_sklearns_objective():
+    from verigrad.bench.lasso import _sparse_case
+
+    (row,) = _sparse_case(600, 1600, quick=True)
+    assert "sparse" in row.case and row.target == 1.0
+    assert row.extra["reached"] and row.extra["obj_rel"] <= 1e-6

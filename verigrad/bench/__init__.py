@@ -34,6 +34,10 @@ BENCHMARKS = {
     "tsne": ("tsne", "t-SNE (fft) vs openTSNE and scikit-learn"),
     "lasso": ("lasso", "Lasso to scikit-learn's objective vs scikit-learn coordinate descent"),
     "train": ("train", "one epoch of the LeNet-style net on 10,000 28x28 images vs torch"),
+    "softmax_classifier": (
+        "softmax_classifier",
+        "l1 SoftmaxClassifier on standardised digits vs LogisticRegression(saga)",
+    ),
 }
 
 
@@ -49,6 +53,7 @@ REFERENCES = {
     "tsne": ("openTSNE", "sklearn"),
     "lasso": ("sklearn",),
     "train": ("torch",),
+    "softmax_classifier": ("sklearn",),
 }
 
 
