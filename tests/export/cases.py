@@ -53,6 +53,7 @@ LAYERS = [
     ("lppool", lambda d: nn.LPPool2d(2, 2), (2, 3, 8, 8)),
     ("lppool-3-ceil", lambda d: nn.LPPool2d(3, 3, 2, ceil_mode=True), (2, 3, 8, 8)),
     ("lppool-1.5-ceil", lambda d: nn.LPPool2d(1.5, 2, ceil_mode=True), (2, 3, 7, 7)),
+    ("lppool-inf", lambda d: nn.LPPool2d(float("inf"), 3, 2, ceil_mode=True), (2, 3, 8, 8)),
     ("adaptive-max-tiles", lambda d: nn.AdaptiveMaxPool2d((2, 4)), (2, 3, 6, 8)),
     ("adaptive-avg", lambda d: nn.AdaptiveAvgPool2d((3, 2)), (2, 3, 7, 5)),
     ("adaptive-max", lambda d: nn.AdaptiveMaxPool2d(3), (2, 3, 7, 8)),

@@ -138,3 +138,15 @@ def test_missing_onnx_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ModuleNotFoundError, match=r"pip install verigrad\[export\]"):
         to_onnx(nn.Linear(2, 2), (2,))
+
+
+def test_importing_verigrad_imports_neither_torch_nor_onnx():
+    import subprocess
+
+    code = (
+        "import sys, verigrad, verigrad.nn, verigrad.export, verigrad.commands.export; "
+        "print(sorted({'torch', 'onnx', 'onnxruntime'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
