@@ -191,6 +191,9 @@ def _nearest(order: list, root: Tensor, limit: int) -> set:
 def graph_data(root: Tensor, names=None, grad=None, max_nodes=None) -> GraphData:
     """The nodes and edges of the graph that computed ``root``, with values and gradients.
 
+    The gradient at each node equals what ``backward`` would leave in ``.grad`` of that node
+    (with ``retain_grad`` on the intermediate ones); the tensors themselves are not changed.
+
     Parameters
     ----------
     root : Tensor
@@ -202,9 +205,6 @@ def graph_data(root: Tensor, names=None, grad=None, max_nodes=None) -> GraphData
     max_nodes : int, optional
         Keep at most this many nodes (the ones nearest the output, breadth first) and
         summarise the rest as one ``…`` node; default: keep all.
-
-    The gradient at each node equals what ``backward`` would leave in ``.grad`` of that node
-    (with ``retain_grad`` on the intermediate ones); the tensors themselves are not changed.
     """
     if not isinstance(root, Tensor):
         raise ParameterTypeError("root", f"expected a Tensor, got {type(root).__name__}")
