@@ -29,7 +29,7 @@ EXPECTED = {
         "3b": ("wrong", "eq2", "-0.19"),  # -0.1812 is not -0.19
         "5a": ("right", None, "3x3"),
         "5b": ("wrong", None, "row 2, column 2: 86 instead of 85"),  # one wrong entry named
-        "9A": ("wrong", None, "is wrong"),  # the sign factor is missing
+        "9A": ("wrong", "eq1", "is wrong"),  # the sign factor is missing
     },
     "matrix-notation.txt": {
         "2.1": ("right", None, "equals the truth"),  # (yhat - y) x^T against the index key
@@ -56,6 +56,16 @@ EXPECTED = {
         "2.1": ("wrong", "(2)", "is wrong"),  # x_j forgotten
         "2.2": ("human", None, "prose"),
         "3b": ("wrong", None, "no value given"),  # only one of the two partials
+    },
+    "autoencoder-ista.md": {
+        "6a": ("right", None, "equals the truth"),
+        "6b": ("right", None, "equals the truth"),  # matrix and index notation, W^*
+        "9B": ("right", None, "equals the truth"),  # S_{\lambda t}, x^k: an update rule
+    },
+    "wrong-autoencoder.txt": {
+        "6a": ("wrong", "(1)", "is wrong"),  # the norm is not squared
+        "6b": ("wrong", "(2)", "shapes"),  # h delta^T is the transpose
+        "9B": ("wrong", None, "is wrong"),  # + y: a sign error inside the prox
     },
     "rounding.tex": {
         "3b": ("wrong", "eq1", "written -0.1813"),  # -0.181186 rounds to -0.1812

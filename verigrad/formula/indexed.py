@@ -46,6 +46,7 @@ __all__ = [
     "Evaluator",
     "MAX_INDEXED_ELEMENTS",
     "MAX_JACOBIAN_ROWS",
+    "soft_threshold",
 ]
 
 MAX_INDEXED_ELEMENTS = 200_000
@@ -290,6 +291,8 @@ class Evaluator:
             joined = base[1] + "_" + "".join(items)
             if self.context.canonical(joined):
                 return self.symbol(joined)
+        if base[0] == "sym" and ("+" in items or "-" in items):
+            return self.symbol(base[1])  # x_{k+1}, x_{t-1}: the iterate itself
         if base[0] == "norm" and items in (("1",), ("2",)):
             return self.eval_norm(base[1], int(items[0]))
         v = self(base)
@@ -348,6 +351,13 @@ class Evaluator:
             # written with its arguments (the problem's own, or its point)
             if left[0] == "deriv" or self.context.canonical(left[1]) in self.context.definitions:
                 return self(left)
+        if (
+            op == "juxt"
+            and left[0] == "sub"
+            and left[1] == ("sym", "S")
+            and self.context.canonical("S") is None
+        ):  # S_{\lambda t}(v): soft thresholding
+            return soft_threshold(self(right), self._threshold(left[2]))
         a, b = self(left), self(right)
         if op in ("juxt", "*") and not a.names and not b.names:
             if a.positional >= 1 and b.positional >= 1:
@@ -386,6 +396,16 @@ class Evaluator:
             out = out.reshape(())  # row times column: a number
         return Indexed(out, ())
 
+    def _threshold(self, items) -> Indexed:
+        """The product of the symbols of a subscript (``prox_{\\lambda t}``: lambda * t)."""
+        out = _const(1.0)
+        for item in items:
+            value = _const(float(item)) if item.isdigit() else self.symbol(item)
+            if value.names or value.t.ndim:
+                raise FormulaError("a threshold must be a number")
+            out = Indexed(out.t * value.t, ())
+        return out
+
     def eval_pow(self, base, exponent):
         if base == ("sym", "e") and self.context.canonical("e") is None:
             v = self(exponent)
@@ -414,6 +434,8 @@ class Evaluator:
         if len(args) != 1:
             raise FormulaError(f"{full} takes one argument here")
         v = self(args[0])
+        if name in ("prox", "S") and fsub:
+            return soft_threshold(v, self._threshold(fsub))
         if name in ("max", "min"):
             axes = tuple(range(len(v.names), v.t.ndim))
             return Indexed(v.t.max(axis=axes) if name == "max" else v.t.min(axis=axes), v.names)
@@ -506,11 +528,11 @@ class Evaluator:
 
     # -------------------------------------------------------------- derivatives
     def eval_deriv(self, num, den):
-        if den[0] == "sym":
-            name, items = den[1], ()
-        elif den[0] == "sub" and den[1][0] == "sym":
-            name, items = den[1][1], den[2]
-        else:
+        items = ()
+        if den[0] == "sub":
+            den, items = den[1], den[2]
+        name = _symbol_of(den)
+        if name is None:
             raise FormulaError("a derivative with respect to an expression is not supported")
         canonical = self.context.canonical(name)
         if canonical is None:
@@ -549,6 +571,21 @@ class Evaluator:
             jac, names = _diag_names(jac, names)
             return Indexed(Tensor(jac), names)
         return Indexed(Tensor(jac), a.names)
+
+
+def _symbol_of(node):
+    """The symbol name of ``x``, ``W^*`` (``W*``) or ``b'`` (``b'``), else None."""
+    if node[0] == "sym":
+        return node[1]
+    if node[0] in ("star", "prime") and node[1][0] == "sym":
+        return node[1][1] + ("*" if node[0] == "star" else "'")
+    return None
+
+
+def soft_threshold(v: Indexed, threshold: Indexed) -> Indexed:
+    """``sign(v) max(|v| - threshold, 0)``, the prox of ``threshold ||.||_1``."""
+    sign = Tensor(np.sign(v.t.data))
+    return Indexed(sign * F.relu(v.t.abs() - threshold.t), v.names)
 
 
 def _product(t: Tensor, axes) -> Tensor:

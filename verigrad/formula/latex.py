@@ -66,6 +66,7 @@ relation: EQ | REL | NEQ | CMP
 ?product: product MUL signed   -> mul
      | product DIV signed      -> div
      | product factor          -> juxt
+     | product bigop           -> juxt
      | factor
      | bigop
 ?signed: MINUS signed          -> neg
@@ -89,7 +90,7 @@ sumspec: LETTER (COMMA LETTER)* (NEQ LETTER)?
         | postfix PRIME              -> prime
         | postfix STAR               -> star
 subscript: LETTER | NUMBER | LBRACE subitems RBRACE
-subitems: (LETTER | NUMBER | COMMA)+
+subitems: (LETTER | NUMBER | COMMA | PLUS | MINUS)+
 ?power: atom_simple | LBRACE expr RBRACE | MINUS atom_simple -> neg
 ?atom_simple: LETTER -> sym
             | NUMBER -> num
@@ -234,6 +235,8 @@ class _ToTuples(Transformer):
                 items.append(t.value)
             elif t.type == "NUMBER":
                 items.extend(t.value)  # W_{12} is W_{1,2}
+            elif t.type in ("PLUS", "MINUS"):
+                items.append(t.value)  # x_{k+1}: an iterate's label
         return tuple(items)
 
     def power(self, c):

@@ -109,6 +109,9 @@ _MATRIX_ENVS = frozenset("pmatrix bmatrix matrix vmatrix Bmatrix smallmatrix arr
 
 
 _COMMAND = re.compile(r"\\([A-Za-z]+|.)")
+_SPECIAL = r"(T|\\top|\\intercal|\*|\\ast|\\star|')"
+_BRACED_SPECIAL = re.compile(r"\{\s*" + _SPECIAL + r"\s*\}")
+_BARE_SPECIAL = re.compile(_SPECIAL)
 _NUMBER = re.compile(r"\d+(?:\.\d+)?|\.\d+")
 
 
@@ -215,13 +218,10 @@ def tokenize(text: str) -> list:
             while i < n and text[i] == " ":
                 i += 1
             rest = text[i:]
-            special = re.match(r"(\{\s*)?(T|\\top|\\intercal|\*|\\ast|\\star|')(\s*\})?", rest)
-            if special and bool(special.group(1)) == bool(special.group(3)):
-                kind = "STAR" if special.group(2) in ("*", "\\ast", "\\star") else "TRANSPOSE"
-                if special.group(2) == "T" and re.match(r"T[A-Za-z]", rest):
-                    tokens.add("POW", "^")
-                    continue
-                tokens.add(kind, special.group(2))
+            special = _BRACED_SPECIAL.match(rest) or _BARE_SPECIAL.match(rest)
+            if special:
+                kind = "STAR" if special.group(1) in ("*", "\\ast", "\\star") else "TRANSPOSE"
+                tokens.add(kind, special.group(1))
                 i += special.end()
                 continue
             tokens.add("POW", "^")

@@ -212,6 +212,13 @@ def _definition(context, chain):
     return None
 
 
+def _is_update(node) -> bool:
+    """``x^{k+1}``, ``x^{(k+1)}``, ``x_{k+1}``: the next iterate of an update rule."""
+    if node[0] == "sub" and ("+" in node[2] or "-" in node[2]):
+        return True
+    return node[0] == "pow" and node[2][0] == "bin" and node[2][1] in ("+", "-")
+
+
 def _check_step(context, block, seed):
     """``(StepResult, context with the step's definitions, chains)``."""
     main, where = _split_where(block.latex)
@@ -232,6 +239,10 @@ def _check_step(context, block, seed):
         if len(chain.parts) < 2:
             verdicts.append("unchecked")
             details.append("no equation")
+            continue
+        if _is_update(chain.parts[0]):
+            verdicts.append("unchecked")
+            details.append("an update rule (its left side is the next iterate)")
             continue
         for k, relation in enumerate(chain.relations):
             if relation not in ("=", "~"):

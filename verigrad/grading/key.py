@@ -141,6 +141,39 @@ def _prox_context() -> Context:
     )
 
 
+def _ista_context() -> Context:
+    return Context(
+        {
+            "X": Variable("X", (5, 3)),
+            "x": Variable("x", (3,)),
+            "y": Variable("y", (5,)),
+            "t": Variable("t", (), "positive"),
+            "lambda": Variable("lambda", (), "positive"),
+        },
+        {},
+        {"x_k": "x", "alpha": "t", "eta": "t", "A": "X", "b": "y"},
+    )
+
+
+def _autoencoder_context() -> Context:
+    return Context(
+        {
+            "x": Variable("x", (4,)),
+            "W": Variable("W", (3, 4)),
+            "b": Variable("b", (3,)),
+            "W*": Variable("W*", (4, 3)),
+            "b'": Variable("b'", (4,)),
+        },
+        {
+            "h": r"\sigma_1(W x + b)",
+            "hat:x": r"\sigma_2(W^* h + b')",
+            "L": r"\frac{1}{2} \|\hat{x} - x\|^2",
+        },
+        {"l": "L", "E": "L", "J": "L", "z": "h", "x'": "hat:x", "tilde:x": "hat:x"},
+        {"sigma": _sigmoid, "sigma_1": _sigmoid, "sigma_2": _sigmoid},
+    )
+
+
 KEY = {
     "1a": Question(
         "1a",
@@ -255,14 +288,25 @@ KEY = {
     "6a": Question(
         "6a",
         "The autoencoder's loss",
-        "prose",
+        "derivation",
+        r"L = \frac{1}{2} \|\hat{x} - x\|^2,\ \hat{x} = \sigma_2(W^* \sigma_1(Wx + b) + b')",
+        _autoencoder_context(),
+        ((r"L", r"l", r"E", r"J"),),
         key_points=(r"L = 1/2 ||xhat - x||^2 with xhat = s2(W* s1(Wx + b) + b')",),
-        notes="the autoencoder is read as xhat = s2(W* s1(Wx + b) + b')",
+        notes="the autoencoder is read as xhat = s2(W* s1(Wx + b) + b'), sigmoids, squared error",
     ),
     "6b": Question(
         "6b",
         "Its gradients",
-        "prose",
+        "derivation",
+        r"\frac{\partial L}{\partial W^*} = \delta h^\top,\ \frac{\partial L}{\partial W} = "
+        r"((W^{*\top} \delta) \odot h \odot (1 - h)) x^\top,\ "
+        r"\delta = (\hat{x} - x) \odot \hat{x} \odot (1 - \hat{x})",
+        _autoencoder_context(),
+        (
+            (r"\frac{\partial L}{\partial W^*}", r"\frac{\partial L}{\partial W^*_{ij}}"),
+            (r"\frac{\partial L}{\partial W}", r"\frac{\partial L}{\partial W_{ij}}"),
+        ),
         key_points=(
             "dL/dW* = delta2 h^T with delta2 = (xhat - x) * xhat (1 - xhat)",
             "dL/dW = ((W*^T delta2) * h (1 - h)) x^T",
@@ -319,8 +363,15 @@ KEY = {
     "9B": Question(
         "9B",
         "The proximal gradient step for the lasso",
-        "prose",
+        "derivation",
+        r"x^{k+1} = S_{\lambda t}(x^k - t X^\top (X x^k - y))",
+        _ista_context(),
+        (),
         key_points=(r"x^{k+1} = S_{lambda t}(x^k - t X^T (X x^k - y)) (ISTA)",),
+        extra={
+            "truth": r"\operatorname{sign}(x - t X^\top (X x - y)) "
+            r"\max(|x - t X^\top (X x - y)| - \lambda t, 0)"
+        },
     ),
     "9C": Question(
         "9C",
