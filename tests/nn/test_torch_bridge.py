@@ -161,6 +161,16 @@ def test_to_torch_names_a_layer_it_cannot_convert():
     assert "1.1 (_Custom)" in str(info.value)
 
 
+class _Doubled(nn.Sequential):
+    def forward(self, x):  # a Sequential with its own forward is not a plain chain
+        return super().forward(x) * 2
+
+
+def test_a_sequential_with_its_own_forward_is_refused():
+    with pytest.raises(ParameterError, match=r"1 \(_Doubled\)"):
+        nn.Sequential(nn.ReLU(), _Doubled(nn.Linear(2, 2))).to_torch()
+
+
 def test_from_torch_names_a_layer_verigrad_lacks():
     model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
     with pytest.raises(ParameterError) as info:

@@ -52,7 +52,7 @@ from ..nn.module import Module, Sequential
 from ..nn.softmax_regression import SoftmaxRegression
 from ..tensor import Tensor, no_grad
 
-__all__ = ["OPSET", "to_onnx", "export_onnx", "import_onnx"]
+__all__ = ["OPSET", "to_onnx", "export_onnx", "import_onnx", "check_input_shape"]
 
 OPSET = 17
 
@@ -393,7 +393,7 @@ def _layer(g, m, x, shape, out_shape, path):
 
 def _walk(g, m, x, sample, path):
     """Export ``m`` applied to value ``x``; ``sample`` (batch 1) carries the shapes."""
-    if isinstance(m, Sequential):
+    if isinstance(m, Sequential) and type(m).forward is Sequential.forward:
         for name, child in m._modules.items():
             x, sample = _walk(g, child, x, sample, f"{path}.{name}" if path else name)
         return x, sample
@@ -424,6 +424,16 @@ _SUPPORTED = set(_ACTIVATIONS) | {
     pool.StochasticPool2d,
     pool.MixedPool2d,
 }
+
+
+def check_input_shape(input_shape) -> tuple:
+    """``input_shape`` as a tuple of positive ints (one sample's shape), or the error naming it."""
+    if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__iter__"):
+        raise ParameterTypeError("input_shape", f"expected a tuple of ints, got {input_shape!r}")
+    input_shape = tuple(input_shape)
+    if not input_shape or not all(isinstance(n, (int, np.integer)) for n in input_shape):
+        raise ParameterTypeError("input_shape", f"expected a tuple of ints, got {input_shape!r}")
+    return tuple(check_int(n, "input_shape", 1) for n in input_shape)
 
 
 def _model_dtype(model, dtype):
@@ -475,11 +485,7 @@ def to_onnx(model: Module, input_shape, *, dtype=None, opset: int = OPSET, name:
     """
     if not isinstance(model, Module):
         raise ParameterTypeError("model", f"expected a verigrad.nn.Module, got {type(model)}")
-    if isinstance(input_shape, int) or not all(
-        isinstance(n, (int, np.integer)) for n in input_shape
-    ):
-        raise ParameterTypeError("input_shape", f"expected a tuple of ints, got {input_shape!r}")
-    input_shape = tuple(check_int(n, "input_shape", 1) for n in input_shape)
+    input_shape = check_input_shape(input_shape)
     opset = check_int(opset, "opset", OPSET)
     onnx = import_onnx()
     dtype = _model_dtype(model, dtype)

@@ -13,10 +13,9 @@ operators and the weights, no Python classes, so loading it needs torch alone::
 
 from __future__ import annotations
 
-import numpy as np
-
-from .._checks import ParameterError, ParameterTypeError, check_int
+from .._checks import ParameterError, ParameterTypeError
 from ..nn.module import Module
+from .onnx import check_input_shape
 
 __all__ = ["to_torch_program", "export_torch"]
 
@@ -44,11 +43,7 @@ def to_torch_program(model: Module, input_shape):
     """
     if not isinstance(model, Module):
         raise ParameterTypeError("model", f"expected a verigrad.nn.Module, got {type(model)}")
-    if isinstance(input_shape, int) or not all(
-        isinstance(n, (int, np.integer)) for n in input_shape
-    ):
-        raise ParameterTypeError("input_shape", f"expected a tuple of ints, got {input_shape!r}")
-    input_shape = tuple(check_int(n, "input_shape", 1) for n in input_shape)
+    input_shape = check_input_shape(input_shape)
     torch = _import_torch()
     converted = model.to_torch().eval()
     dtype = next((p.dtype for p in converted.parameters()), torch.float32)

@@ -186,7 +186,7 @@ def _layer_to_torch(module: Module, path: str):
     nn = torch.nn
     classes = torch_layer_classes()
     kind = type(module)
-    if isinstance(module, Sequential):
+    if isinstance(module, Sequential) and kind.forward is Sequential.forward:
         converted = nn.Sequential()
         for name, child in module._modules.items():
             converted.add_module(name, _layer_to_torch(child, f"{path}.{name}" if path else name))
