@@ -65,7 +65,12 @@ EXPECTED = {
     "wrong-autoencoder.txt": {
         "6a": ("wrong", "(1)", "is wrong"),  # the norm is not squared
         "6b": ("wrong", "(2)", "shapes"),  # h delta^T is the transpose
+        "8.2": ("wrong", "(4)", "is wrong"),  # the Student-t kernel is missing
         "9B": ("wrong", None, "is wrong"),  # + y: a sign error inside the prox
+    },
+    "tsne.tex": {
+        "8.1": ("human", None, "prose"),
+        "8.2": ("right", None, "equals the truth"),  # \sum_{k \neq l} binds both, j \neq i
     },
     "rounding.tex": {
         "3b": ("wrong", "eq1", "written -0.1813"),  # -0.181186 rounds to -0.1812

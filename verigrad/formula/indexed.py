@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import functional as F
-from ..tensor import Tensor
+from ..tensor import Tensor, make_node
 from .language import FormulaError, NotFiniteHere
 from .latex import LatexFormula, parse_latex
 
@@ -296,6 +296,15 @@ class Evaluator:
         if base[0] == "norm" and items in (("1",), ("2",)):
             return self.eval_norm(base[1], int(items[0]))
         v = self(base)
+        if (
+            v.names
+            and not v.positional
+            and len(items) == len(v.names)
+            and all(not item.isdigit() for item in items)
+        ):  # q_{ij} of a definition over (i, j): its indices renamed in order
+            if len(set(items)) != len(items):
+                raise FormulaError("a repeated index on one symbol (a diagonal) is not supported")
+            return Indexed(v.t, tuple(items))
         if len(items) > v.positional:
             raise FormulaError(
                 f"{len(items)} indices on a value with {v.positional} indexable axes"
@@ -419,6 +428,10 @@ class Evaluator:
         p = float(e.t.data)
         if abs(p) > MAX_LATEX_EXPONENT:
             raise FormulaError(f"exponent {p:g} is too large (|exponent| <= {MAX_LATEX_EXPONENT})")
+        if p == 2 and base[0] == "norm":  # ||v||^2 as a sum of squares (smooth at 0)
+            v = self(base[1])
+            axes = tuple(range(len(v.names), v.t.ndim))
+            return Indexed((v.t * v.t).sum(axis=axes) if axes else v.t * v.t, v.names)
         v = self(base)
         if p == -1 and v.positional == 2:
             raise FormulaError("matrix inverses are not supported")
@@ -460,10 +473,15 @@ class Evaluator:
                 raise FormulaError(f"{k} and {other} range over different sizes")
             mask = Indexed(Tensor(1.0 - np.eye(n)), (k, other))
             names, ta, tb = self._align(v, mask)
-            v = Indexed(ta * tb, names)
+            v = Indexed(
+                _masked(ta, np.broadcast_to(tb.data, np.broadcast_shapes(ta.shape, tb.shape))),
+                names,
+            )
         for k in indices:
             if k not in v.names:
                 raise FormulaError(f"the summand does not depend on {k}")
+            if k not in self.sizes:
+                self.sizes[k] = v.t.shape[v.names.index(k)]
             axis = v.names.index(k)
             t = v.t.sum(axis=axis) if kind == "sum" else _product(v.t, (axis,))
             v = Indexed(t, v.names[:axis] + v.names[axis + 1 :])
@@ -556,7 +574,7 @@ class Evaluator:
         if items:
             if a.positional:
                 raise FormulaError("an indexed derivative of a vector-valued expression")
-            if len(items) != leaf.ndim:
+            if len(items) > leaf.ndim:
                 raise FormulaError(f"{len(items)} indices for a value with {leaf.ndim} axes")
             index = [slice(None)] * len(a.names)
             names = list(a.names)
@@ -586,6 +604,22 @@ def soft_threshold(v: Indexed, threshold: Indexed) -> Indexed:
     """``sign(v) max(|v| - threshold, 0)``, the prox of ``threshold ||.||_1``."""
     sign = Tensor(np.sign(v.t.data))
     return Indexed(sign * F.relu(v.t.abs() - threshold.t), v.names)
+
+
+def _masked(t: Tensor, mask: np.ndarray) -> Tensor:
+    """``t`` where ``mask`` is 1 and exactly 0 elsewhere (even where ``t`` is NaN: an excluded
+    ``p_ii log(p_ii / q_ii)`` with ``p_ii = 0``)."""
+    keep = mask != 0
+    data = np.where(keep, np.broadcast_to(t.data, keep.shape), 0.0)
+
+    def backward(g):
+        g = np.where(keep, g, 0.0)
+        extra = g.ndim - t.ndim
+        g = g.sum(axis=tuple(range(extra))) if extra else g
+        axes = tuple(i for i, n in enumerate(t.shape) if n == 1 and g.shape[i] != 1)
+        return (g.sum(axis=axes, keepdims=True) if axes else g,)
+
+    return make_node(data, (t,), backward, "masked")
 
 
 def _product(t: Tensor, axes) -> Tensor:

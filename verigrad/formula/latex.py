@@ -391,4 +391,53 @@ def parse_latex(source: str) -> LatexFormula:
         raise FormulaError(f"not a formula I can read{where}") from None
     except RecursionError:
         raise FormulaError("the formula is too deeply nested") from None
-    return LatexFormula(text, chain[1], chain[2])
+    parts = tuple(_bind_pair_sums(part, chain[1]) for part in chain[1])
+    return LatexFormula(text, parts, chain[2])
+
+
+def _letters(node, out: set) -> set:
+    """Every index letter and symbol name in ``node`` (iteratively)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tuple):
+            if len(item) == 2 and item[0] == "sym":
+                out.add(item[1])
+            stack.extend(item)
+        elif isinstance(item, str):
+            out.add(item)
+    return out
+
+
+def _bind_pair_sums(node, chain_parts):
+    """``\\sum_{k \\neq l}`` sums over both ``k`` and ``l`` when ``l`` appears in the summand and
+    nowhere else in the chain (``\\sum_{k \\neq l} q_{kl}``); otherwise ``l`` is a free index
+    the sum only excludes (``\\sum_{k \\neq i} \\exp(a_k)`` or ``\\sum_{j \\neq i}`` beside a
+    left side over ``i``)."""
+    if not isinstance(node, tuple):
+        return node
+    if node and node[0] == "sum" and node[3]:
+        kind, indices, excluded, body = node[1], node[2], node[3], node[4]
+        inside = _letters(body, set())
+        outside = set()
+        for part in chain_parts:
+            _letters_outside(part, node, outside)
+        extra = tuple(
+            o for _, o in excluded if o in inside and o not in outside and o not in indices
+        )
+        return ("sum", kind, indices + extra, excluded, _bind_pair_sums(body, chain_parts))
+    return tuple(_bind_pair_sums(child, chain_parts) for child in node)
+
+
+def _letters_outside(node, target, out: set) -> None:
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if item is target:
+            continue
+        if isinstance(item, tuple):
+            if len(item) == 2 and item[0] == "sym":
+                out.add(item[1])
+            stack.extend(item)
+        elif isinstance(item, str) and len(item) == 1:
+            out.add(item)

@@ -72,7 +72,8 @@ def compare(
         values = context.draw(rng)
         ev = Evaluator(context, values)
         try:
-            a, b = ev(left), ev(right)
+            with np.errstate(all="ignore"):
+                a, b = ev(left), ev(right)
         except NotCheckable as exc:
             return Comparison(None, str(exc))
         except NotFiniteHere:

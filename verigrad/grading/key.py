@@ -32,6 +32,7 @@ __all__ = [
     "Question",
     "KEY",
     "Fixed",
+    "Affinities",
     "question",
     "CONV_INPUT",
     "CONV_KERNEL",
@@ -79,6 +80,22 @@ class Fixed:
 
     def draw(self, rng) -> np.ndarray:
         return np.asarray(self.value, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Affinities:
+    """t-SNE's input affinities: a random symmetric ``(n, n)`` matrix with a zero diagonal and
+    entries summing to 1."""
+
+    name: str
+    shape: tuple
+    kind: str = "affinities"
+
+    def draw(self, rng) -> np.ndarray:
+        a = rng.uniform(0.1, 1.0, self.shape)
+        a = a + a.T
+        np.fill_diagonal(a, 0.0)
+        return a / a.sum()
 
 
 @dataclass
@@ -171,6 +188,18 @@ def _autoencoder_context() -> Context:
         },
         {"l": "L", "E": "L", "J": "L", "z": "h", "x'": "hat:x", "tilde:x": "hat:x"},
         {"sigma": _sigmoid, "sigma_1": _sigmoid, "sigma_2": _sigmoid},
+    )
+
+
+def _tsne_context() -> Context:
+    return Context(
+        {"y": Variable("y", (4, 2)), "p": Affinities("p", (4, 4))},
+        {
+            "q": r"\frac{(1 + \|y_i - y_j\|^2)^{-1}}{\sum_{k \neq l} (1 + \|y_k - y_l\|^2)^{-1}}",
+            # p_ii = 0: the diagonal is left out (its terms are 0 log 0 = 0)
+            "C": r"\sum_i \sum_{j \neq i} (p_{ij} \log p_{ij} - p_{ij} \log q_{ij})",
+        },
+        {"KL": "C"},
     )
 
 
@@ -348,7 +377,11 @@ KEY = {
     "8.2": Question(
         "8.2",
         "dC/dy_i",
-        "prose",
+        "derivation",
+        r"\frac{\partial C}{\partial y_i} = 4 \sum_j (p_{ij} - q_{ij})(y_i - y_j)"
+        r"(1 + \|y_i - y_j\|^2)^{-1}",
+        _tsne_context(),
+        ((r"\frac{\partial C}{\partial y_i}",),),
         key_points=(r"4 sum_j (p_ij - q_ij)(y_i - y_j)(1 + ||y_i - y_j||^2)^-1",),
     ),
     "9A": Question(
