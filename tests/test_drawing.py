@@ -231,3 +231,28 @@ def test_graph_command_refuses_bad_input_in_one_line(tmp_path, capsys, argv, wor
 def test_graph_command_refuses_other_formats(tmp_path, capsys):
     assert main(["graph", "--f", "x * 2", "--at", "x=1", "--out", str(tmp_path / "g.pdf")]) == 2
     assert "--out: must end in .png or .svg" in capsys.readouterr().err
+
+
+def test_graph_command_reads_latex(tmp_path, capsys):
+    pytest.importorskip("lark", reason="the LaTeX parser needs the grade extra (lark)")
+    path = tmp_path / "f.png"
+    latex = r"\frac{x^2 + \sigma(y)}{3x + y - \sigma(x)}"
+    assert main(["graph", "--latex", latex, "--at", "x=1,y=0", "--out", str(path)]) == 0
+    printed = capsys.readouterr().out
+    assert (
+        "11 of 11 nodes" in printed
+        and "df/dx = 0.06465" in printed
+        and "df/dy = -0.1812" in printed
+    )
+    assert path.read_bytes().startswith(b"\x89PNG")
+
+    code = main(["graph", "--latex", r"\sum_i x_i^2", "--shape", "x=3", "--out", str(path)])
+    assert code == 0 and "df/dx = [" in capsys.readouterr().out
+    for bad, words in [
+        (["--latex", r"\frac{x}{", "--at", "x=1"], "--latex: "),
+        (["--latex", "a = b", "--at", "a=1,b=2"], "--latex: give one expression"),
+        (["--latex", "x_i", "--shape", "x=3"], "--latex: free indices i"),
+        (["--at", "x=1"], "one of the arguments --f --latex is required"),
+    ]:
+        assert main(["graph", *bad, "--out", str(tmp_path / "g.png")]) == 2
+        assert words in capsys.readouterr().err

@@ -473,7 +473,8 @@ def render(data: GraphData, format: str = "png", title: str = "", dpi: int = 120
         )
     top = max(ys) + box_h / 2 + 0.3
     if title:
-        ax.text(min(xs) - box_w / 2, top + top_pad - 0.3, title, fontsize=10, va="center")
+        plain = title.replace("$", r"\$")  # never read as matplotlib mathtext
+        ax.text(min(xs) - box_w / 2, top + top_pad - 0.3, plain, fontsize=10, va="center")
     if note:
         ax.text(
             min(xs) - box_w / 2,

@@ -12,7 +12,8 @@ the gradient of the formula with respect to it.
       --onehot y=3 --out softmax.svg
 
 Formulas use the language of `verigrad check-grad` (Python syntax: + - * / ** @, sigmoid,
-softmax, log, sum, ...). Graphs larger than --max-nodes are summarised: the nodes nearest the
+softmax, log, sum, ...), or LaTeX with --latex (\\frac, \\sigma, \\exp, \\sum, ...: the parser
+of `verigrad grade`). Graphs larger than --max-nodes are summarised: the nodes nearest the
 output are drawn and the rest become one '…' box, with a note saying so."""
 
 #: library parameter -> argparse dest
@@ -20,7 +21,14 @@ PARAMETER_DESTS = {"path": "out", "spec": "shape", "values": "at"}
 
 
 def add_arguments(p):
-    p.add_argument("--f", required=True, metavar="EXPR", help="the formula (a scalar)")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--f", metavar="EXPR", help="the formula (a scalar), Python syntax")
+    which.add_argument(
+        "--latex",
+        metavar="TEX",
+        help="the formula in LaTeX instead, e.g. '\\frac{x^2 + \\sigma(y)}{3x + y - \\sigma(x)}' "
+        "(needs the grade extra: lark)",
+    )
     p.add_argument(
         "--at",
         default="",
@@ -79,6 +87,43 @@ def parse_point(text: str) -> dict:
     return point
 
 
+def _evaluate_latex(source: str, env: dict):
+    """Evaluate LaTeX ``source`` with the variables of ``env`` (Tensors) as graph leaves.
+
+    Returns ``(Tensor, names used)``. The formula package's index-notation evaluator reads
+    variables as constants; here they are the caller's Tensors, so autograd sees them.
+    """
+    from .._checks import ParameterError
+    from ..formula import FormulaError
+    from ..formula.checker import Variable
+
+    try:
+        from ..formula.indexed import Context, Evaluator, Indexed
+        from ..formula.latex import parse_latex
+    except ImportError as exc:  # lark: the grade extra
+        raise ParameterError(
+            "latex", f"needs the grade extra ({exc.name} is not installed)"
+        ) from None
+
+    class _Leaves(Evaluator):
+        def symbol(self, name):
+            canonical = self.context.canonical(name)
+            if canonical in env:
+                used.add(canonical)
+                return Indexed(env[canonical], ())
+            return super().symbol(name)
+
+    used = set()
+    parsed = parse_latex(source)
+    if len(parsed.parts) != 1:
+        raise FormulaError("give one expression, not an equation")
+    context = Context({n: Variable(n, t.shape) for n, t in env.items()})
+    out = _Leaves(context, {n: t.data for n, t in env.items()})(parsed.parts[0])
+    if out.names:
+        raise FormulaError(f"free indices {', '.join(out.names)}: the formula must be a scalar")
+    return out.t, frozenset(used)
+
+
 def run(args) -> int:
     import numpy as np
 
@@ -99,24 +144,29 @@ def run(args) -> int:
         for spec in args.onehot:
             variable = parse_shape(spec, "onehot")
             env[variable.name] = Tensor(variable.draw(rng))
-        formula = parse(args.f, list(env))
-        out = evaluate(formula, env)
+        if args.f is not None:
+            formula = parse(args.f, list(env))
+            out, used = evaluate(formula, env), formula.names
+        else:
+            out, used = _evaluate_latex(args.latex, env)
     except FormulaError as exc:
-        raise ParameterError("f", str(exc)) from None
+        raise ParameterError("f" if args.f is not None else "latex", str(exc)) from None
+    source = args.f if args.f is not None else args.latex
+    param = "f" if args.f is not None else "latex"
     if not isinstance(out, Tensor) or not out.requires_grad:
-        raise ParameterError("f", "the formula uses no variable that needs a gradient")
+        raise ParameterError(param, "the formula uses no variable that needs a gradient")
     if out.size != 1:
-        raise ParameterError("f", f"the formula must give a scalar, it gives shape {out.shape}")
-    unused = sorted(set(env) - formula.names)
+        raise ParameterError(param, f"the formula must give a scalar, it gives shape {out.shape}")
+    unused = sorted(set(env) - used)
     data = draw_graph(
         out,
         args.out,
-        names={n: t for n, t in env.items() if n in formula.names},
+        names={n: t for n, t in env.items() if n in used},
         max_nodes=args.max_nodes,
-        title=f"{args.f}",
+        title=source,
     )
     parts = [f"f = {format_value(out.data)}"]
-    for name in sorted(formula.names):
+    for name in sorted(used):
         node = next((n for n in data.nodes if n.name == name), None)
         if node is not None and node.grad is not None:
             parts.append(f"df/d{name} = {format_value(node.grad)}")
