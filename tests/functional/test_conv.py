@@ -427,3 +427,38 @@ def test_zero_channels_are_an_error_naming_x():
         F.conv2d(np.ones((1, 0, 5, 5)), np.ones((2, 0, 3, 3)))
     with pytest.raises(ValueError, match="^x: conv_transpose2d needs at least one channel"):
         F.conv_transpose2d(np.ones((1, 0, 5, 5)), np.ones((0, 2, 3, 3)))
+
+
+@pytest.mark.parametrize("threads", ["2", "3"])
+@pytest.mark.parametrize(
+    "x_shape, w_shape, padding",
+    [
+        ((3, 5, 9, 8), (4, 5, 3, 3), 1),  # super-wide input gradient (C kh kw > O)
+        ((2, 1, 7, 6), (6, 1, 3, 3), 0),  # rows of L (C kh kw <= O)
+        ((2, 3, 8, 8), (5, 3, 5, 5), 2),
+    ],
+)
+def test_kernel_passes_split_over_threads_give_the_same_bits(
+    monkeypatch, threads, x_shape, w_shape, padding
+):
+    from verigrad.functional import _parallel
+
+    rng = np.random.default_rng(6)
+    arrays = [
+        rng.normal(size=x_shape).astype(np.float32),
+        rng.normal(size=w_shape).astype(np.float32),
+        rng.normal(size=w_shape[0]).astype(np.float32),
+    ]
+
+    def run():
+        ts = [Tensor(a, requires_grad=True) for a in arrays]
+        y = F.conv2d(*ts, padding=padding, algorithm="im2col")
+        y.backward(np.linspace(-1, 1, y.data.size, dtype=np.float32).reshape(y.shape))
+        return [y.data.copy()] + [t.grad.copy() for t in ts]
+
+    monkeypatch.setenv("VERIGRAD_NUM_THREADS", "1")
+    expected = run()
+    monkeypatch.setattr(_parallel, "MIN_PARALLEL", 0)
+    monkeypatch.setenv("VERIGRAD_NUM_THREADS", threads)
+    for got, want in zip(run(), expected, strict=True):
+        np.testing.assert_array_equal(got, want)

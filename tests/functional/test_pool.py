@@ -9,6 +9,7 @@ import verigrad.functional as F
 from tests.helpers import assert_backward_dtypes, assert_close, strict_gradcheck, to_torch, torch
 from verigrad import Tensor, no_grad
 from verigrad.functional import _maxpool as maxpool_module
+from verigrad.functional import pool as pool_module
 from verigrad.functional.pool import global_avg_pool2d, global_max_pool2d
 
 
@@ -595,3 +596,29 @@ def test_empty_batch_or_channels_pool_to_an_empty_result(name, shape):
     assert y.shape == shape[:-2] + spatial and y.dtype == np.float32
     y.sum().backward()
     assert x.grad.shape == shape and x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("threads", ["1", "2", "3"])
+@pytest.mark.parametrize("shape", [(5, 3, 8, 8), (4, 2, 7, 9)])
+def test_max_2x2_kernel_matches_reference_kernel_and_splits_over_threads(
+    monkeypatch, threads, shape
+):
+    from verigrad.functional import _parallel
+    from verigrad.functional._maxpool import max_2x2_backward, max_2x2_forward
+
+    rng = np.random.default_rng(7)
+    x = rng.integers(-3, 3, size=shape).astype(np.float32)  # many ties
+    x[0, 0, 0, 1] = x[1, 1, 3, 2] = np.nan
+    x[0, 1, 2, :2] = x[0, 1, 3, :2] = np.nan  # a window of NaNs: the last one is chosen
+    g = rng.normal(size=(shape[0], shape[1], shape[2] // 2, shape[3] // 2)).astype(np.float32)
+    geo = pool_module._geometry(Tensor(x), "max_pool2d", 2)
+    ref_out, index = maxpool_module.max_forward_views(x, geo, True)
+    ref_gx = maxpool_module.route(g, index, geo, x.shape)
+    monkeypatch.setattr(_parallel, "MIN_PARALLEL", 0)
+    monkeypatch.setenv("VERIGRAD_NUM_THREADS", threads)
+    out, masks = max_2x2_forward(x, geo.out_hw, True)
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(max_2x2_backward(g, masks, x.shape), ref_gx)
+    out_only, none = max_2x2_forward(x, geo.out_hw, False)
+    assert none is None
+    np.testing.assert_array_equal(out_only, ref_out)

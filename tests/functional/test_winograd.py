@@ -132,3 +132,26 @@ def test_environment_variable_forces_the_path(monkeypatch, algorithm):
     monkeypatch.setenv(conv_module.ALGORITHM_VARIABLE, algorithm)
     F.conv2d(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)))
     assert bool(calls) == (algorithm == "winograd")
+
+
+@pytest.mark.parametrize("threads", ["1", "2", "3"])
+def test_kernel_passes_split_over_threads_give_the_same_bits(monkeypatch, threads):
+    from verigrad.functional import _parallel
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, 5, 9, 8)).astype(np.float32)
+    w = rng.normal(size=(4, 5, 3, 3)).astype(np.float32)
+    g = rng.normal(size=(3, 4, 9, 8)).astype(np.float32)
+
+    def run():
+        y, plan = winograd_forward(x, w, (1, 1, 1, 1), keep=True)
+        y = y.copy()
+        dx, dw = winograd_backward(g, x, w, plan)
+        return y, dx.copy(), dw
+
+    monkeypatch.setenv("VERIGRAD_NUM_THREADS", "1")
+    expected = run()
+    monkeypatch.setattr(_parallel, "MIN_PARALLEL", 0)
+    monkeypatch.setenv("VERIGRAD_NUM_THREADS", threads)
+    for got, want in zip(run(), expected, strict=True):
+        np.testing.assert_array_equal(got, want)

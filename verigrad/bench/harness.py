@@ -138,12 +138,18 @@ def run_with_threads(module: str, threads: int, quick: bool) -> list:
     """``verigrad.bench.<module>.run_here(quick)`` in a fresh process limited to ``threads``.
 
     OpenBLAS fixes its thread count when NumPy loads, so each count needs its own process:
-    ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` are set for the child
-    (which also calls ``torch.set_num_threads``). The rows come back as JSON, their case
+    ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` and
+    ``VERIGRAD_NUM_THREADS`` are set for the child (which also calls
+    ``torch.set_num_threads``). The rows come back as JSON, their case
     names marked with the thread count.
     """
     env = dict(os.environ)
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    for name in (
+        "OPENBLAS_NUM_THREADS",
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "VERIGRAD_NUM_THREADS",  # verigrad's own pool (optimizers, kernel passes)
+    ):
         env[name] = str(threads)
     code = (
         "import sys, json; from verigrad.bench import harness; "

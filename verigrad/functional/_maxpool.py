@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._parallel import run_split
 from ._planes import PhasePlanes
 from ._workspace import WORKSPACE
 
@@ -238,20 +239,27 @@ def max_2x2_forward(xd, out_hw, need_masks):
     ho, wo = out_hw
     a, b, cc, d = _quarters(xd, out_hw)
     out = WORKSPACE.take((n, c, ho, wo), xd.dtype)
+    bottom = WORKSPACE.take((n, c, ho, wo), xd.dtype)
     if not need_masks:
-        np.maximum(a, b, out=out)
-        bottom = WORKSPACE.take((n, c, ho, wo), xd.dtype)
-        np.maximum(cc, d, out=bottom)
-        np.maximum(out, bottom, out=out)
+
+        def work(p):
+            np.maximum(a[p], b[p], out=out[p])
+            np.maximum(cc[p], d[p], out=bottom[p])
+            np.maximum(out[p], bottom[p], out=out[p])
+
+        run_split(n, work, xd.size)
         return out, None
     right, lower, down = (WORKSPACE.take((n, c, ho, wo), np.bool_) for _ in range(3))
-    bottom = WORKSPACE.take((n, c, ho, wo), xd.dtype)
-    np.greater(b, a, out=right)
-    np.maximum(a, b, out=out)
-    np.greater(d, cc, out=lower)
-    np.maximum(cc, d, out=bottom)
-    np.greater(bottom, out, out=down)
-    np.maximum(out, bottom, out=out)
+
+    def work(p):  # over samples (both cores)
+        np.greater(b[p], a[p], out=right[p])
+        np.maximum(a[p], b[p], out=out[p])
+        np.greater(d[p], cc[p], out=lower[p])
+        np.maximum(cc[p], d[p], out=bottom[p])
+        np.greater(bottom[p], out[p], out=down[p])
+        np.maximum(out[p], bottom[p], out=out[p])
+
+    run_split(n, work, xd.size)
     if np.isnan(np.add.reduce(out, axis=None)):  # a NaN somewhere (or inf - inf): fix up
         nan_out = np.isnan(out)
         if nan_out.any():
@@ -278,18 +286,22 @@ def max_2x2_backward(g, masks, x_shape):
     ga, gb, gc, gd = _quarters(gx, out_hw)
     upper = WORKSPACE.take(g.shape, np.bool_)
     choose = WORKSPACE.take(g.shape, np.bool_)
-    np.logical_not(down, out=upper)
     select = _selector(g)
-    # (view, row chosen, column chosen within the row, whether the column is the second)
-    for view, row, column, second in (
-        (ga, upper, right, False),
-        (gb, upper, right, True),
-        (gc, down, lower, False),
-        (gd, down, lower, True),
-    ):
-        if second:
-            np.logical_and(row, column, out=choose)
-        else:
-            np.greater(row, column, out=choose)  # row and not column
-        select(g, choose, view)
+
+    def work(p):  # over samples (both cores)
+        np.logical_not(down[p], out=upper[p])
+        # (view, row chosen, column chosen within the row, whether the column is the second)
+        for view, row, column, second in (
+            (ga, upper, right, False),
+            (gb, upper, right, True),
+            (gc, down, lower, False),
+            (gd, down, lower, True),
+        ):
+            if second:
+                np.logical_and(row[p], column[p], out=choose[p])
+            else:
+                np.greater(row[p], column[p], out=choose[p])  # row and not column
+            select(g[p], choose[p], view[p])
+
+    run_split(g.shape[0], work, gx.size)
     return gx

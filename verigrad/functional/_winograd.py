@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._parallel import run_split
 from ._workspace import WORKSPACE
 
 __all__ = ["eligible", "WinogradPlan", "winograd_forward", "winograd_backward"]
@@ -84,26 +85,32 @@ def _input_transform(xd: np.ndarray, plan: WinogradPlan) -> np.ndarray:
     n, c, h, w = plan.x_shape
     top, left = plan.pads[0], plan.pads[2]
     dtype = xd.dtype
+    th, tw = plan.th, plan.tw
     tag = ("winograd-pad", plan.x_shape, plan.pads, plan.hp, plan.wp)
     # channel-major padded input with a permanently zero border
     xp = WORKSPACE.take((c, n, plan.hp, plan.wp), dtype, tag, zero=True)
-    xp[:, :, top : top + h, left : left + w] = xd.transpose(1, 0, 2, 3)
-    th, tw = plan.th, plan.tw
-    rows = [xp[:, :, a : a + 2 * th : 2, :] for a in range(4)]  # (C, N, th, Wp)
-    # B^T on the rows: t0 = r0 - r2, t1 = r1 + r2, t2 = r2 - r1, t3 = r1 - r3
     t = WORKSPACE.take((4, c, n, th, plan.wp), dtype)
-    np.subtract(rows[0], rows[2], out=t[0])
-    np.add(rows[1], rows[2], out=t[1])
-    np.subtract(rows[2], rows[1], out=t[2])
-    np.subtract(rows[1], rows[3], out=t[3])
     v = WORKSPACE.take((16, c, plan.tiles), dtype)
     planes = v.reshape(4, 4, c, n, th, tw)
-    for k in range(4):
-        cols = [t[k][..., b : b + 2 * tw : 2] for b in range(4)]
-        np.subtract(cols[0], cols[2], out=planes[k, 0])
-        np.add(cols[1], cols[2], out=planes[k, 1])
-        np.subtract(cols[2], cols[1], out=planes[k, 2])
-        np.subtract(cols[1], cols[3], out=planes[k, 3])
+
+    def work(part):
+        xp[part, :, top : top + h, left : left + w] = xd[:, part].transpose(1, 0, 2, 3)
+        rows = [xp[part, :, a : a + 2 * th : 2, :] for a in range(4)]  # (c, N, th, Wp)
+        tp = t[:, part]
+        # B^T on the rows: t0 = r0 - r2, t1 = r1 + r2, t2 = r2 - r1, t3 = r1 - r3
+        np.subtract(rows[0], rows[2], out=tp[0])
+        np.add(rows[1], rows[2], out=tp[1])
+        np.subtract(rows[2], rows[1], out=tp[2])
+        np.subtract(rows[1], rows[3], out=tp[3])
+        for k in range(4):  # then on the columns
+            cols = [tp[k][..., b : b + 2 * tw : 2] for b in range(4)]
+            out = planes[k, :, part]
+            np.subtract(cols[0], cols[2], out=out[0])
+            np.add(cols[1], cols[2], out=out[1])
+            np.subtract(cols[2], cols[1], out=out[2])
+            np.subtract(cols[1], cols[3], out=out[3])
+
+    run_split(c, work, v.size)
     return v
 
 
@@ -123,20 +130,24 @@ def winograd_forward(xd, wd, pads, bias=None, keep=False):
     # A^T on the rows, then on the columns: s_i = A^T rows of M, y_ij = s_i A columns
     mk = m.reshape(4, 4, o, n, th, tw)
     s = WORKSPACE.take((2, 4, o, n, th, tw), xd.dtype)
-    np.add(mk[0], mk[1], out=s[0])
-    s[0] += mk[2]
-    np.subtract(mk[1], mk[2], out=s[1])
-    s[1] -= mk[3]
-    full = (plan.ho, plan.wo) == (2 * th, 2 * tw)
     y = WORKSPACE.take((n, o, 2 * th, 2 * tw), xd.dtype)
-    for i in range(2):
-        first = y[:, :, i::2, 0::2].transpose(1, 0, 2, 3)
-        second = y[:, :, i::2, 1::2].transpose(1, 0, 2, 3)
-        np.add(s[i, 0], s[i, 1], out=first)
-        first += s[i, 2]
-        np.subtract(s[i, 1], s[i, 2], out=second)
-        second -= s[i, 3]
-    if full:
+
+    def work(part):
+        sp, mp = s[:, :, part], mk[:, :, part]
+        np.add(mp[0], mp[1], out=sp[0])
+        sp[0] += mp[2]
+        np.subtract(mp[1], mp[2], out=sp[1])
+        sp[1] -= mp[3]
+        for i in range(2):
+            first = y[:, part, i::2, 0::2].transpose(1, 0, 2, 3)
+            second = y[:, part, i::2, 1::2].transpose(1, 0, 2, 3)
+            np.add(sp[i, 0], sp[i, 1], out=first)
+            first += sp[i, 2]
+            np.subtract(sp[i, 1], sp[i, 2], out=second)
+            second -= sp[i, 3]
+
+    run_split(o, work, m.size)
+    if (plan.ho, plan.wo) == (2 * th, 2 * tw):
         return y, plan
     result = WORKSPACE.take((n, o, plan.ho, plan.wo), xd.dtype)
     np.copyto(result, y[:, :, : plan.ho, : plan.wo])
@@ -152,22 +163,28 @@ def _output_gradient_transform(g, plan) -> np.ndarray:
         padded[:, :, :, plan.wo :] = 0
         padded[:, :, : plan.ho, : plan.wo] = g
         g = padded
-    # A = [[1, 0], [1, 1], [1, -1], [0, -1]]: rows r0 = g0, r1 = g0 + g1, r2 = g0 - g1, r3 = -g1
     r = WORKSPACE.take((4, o, n, th, 2 * tw), g.dtype)
-    g0 = g[:, :, 0::2].transpose(1, 0, 2, 3)
-    g1 = g[:, :, 1::2].transpose(1, 0, 2, 3)
-    np.copyto(r[0], g0)
-    np.add(g0, g1, out=r[1])
-    np.subtract(g0, g1, out=r[2])
-    np.negative(g1, out=r[3])
     dm = WORKSPACE.take((16, o, plan.tiles), g.dtype)
     planes = dm.reshape(4, 4, o, n, th, tw)
-    for k in range(4):
-        c0, c1 = r[k][..., 0::2], r[k][..., 1::2]
-        np.copyto(planes[k, 0], c0)
-        np.add(c0, c1, out=planes[k, 1])
-        np.subtract(c0, c1, out=planes[k, 2])
-        np.negative(c1, out=planes[k, 3])
+
+    def work(part):
+        # A = [[1, 0], [1, 1], [1, -1], [0, -1]]: r0 = g0, r1 = g0 + g1, r2 = g0 - g1, r3 = -g1
+        rp = r[:, part]
+        g0 = g[:, part, 0::2].transpose(1, 0, 2, 3)
+        g1 = g[:, part, 1::2].transpose(1, 0, 2, 3)
+        np.copyto(rp[0], g0)
+        np.add(g0, g1, out=rp[1])
+        np.subtract(g0, g1, out=rp[2])
+        np.negative(g1, out=rp[3])
+        for k in range(4):  # the same on the columns
+            c0, c1 = rp[k][..., 0::2], rp[k][..., 1::2]
+            out = planes[k, :, part]
+            np.copyto(out[0], c0)
+            np.add(c0, c1, out=out[1])
+            np.subtract(c0, c1, out=out[2])
+            np.negative(c1, out=out[3])
+
+    run_split(o, work, dm.size)
     return dm
 
 
@@ -175,30 +192,34 @@ def _input_gradient(dv: np.ndarray, plan) -> np.ndarray:
     """``dx`` from ``dV (16, C, P)``: tiles ``B dV B^T`` added where their inputs overlap."""
     n, c, h, w = plan.x_shape
     th, tw = plan.th, plan.tw
+    top, left = plan.pads[0], plan.pads[2]
     dtype = dv.dtype
     planes = dv.reshape(4, 4, c, n, th, tw)
-    # B on the columns (index l): e_b = B[b, l] dV_kl, B^T rows as in the forward
     e = WORKSPACE.take((4, 4, c, n, th, tw), dtype)
-    for k in range(4):
-        p = planes[k]
-        np.copyto(e[k, 0], p[0])
-        np.subtract(p[1], p[2], out=e[k, 1])
-        e[k, 1] += p[3]
-        np.add(p[1], p[2], out=e[k, 2])
-        e[k, 2] -= p[0]
-        np.negative(p[3], out=e[k, 3])
-    # then on the rows (index k), straight into the padded channel-major gradient
     dxp = WORKSPACE.take((c, n, plan.hp, plan.wp), dtype)
-    dxp.fill(0)
     rows = WORKSPACE.take((c, n, th, tw), dtype)
-    for b in range(4):
-        columns = slice(b, b + 2 * tw, 2)
-        for a, combine in enumerate(_ROW_COMBINATIONS):
-            combine(e[:, b], rows)
-            dxp[:, :, a : a + 2 * th : 2, columns] += rows
-    top, left = plan.pads[0], plan.pads[2]
     dx = WORKSPACE.take(plan.x_shape, dtype)
-    np.copyto(dx, dxp[:, :, top : top + h, left : left + w].transpose(1, 0, 2, 3))
+
+    def work(part):
+        # B on the columns (index l): e_kb = sum_l B[b, l] dV_kl, B^T rows as in the forward
+        for k in range(4):
+            p, ek = planes[k, :, part], e[k, :, part]
+            np.copyto(ek[0], p[0])
+            np.subtract(p[1], p[2], out=ek[1])
+            ek[1] += p[3]
+            np.add(p[1], p[2], out=ek[2])
+            ek[2] -= p[0]
+            np.negative(p[3], out=ek[3])
+        # then on the rows (index k), added into the padded channel-major gradient
+        dxp[part] = 0
+        for b in range(4):
+            columns = slice(b, b + 2 * tw, 2)
+            for a, combine in enumerate(_ROW_COMBINATIONS):
+                combine(e[:, b, part], rows[part])
+                dxp[part, :, a : a + 2 * th : 2, columns] += rows[part]
+        np.copyto(dx[:, part], dxp[part, :, top : top + h, left : left + w].transpose(1, 0, 2, 3))
+
+    run_split(c, work, dv.size)
     return dx
 
 

@@ -48,6 +48,7 @@ import numpy as np
 
 from .._checks import ParameterError, check_int, check_pair
 from ..tensor import Tensor, as_tensor, is_grad_enabled, make_node
+from ._parallel import run_split
 from ._winograd import eligible, winograd_backward, winograd_forward
 from ._workspace import WORKSPACE
 
@@ -205,31 +206,43 @@ class _Plan:
             self.columns = None
 
     # kernels on one chunk ---------------------------------------------------------------
-    def pad(self, x: np.ndarray, buffers) -> np.ndarray:
+    def pad(self, x: np.ndarray, buffers, channels=slice(None)) -> np.ndarray:
+        """The padded input (all channels), its interior written for ``channels`` only."""
         b, c, h, w = x.shape
         top, bottom, left, right = self.pads
         if not (top or bottom or left or right or self.extra_rows) and x.flags.c_contiguous:
             return x
         xp = buffers["padded"][:b]  # its border is permanently zero: write the interior only
-        xp[:, :, top : top + h, left : left + w] = x
+        xp[:, channels, top : top + h, left : left + w] = x[:, channels]
         return xp
 
     def im2col(self, x: np.ndarray, out: np.ndarray, buffers) -> None:
         """``out (G, K, b L)[g, (c, u, v), (n, i, j)] = x_pad[n, gc + c, s i + d u, s j + d v]``."""
         b, c = x.shape[:2]
         kh, kw = self.w_shape[2:]
-        xp = self.pad(x, buffers)
-        if self.wide:
-            flat = xp.reshape(b, c, -1)
-            (dh, dw), item = self.dilation, flat.itemsize
-            windows = np.lib.stride_tricks.as_strided(
-                flat,
-                shape=(c, kh, kw, b, self.length),
-                strides=(flat.strides[1], dh * self.wp * item, dw * item, flat.strides[0], item),
-                writeable=False,
-            )
-            np.copyto(out.reshape(c, kh, kw, b, self.length), windows)
+        if self.wide:  # one copy from a strided view, split over channels (both cores)
+            target = out.reshape(c, kh, kw, b, self.length)
+
+            def work(part):
+                flat = self.pad(x, buffers, part).reshape(b, c, -1)
+                (dh, dw), item = self.dilation, flat.itemsize
+                windows = np.lib.stride_tricks.as_strided(
+                    flat,
+                    shape=(c, kh, kw, b, self.length),
+                    strides=(
+                        flat.strides[1],
+                        dh * self.wp * item,
+                        dw * item,
+                        flat.strides[0],
+                        item,
+                    ),
+                    writeable=False,
+                )
+                np.copyto(target[part], windows[part])
+
+            run_split(c, work, out.size)
         else:
+            xp = self.pad(x, buffers)
             view = out.reshape(c, kh, kw, b, self.ho, self.wo)
             for u, v, (rows, columns) in self.offsets():
                 view[:, u, v] = xp[:, :, rows, columns].transpose(1, 0, 2, 3)
@@ -252,8 +265,12 @@ class _Plan:
             target = rows if rows is not None else buffers["g"][:, :b]
             if need_flat:  # not super-wide: the input gradient uses the plain rows
                 flat = target
-        target[..., : self.wo] = g.transpose(1, 0, 2, 3)
-        target[..., self.wo :] = 0
+
+        def work(part):
+            target[part, ..., : self.wo] = g[:, part].transpose(1, 0, 2, 3)
+            target[part, ..., self.wo :] = 0
+
+        run_split(o, work, target.size)
         if rows is not None and flat is not None and rows is not flat:
             rows.reshape(o, b, self.length)[...] = flat.reshape(o, b, -1)[:, :, : self.length]
         return (
@@ -268,33 +285,40 @@ class _Plan:
         (dh, dw), top, left = self.dilation, self.pads[0], self.pads[2]
         dxp = buffers["accumulator"][:b]
         if self.wide:
-            # channel-major accumulation (C, b, Q), one add per kernel offset at its shift
+            # channel-major accumulation (C, b, Q), one add per kernel offset at its shift;
+            # split over channels (both cores)
             acc = dxp.reshape(c, b, self.flat)
-            if self.super_wide:  # every channel's terms: one contiguous slice of dcols
-                size, flat_acc = c * kh * kw * b * self.flat, acc.reshape(c, -1)
-                for u in range(kh):
-                    for v in range(kw):
-                        start = self.margin - (u * dh * self.wp + v * dw)
-                        terms = dcols_flat[start : start + size].reshape(c, kh * kw, -1)
-                        if u == v == 0:
-                            np.copyto(flat_acc, terms[:, 0])
-                        else:
-                            flat_acc += terms[:, u * kw + v]
-            else:  # rows of L per sample: (C, b, L) blocks
-                length = self.length
-                terms = dcols_flat[self.margin :][: c * kh * kw * b * length]
-                terms = terms.reshape(c, kh * kw, b, length)
-                acc[:, :, length:] = 0
-                for u in range(kh):
-                    for v in range(kw):
-                        shift = u * dh * self.wp + v * dw
-                        if u == v == 0:
-                            np.copyto(acc[:, :, :length], terms[:, 0])
-                        else:
-                            acc[:, :, shift : shift + length] += terms[:, u * kw + v]
-            out[...] = acc.reshape(c, b, self.hp + 1, self.wp)[
-                :, :, top : top + h, left : left + w
-            ].transpose(1, 0, 2, 3)
+
+            def work(part):
+                if self.super_wide:  # every channel's terms: one contiguous slice of dcols
+                    size, flat_acc = c * kh * kw * b * self.flat, acc.reshape(c, -1)
+                    for u in range(kh):
+                        for v in range(kw):
+                            start = self.margin - (u * dh * self.wp + v * dw)
+                            terms = dcols_flat[start : start + size].reshape(c, kh * kw, -1)
+                            if u == v == 0:
+                                np.copyto(flat_acc[part], terms[part, 0])
+                            else:
+                                flat_acc[part] += terms[part, u * kw + v]
+                else:  # rows of L per sample: (C, b, L) blocks
+                    length = self.length
+                    terms = dcols_flat[self.margin :][: c * kh * kw * b * length]
+                    terms = terms.reshape(c, kh * kw, b, length)
+                    acc[part, :, length:] = 0
+                    for u in range(kh):
+                        for v in range(kw):
+                            shift = u * dh * self.wp + v * dw
+                            if u == v == 0:
+                                np.copyto(acc[part, :, :length], terms[part, 0])
+                            else:
+                                acc[part, :, shift : shift + length] += terms[part, u * kw + v]
+                out[:, part] = (
+                    acc[part]
+                    .reshape(-1, b, self.hp + 1, self.wp)[:, :, top : top + h, left : left + w]
+                    .transpose(1, 0, 2, 3)
+                )
+
+            run_split(c, work, acc.size)
             return
         dxp.fill(0)
         view = dcols_flat[self.margin :][: c * kh * kw * b * self.length]
@@ -345,10 +369,14 @@ def conv2d_forward(
     # one pass makes the C-contiguous NCHW result (cropping wide rows) and adds the bias
     result = WORKSPACE.take((n, o, plan.ho, plan.wo), x.dtype)
     view = y.transpose(1, 0, 2, 3)[..., : plan.wo]
-    if bias is None:
-        np.copyto(result, view)
-    else:
-        np.add(view, bias[:, None, None], out=result)
+
+    def work(part):  # split over output channels (both cores)
+        if bias is None:
+            np.copyto(result[:, part], view[:, part])
+        else:
+            np.add(view[:, part], bias[part, None, None], out=result[:, part])
+
+    run_split(o, work, result.size)
     return result, plan
 
 
