@@ -37,11 +37,10 @@ def add_arguments(p):
 def run(args) -> int:
     import sys
 
-    from ..training import load_checkpoint
-    from ..training.checkpoint import restore_model
+    from ..training import load_checkpoint, load_model
 
-    arrays, meta = load_checkpoint(args.checkpoint)
-    model = restore_model(arrays, meta)  # what verigrad.training.load_model returns
+    model = load_model(args.checkpoint)
+    _, meta = load_checkpoint(args.checkpoint)  # the input shape, classes and epoch
     input_shape = tuple(int(n) for n in meta["input_shape"])
     try:
         if args.to == "onnx":
