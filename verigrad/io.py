@@ -26,6 +26,7 @@ __all__ = [
     "load_npy",
     "read_json",
     "atomic_savez",
+    "atomic_write_bytes",
     "atomic_write_text",
     "atomic_write_json",
     "load_npz",
@@ -129,6 +130,11 @@ def remove_stale_temporaries(path) -> list:
 def atomic_savez(path, **arrays) -> None:
     """``numpy.savez`` to ``path`` atomically (temporary file, fsync, rename)."""
     _atomic_write(path, lambda fh: np.savez(fh, **arrays))
+
+
+def atomic_write_bytes(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    _atomic_write(path, lambda fh: fh.write(data))
 
 
 def atomic_write_text(path, text: str) -> None:
