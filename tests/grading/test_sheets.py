@@ -72,6 +72,11 @@ EXPECTED = {
         "8.1": ("human", None, "prose"),
         "8.2": ("right", None, "equals the truth"),  # \sum_{k \neq l} binds both, j \neq i
     },
+    "chain-rule-uv.md": {
+        # the sheet's own intermediates u, v: f = u / v rebinds f, so df/du is 1/v; the final
+        # partials are right but (6) says dv/dy = -1
+        "3a": ("wrong", "(6)", "the final expression is right"),
+    },
     "rounding.tex": {
         "3b": ("wrong", "eq1", "written -0.1813"),  # -0.181186 rounds to -0.1812
     },

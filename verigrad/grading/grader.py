@@ -219,6 +219,18 @@ def _is_update(node) -> bool:
     return node[0] == "pow" and node[2][0] == "bin" and node[2][1] in ("+", "-")
 
 
+def _rewritten(context, left, right):
+    """After a true step ``f = u / v`` (``f`` defined by the problem, ``u``, ``v`` by the
+    sheet), ``f`` is read through ``u / v`` in the later steps, so ``\\partial f / \\partial u``
+    means what the student's chain rule means; the value is unchanged (the step holds)."""
+    if left[0] != "sym":
+        return context
+    name = context.canonical(left[1])
+    if name is None or name not in context.definitions:
+        return context
+    return context.with_definitions({name: right})
+
+
 def _check_step(context, block, seed):
     """``(StepResult, context with the step's definitions, chains)``."""
     main, where = _split_where(block.latex)
@@ -255,6 +267,8 @@ def _check_step(context, block, seed):
                 details.append(result.detail)
             elif result.equal:
                 verdicts.append("right")
+                details.append("")
+                context = _rewritten(context, chain.parts[k], chain.parts[k + 1])
             else:
                 verdicts.append("wrong")
                 which = f"equality {k + 1}: " if len(chain.relations) > 1 else ""
