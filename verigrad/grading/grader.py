@@ -282,6 +282,7 @@ def _check_step(context, block, seed):
         details = [f"holds at {TRIALS} random points"]
     else:
         verdict = "unchecked"
+        details = [d for d in details if d]
     step = StepResult(block.label, block.latex, verdict, "; ".join(details), counterexample)
     return step, context, chains
 
