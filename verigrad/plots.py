@@ -12,7 +12,14 @@ import numpy as np
 
 from ._checks import ParameterError
 
-__all__ = ["plot_curves", "plot_confusion", "plot_embedding", "new_figure", "save_figure"]
+__all__ = [
+    "plot_curves",
+    "plot_confusion",
+    "plot_embedding",
+    "plot_layer_sparsity",
+    "new_figure",
+    "save_figure",
+]
 
 
 def _pyplot():
@@ -134,4 +141,57 @@ def plot_embedding(Y, path, labels=None, title: str = "", legend_title: str = "c
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title)
+    return save_figure(fig, path)
+
+
+def plot_layer_sparsity(layers, path, title: str = "Sparsity per layer") -> str:
+    """Bars per layer: the percentage of zero weights and, for layers with filters or hidden
+    neurons, of removable ones. ``layers``: records with ``layer``, ``kind``, ``weights``,
+    ``zero_weights`` and ``zero_units`` (None where the layer has no prunable units), as
+    :func:`verigrad.training.compact.layer_sparsity` returns."""
+    layers = list(layers)
+    if not layers:
+        raise ParameterError("layers", "expected at least one layer record")
+    fig, axes = new_figure(size=(max(4.5, 1.3 * len(layers) + 2.0), 4.0))
+    ax = axes[0, 0]
+    x = np.arange(len(layers))
+    width = 0.38
+    weights = [100 * r["zero_weights"] for r in layers]
+    units = [100 * r["zero_units"] if r.get("zero_units") is not None else 0.0 for r in layers]
+    bars = ax.bar(x - width / 2, weights, width, label="zero weights", color="#4c72b0")
+    unit_bars = ax.bar(x + width / 2, units, width, label="zero filters / neurons", color="#dd8452")
+    for rect, value in zip(bars, weights, strict=True):
+        ax.annotate(
+            f"{value:.0f}%",
+            (rect.get_x() + rect.get_width() / 2, value),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
+    for rect, record in zip(unit_bars, layers, strict=True):
+        if record.get("zero_units") is None:
+            ax.annotate(
+                "n/a",
+                (rect.get_x() + rect.get_width() / 2, 0),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                color="#777",
+            )
+        else:
+            ax.annotate(
+                f"{100 * record['zero_units']:.0f}%",
+                (rect.get_x() + rect.get_width() / 2, 100 * record["zero_units"]),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
+    ax.set_xticks(
+        x, [f"{r['kind']} {r['layer']}\n{r['weights']:,} weights" for r in layers], fontsize=8
+    )
+    ax.set_ylim(0, 112)
+    ax.set_ylabel("% zero")
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
     return save_figure(fig, path)

@@ -285,3 +285,42 @@ def test_l1_training_reports_sparsity(tmp_path):
     zeros = sum(int(np.count_nonzero(v == 0)) for v in weights.values())
     assert np.isclose(zeros / sum(v.size for v in weights.values()), metrics["final"]["sparsity"])
     assert all("sparsity" in e for e in metrics["epochs"])
+
+
+def test_group_l1_run_reports_sparsity_everywhere(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "--epochs", "2", "--group-l1", "3e-3", "--l1", "1e-4", "--out", str(out)]
+    assert main([*argv, "--no-progress", "--no-tsne"]) == 0
+    text = capsys.readouterr().out
+    assert "group-l1 0.003" in text and "l1 0.0001" in text
+    epoch_lines = [line for line in text.splitlines() if line.startswith("epoch ")]
+    assert len(epoch_lines) == 2
+    assert all("zero weights " in line and "zero filters " in line for line in epoch_lines)
+    assert "% of filters/neurons zero" in text and "sparsity " in text
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["group_l1"] == 0.003 and metrics["config"]["l1"] == 0.0001
+    final = metrics["final"]
+    assert 0 < final["sparsity"] < 1 and 0 < final["zero_filters"] < 1
+    assert all({"sparsity", "zero_filters"} <= set(e) for e in metrics["epochs"])
+    layers = final["layers"]
+    assert [(r["layer"], r["kind"], r["units"]) for r in layers] == [
+        ("0", "conv", 16),
+        ("3", "conv", 32),
+        ("7", "linear", None),
+    ]
+    zero_units = sum(r["zero_units"] * r["units"] for r in layers if r["units"])
+    assert np.isclose(final["zero_filters"], zero_units / 48)
+    weights = sum(r["weights"] for r in layers)
+    zero = sum(r["zero_weights"] * r["weights"] for r in layers)
+    assert np.isclose(final["sparsity"], zero / weights)
+    assert _png(out / "sparsity.png")
+    html = (out / "report.html").read_text()
+    assert "Sparsity per layer" in html and html.count("data:image/png;base64,") == 3
+
+
+def test_a_dense_run_has_no_sparsity_fields(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--model", "softmax", "--epochs", "1", "--out", str(out), *FAST]) == 0
+    final = json.loads((out / "metrics.json").read_text())["final"]
+    assert "sparsity" not in final and "zero_filters" not in final
+    assert not (out / "sparsity.png").exists()

@@ -16,7 +16,7 @@ def _one_line_error(capsys, *needles):
     return err
 
 
-@pytest.mark.parametrize("option", ["--lr", "--weight-decay", "--l1"])
+@pytest.mark.parametrize("option", ["--lr", "--weight-decay", "--l1", "--group-l1"])
 @pytest.mark.parametrize("value", ["inf", "nan"])
 def test_non_finite_float_options_are_refused_up_front(tmp_path, capsys, option, value):
     assert main(["train", "--out", str(tmp_path / "r"), *FAST, option, value]) == 2
@@ -88,7 +88,7 @@ def test_resume_accepts_the_model_npz_itself(run_dir, capsys):
     "argv,needle",
     [
         (["--optimizer", "sgd"], "--optimizer adam"),
-        (["--lr", "0.5"], "--lr 0.003"),
+        (["--lr", "0.5"], "--lr 0.03"),  # the softmax model's default rate
         (["--model", "mlp"], "--model softmax"),
         (["--seed", "1"], "--seed 0"),
         (["--weight-decay", "0.1"], "--weight-decay 0.0"),
@@ -105,7 +105,7 @@ def test_resume_refuses_options_that_conflict_with_the_saved_run(run_dir, capsys
 def test_resume_allows_the_saved_values_and_options_that_change_no_weight(tmp_path, capsys):
     out = tmp_path / "r"
     assert main(["train", "--out", str(out), *FAST]) == 0
-    again = ["--model", "softmax", "--lr", "0.003", "--optimizer", "adam", "--out", str(out)]
+    again = ["--model", "softmax", "--lr", "0.03", "--optimizer", "adam", "--out", str(out)]
     assert main(["train", "--resume", str(out), "--epochs", "2", *again, *FAST[:3]]) == 0
     capsys.readouterr()
 
@@ -130,3 +130,28 @@ def test_too_little_data_names_data_and_the_minimum(tmp_path, capsys, n, labels,
     data = _npz(tmp_path / "d.npz", n, labels)
     assert main(["train", "--data", data, "--out", str(tmp_path / "r"), *FAST]) == 2
     _one_line_error(capsys, "--data:", needle)
+
+
+@pytest.mark.parametrize("option", ["--l1", "--group-l1"])
+def test_negative_penalties_are_refused_up_front(tmp_path, capsys, option):
+    argv = ["train", "--out", str(tmp_path / "r"), *FAST[:3], "--epochs", "1", option, "-0.5"]
+    assert main(argv) == 2
+    _one_line_error(capsys, option, ">= 0")
+    assert not (tmp_path / "r").exists()
+
+
+def test_group_l1_on_softmax_is_refused_naming_the_option(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path / "r"), *FAST, "--group-l1", "0.1"]) == 2
+    _one_line_error(capsys, "--group-l1", "no conv filters or hidden neurons")
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    "argv", [["--l1", "1e6"], ["--group-l1", "1e6"], ["--l1", "1e300", "--group-l1", "1e300"]]
+)
+def test_absurd_penalties_stop_with_model_collapsed(tmp_path, capsys, argv):
+    out = tmp_path / "r"
+    base = ["train", "--out", str(out), *FAST[:3], "--model", "mlp", "--epochs", "2"]
+    assert main([*base, *argv]) == 2
+    _one_line_error(capsys, "collapsed to zero at epoch 1", argv[0], "smaller values")
+    assert not out.exists()  # nothing was saved: no empty run directory

@@ -16,6 +16,26 @@ def test_lr_not_given_is_the_optimizers_default(optimizer):
     assert config.as_dict()["lr"] == DEFAULT_LR[optimizer]
 
 
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_softmax_has_its_own_default_rate_for_adam(optimizer):
+    from verigrad.optim.registry import MODEL_DEFAULT_LR, default_lr
+
+    config = TrainConfig(model="softmax", optimizer=optimizer)
+    expected = 0.03 if optimizer in ("adam", "adamw") else DEFAULT_LR[optimizer]
+    assert config.lr == expected == default_lr(optimizer, "softmax")
+    assert MODEL_DEFAULT_LR["softmax"] == {"adam": 0.03, "adamw": 0.03}
+    assert TrainConfig(model="softmax", lr=0.001).lr == 0.001
+
+
+@pytest.mark.parametrize("value", [-1.0, float("nan"), float("inf")])
+def test_group_l1_must_be_finite_and_non_negative(value):
+    from verigrad._checks import ParameterError
+
+    with pytest.raises(ParameterError) as info:
+        TrainConfig(group_l1=value)
+    assert info.value.param == "group_l1" and "--" not in str(info.value)
+
+
 def test_lr_given_is_kept_and_there_is_no_second_name():
     config = TrainConfig(optimizer="sgd", lr=0.25)
     assert config.lr == 0.25 and config.as_dict()["lr"] == 0.25

@@ -125,7 +125,8 @@ def test_resume_continues_and_refuses_fewer_epochs(tmp_path):
         Trainer.resume(tmp_path / "r", epochs=1)
     assert info.value.param == "epochs" and "--" not in str(info.value)
     trainer = Trainer.resume(tmp_path / "r", epochs=3)
-    assert trainer.epoch == 2 and trainer.config.epochs == 3 and trainer.config.lr == 3e-3
+    # the saved (resolved) rate: the softmax model's default, default_lr("adam", "softmax")
+    assert trainer.epoch == 2 and trainer.config.epochs == 3 and trainer.config.lr == 0.03
     trainer.run(progress=False, log=None)
     _, meta = load_checkpoint(trainer.checkpoint_path)
     assert meta["epoch"] == 3 and [h["epoch"] for h in meta["history"]] == [1, 2, 3]

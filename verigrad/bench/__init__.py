@@ -38,6 +38,7 @@ BENCHMARKS = {
         "softmax_classifier",
         "l1 SoftmaxClassifier on standardised digits vs LogisticRegression(saga)",
     ),
+    "sparse": ("sparse", "digits CNN: proximal --l1 training vs magnitude pruning (sparse.png)"),
 }
 
 
@@ -54,6 +55,7 @@ REFERENCES = {
     "lasso": ("sklearn",),
     "train": ("torch",),
     "softmax_classifier": ("sklearn",),
+    "sparse": (),  # verigrad against itself: proximal training vs magnitude pruning
 }
 
 

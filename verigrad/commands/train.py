@@ -14,7 +14,8 @@ atomically every epoch), curves.png, confusion.png, tsne.png and report.html.
   verigrad train                                   # CNN on the embedded digits
   verigrad train --model mlp --optimizer momentum --epochs 10
   verigrad train --data mnist:~/data/fashion --epochs 5
-  verigrad train --l1 1e-4                          # proximal sparse training
+  verigrad train --l1 1e-4                          # sparse weights (proximal training)
+  verigrad train --group-l1 1e-3                    # whole filters/neurons zero (group lasso)
   verigrad train --resume runs/20261126-101500 --epochs 40"""
 
 
@@ -58,7 +59,17 @@ def add_arguments(p):
         type=float,
         default=None,
         metavar="LAMBDA",
-        help=f"proximal L1 (soft thresholding) on the weights after each step (default: {d.l1})",
+        help="L1 penalty on the weights by its prox (soft thresholding in the optimizer's "
+        f"metric) after each step (default: {d.l1})",
+    )
+    p.add_argument(
+        "--group-l1",
+        type=float,
+        default=None,
+        metavar="LAMBDA",
+        help="group lasso over each conv filter and hidden neuron (weights and bias) by group "
+        "soft thresholding in the optimizer's metric; zero filters can then be removed with "
+        f"verigrad compact (default: {d.group_l1})",
     )
     p.add_argument("--seed", type=int, default=None, help=f"default: {d.seed}")
     p.add_argument(
@@ -88,6 +99,7 @@ _TRAJECTORY = (
     "schedule",
     "batch_size",
     "l1",
+    "group_l1",
     "seed",
 )
 
@@ -142,6 +154,7 @@ def run(args) -> int:
     from ..data import canonical_data
     from ..io import atomic_write_json
     from ..training import CHECKPOINT, TrainConfig, Trainer, TrainingDiverged
+    from ..training.loop import ModelCollapsed
     from ..training.report import write_run_outputs
 
     log = (lambda *a, **k: None) if args.quiet else print
@@ -173,6 +186,7 @@ def run(args) -> int:
         f"model {c.model} (pool {c.pool}), {trainer.model.n_parameters():,} parameters; optimizer {c.optimizer} "
         f"lr {c.lr:g}, schedule {c.schedule}, batch {c.batch_size}, seed {c.seed}"
         + (f", l1 {c.l1:g}" if c.l1 else "")
+        + (f", group-l1 {c.group_l1:g}" if c.group_l1 else "")
     )
     try:
         final = trainer.run(progress=not args.no_progress and not args.quiet, log=log)
@@ -191,9 +205,17 @@ def run(args) -> int:
             if trainer.epoch
             else ""
         )
+        if isinstance(exc, ModelCollapsed):
+            raise ValueError(
+                f"the model collapsed to zero at epoch {exc.epoch}: every weight of layer(s) "
+                f"{', '.join(exc.layers)} is 0, so its predictions no longer depend on the "
+                f"input; --l1 {exc.l1:g} and --group-l1 {exc.group_l1:g} are too strong for "
+                f"--lr {exc.lr:g}: start a new run with smaller values{saved}"
+            ) from None
         raise ValueError(
             f"{exc.what} at epoch {exc.epoch}: training diverged; the step is set by "
-            f"--lr {exc.lr:g}, --weight-decay {exc.weight_decay:g} and --l1 {exc.l1:g}: "
+            f"--lr {exc.lr:g}, --weight-decay {exc.weight_decay:g}, --l1 {exc.l1:g} and "
+            f"--group-l1 {exc.group_l1:g}: "
             f"start a new run with smaller values (a resumed run keeps its options){saved}"
         ) from None
     paths = write_run_outputs(trainer, final, tsne=not args.no_tsne)
@@ -201,7 +223,12 @@ def run(args) -> int:
     print(
         f"test accuracy {final['test_accuracy']:.4f}  top-1 error {final['test_top1_error']:.4f}  "
         f"top-3 error {final['test_top3_error']:.4f}  ({final['wall_time_s']:.1f} s training"
-        + (f", sparsity {100 * final['sparsity']:.3g}%" if "sparsity" in final else "")
+        + (
+            f", sparsity {100 * final['sparsity']:.3g}% of weights zero, "
+            f"{100 * final['zero_filters']:.3g}% of filters/neurons zero"
+            if "sparsity" in final
+            else ""
+        )
         + ")"
     )
     print(

@@ -111,6 +111,17 @@ class Optimizer:
     def _update(self, param: Tensor, grad: np.ndarray, state: dict, group: dict) -> None:
         raise NotImplementedError
 
+    def prox_step(self, param: Tensor):
+        """The step ``t`` a prox of ``param`` takes after the update just made: ``lr`` (a float)
+        for SGD; the per-element array ``lr / (sqrt(v_hat) + eps)`` for the adaptive
+        optimizers (see each optimizer's pseudocode). A parameter not updated yet gets ``lr``.
+        """
+        for group in self.param_groups:
+            if any(p is param for p in group["params"]):
+                state = self.state.get(param)
+                return self._prox_step(param, state, group) if state else group["lr"]
+        raise ParameterError("param", "is not one of this optimizer's parameters")
+
     def _prox_step(self, param: Tensor, state: dict, group: dict):
         """The step ``t`` the group's prox takes after this parameter's update: ``lr`` here;
         adaptive optimizers return their per-element step (an array of the parameter's shape)."""

@@ -6,7 +6,7 @@ import dataclasses
 
 from .._checks import ParameterError, check_choice, check_finite, check_int, check_number
 from ..nn.models import MODELS, POOLS
-from ..optim.registry import DEFAULT_LR, OPTIMIZERS, SCHEDULES
+from ..optim.registry import OPTIMIZERS, SCHEDULES, default_lr
 
 __all__ = ["TrainConfig"]
 
@@ -26,9 +26,9 @@ class TrainConfig:
     optimizer : str
         One of :data:`~verigrad.optim.registry.OPTIMIZERS`.
     lr : float, optional
-        Learning rate, ``> 0`` and finite. Not given (None): the optimizer's default,
-        :data:`~verigrad.optim.registry.DEFAULT_LR` ``[optimizer]``; the config holds the
-        resolved value from then on.
+        Learning rate, ``> 0`` and finite. Not given (None): the optimizer's default for the
+        model, :func:`~verigrad.optim.registry.default_lr` ``(optimizer, model)`` (Adam's 3e-3;
+        0.03 for softmax regression); the config holds the resolved value from then on.
     weight_decay : float
         ``>= 0``; 0 means the optimizer's own default (0; AdamW's 1e-2).
     schedule : str
@@ -36,8 +36,15 @@ class TrainConfig:
     epochs, batch_size : int
         ``epochs`` in ``[1, 100000]``, ``batch_size >= 1``.
     l1 : float
-        ``>= 0``: soft thresholding ``prox.l1(l1)`` of the weights (not the biases) after each
-        step (proximal gradient).
+        ``>= 0``, finite: the penalty ``l1 * ||W||_1`` on the weights (not the biases) by its
+        prox after each step, soft thresholding in the optimizer's metric (threshold
+        ``lr * l1`` for SGD, ``lr * l1 / (sqrt(v_hat) + eps)`` per weight for Adam; see
+        :mod:`verigrad.optim.optimizer`).
+    group_l1 : float
+        ``>= 0``, finite: the group lasso ``group_l1 * sum_j sqrt(|x_j|) ||x_j||_2`` over every
+        conv filter and hidden neuron ``x_j`` (its weights and bias; the output layer's
+        neurons, the classes, are not grouped), by the exact block soft threshold in the
+        optimizer's metric after each step (:func:`verigrad.training.compact.apply_group_prox`).
     seed : int
         Seeds the split, the initialisation, the shuffling, dropout and stochastic pooling.
     test_size : float
@@ -57,13 +64,14 @@ class TrainConfig:
     epochs: int = 20
     batch_size: int = 32
     l1: float = 0.0
+    group_l1: float = 0.0
     seed: int = 0
     test_size: float = 0.2
 
     def __post_init__(self):
         self.validate()
         if self.lr is None:
-            object.__setattr__(self, "lr", DEFAULT_LR[self.optimizer])
+            object.__setattr__(self, "lr", default_lr(self.optimizer, self.model))
 
     def validate(self) -> TrainConfig:
         """Check every field (done when the config is made); returns ``self``."""
@@ -79,6 +87,7 @@ class TrainConfig:
         check_int(self.epochs, "epochs", 1, 100_000)
         check_int(self.batch_size, "batch_size", 1)
         check_finite(check_number(self.l1, "l1", 0.0), "l1")
+        check_finite(check_number(self.group_l1, "group_l1", 0.0), "group_l1")
         check_int(self.seed, "seed", 0, 2**63 - 1)
         check_number(self.test_size, "test_size", 0.0, 1.0, low_open=True, high_open=True)
         if not isinstance(self.data, str) or not self.data:

@@ -32,17 +32,21 @@ from .checkpoint import (
     save_checkpoint,
     scheduler_state,
 )
+from .compact import (
+    apply_group_prox,
+    collapsed_layers,
+    find_units,
+    layer_sparsity,
+    removable_fraction,
+    weight_sparsity,
+)
 from .config import TrainConfig
 from .evaluation import evaluate_model
 
-__all__ = ["Trainer", "TrainingDiverged", "sparsity"]
+__all__ = ["Trainer", "TrainingDiverged", "ModelCollapsed", "sparsity"]
 
-
-def sparsity(model) -> float:
-    """Fraction of exactly-zero entries among the weight matrices/kernels (ndim > 1)."""
-    weights = [p.data for p in model.parameters() if p.ndim > 1]
-    total = sum(w.size for w in weights)
-    return float(sum(np.count_nonzero(w == 0) for w in weights) / total) if total else 0.0
+#: fraction of exactly-zero weights (ndim > 1), see :func:`~verigrad.training.compact.weight_sparsity`
+sparsity = weight_sparsity
 
 
 class TrainingDiverged(FloatingPointError):
@@ -53,12 +57,43 @@ class TrainingDiverged(FloatingPointError):
     ``l1``, the options that set the step.
     """
 
-    def __init__(self, what: str, epoch: int, lr: float, weight_decay: float, l1: float):
+    def __init__(
+        self,
+        what: str,
+        epoch: int,
+        lr: float,
+        weight_decay: float,
+        l1: float,
+        group_l1: float = 0.0,
+    ):
         self.what, self.epoch = what, epoch
-        self.lr, self.weight_decay, self.l1 = lr, weight_decay, l1
+        self.lr, self.weight_decay, self.l1, self.group_l1 = lr, weight_decay, l1, group_l1
         super().__init__(
             f"{what} at epoch {epoch}: training diverged (lr {lr:g}, weight_decay "
-            f"{weight_decay:g}, l1 {l1:g}); start a new run with smaller values"
+            f"{weight_decay:g}, l1 {l1:g}, group_l1 {group_l1:g}); start a new run with "
+            "smaller values"
+        )
+
+
+class ModelCollapsed(TrainingDiverged):
+    """The sparsity penalties made every weight of a layer zero: the model's output no longer
+    depends on its input. ``layers`` names those layers; the rest as :class:`TrainingDiverged`
+    (the last complete epoch's checkpoint stays)."""
+
+    def __init__(self, layers, epoch: int, lr: float, weight_decay: float, l1: float, group_l1):
+        self.layers = list(layers)
+        super().__init__(
+            f"every weight of layer(s) {', '.join(self.layers)} is 0",
+            epoch,
+            lr,
+            weight_decay,
+            l1,
+            group_l1,
+        )
+        self.args = (
+            f"the model collapsed to zero at epoch {epoch}: every weight of layer(s) "
+            f"{', '.join(self.layers)} is 0 (l1 {l1:g}, group_l1 {group_l1:g}, lr {lr:g}); "
+            "start a new run with smaller penalties",
         )
 
 
@@ -112,6 +147,12 @@ class Trainer:
             config.lr,
             weight_decay=config.weight_decay or None,
         )
+        if config.group_l1 > 0 and not find_units(self.model):
+            raise ParameterError(
+                "group_l1",
+                f"the {config.model} model has no conv filters or hidden neurons to make zero "
+                "(its only layer's outputs are the classes); use l1 for sparse weights",
+            )
         self.scheduler = make_scheduler(config.schedule, self.optimizer, config.epochs)
         self.epoch = 0
         self.history: list = []
@@ -201,6 +242,8 @@ class Trainer:
                 self.optimizer.zero_grad()
                 loss.backward()
                 self.optimizer.step()
+                if config.group_l1 > 0:
+                    apply_group_prox(self.model, self.optimizer, config.group_l1)
                 n = len(yb)
                 total_loss += float(loss.item()) * n
                 correct += int(np.count_nonzero(logits.data.argmax(axis=1) == yb))
@@ -211,11 +254,31 @@ class Trainer:
         if not all(np.all(np.isfinite(p.data)) for p in self.model.parameters()):
             # checked before the epoch's checkpoint replaces the last good one
             raise self._diverged("the weights became NaN or infinite")
+        if self.sparse:
+            collapsed = collapsed_layers(self.model)
+            if collapsed:  # checked before the epoch's checkpoint replaces the last good one
+                c = self.config
+                raise ModelCollapsed(
+                    collapsed, self.epoch + 1, c.lr, c.weight_decay, c.l1, c.group_l1
+                )
         return {"train_loss": total_loss / seen, "train_top1_error": 1.0 - correct / seen}
 
     def _diverged(self, what: str) -> TrainingDiverged:
         c = self.config
-        return TrainingDiverged(what, self.epoch + 1, c.lr, c.weight_decay, c.l1)
+        return TrainingDiverged(what, self.epoch + 1, c.lr, c.weight_decay, c.l1, c.group_l1)
+
+    @property
+    def sparse(self) -> bool:
+        """Whether the run trains with a sparsity penalty (l1 or group_l1)."""
+        return self.config.l1 > 0 or self.config.group_l1 > 0
+
+    def sparsity_metrics(self) -> dict:
+        """``sparsity`` (fraction of zero weights) and ``zero_filters`` (fraction of removable
+        filters and hidden neurons, see :mod:`verigrad.training.compact`)."""
+        return {
+            "sparsity": sparsity(self.model),
+            "zero_filters": removable_fraction(self.model),
+        }
 
     def run(self, progress: bool = True, log=print) -> dict:
         """Train up to ``config.epochs`` (saving after each), then return the final metrics.
@@ -244,15 +307,21 @@ class Trainer:
                 "test_top3_error": test["top3_error"],
                 "time_s": time.perf_counter() - start,
             }
-            if self.config.l1 > 0:
-                record["sparsity"] = sparsity(self.model)
+            if self.sparse:
+                record.update(self.sparsity_metrics())
             self.history.append(record)
             self.save_checkpoint()
             if log:
+                sparse = (
+                    f"  zero weights {100 * record['sparsity']:.1f}%  zero filters "
+                    f"{100 * record['zero_filters']:.1f}%"
+                    if self.sparse
+                    else ""
+                )
                 log(
                     f"epoch {self.epoch:3d}/{self.config.epochs}  train loss {train['train_loss']:.4f}  "
                     f"test loss {test['loss']:.4f}  test acc {test['accuracy']:.4f}  "
-                    f"top-3 err {test['top3_error']:.4f}  ({record['time_s']:.2f} s)"
+                    f"top-3 err {test['top3_error']:.4f}{sparse}  ({record['time_s']:.2f} s)"
                 )
         return self.final_metrics()
 
@@ -284,8 +353,9 @@ class Trainer:
             "n_train": int(len(self.ytr)),
             "n_test": int(len(self.yte)),
         }
-        if self.config.l1 > 0:
-            final["sparsity"] = sparsity(self.model)
+        if self.sparse:
+            final.update(self.sparsity_metrics())
+            final["layers"] = layer_sparsity(self.model)
         return final
 
     def metrics(self, final: dict) -> dict:

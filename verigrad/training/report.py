@@ -16,7 +16,7 @@ from ..io import atomic_write_text
 from ..manifold import TSNE
 from ..metrics import confusion_matrix
 from ..nn import Sequential
-from ..plots import plot_confusion, plot_curves, plot_embedding
+from ..plots import plot_confusion, plot_curves, plot_embedding, plot_layer_sparsity
 from .evaluation import forward_in_batches
 
 __all__ = ["write_run_outputs", "penultimate_features", "write_html_report"]
@@ -87,6 +87,13 @@ def write_run_outputs(trainer, final: dict, tsne: bool = True) -> dict:
         os.path.join(out_dir, "confusion.png"),
         title=f"Confusion matrix (test accuracy {test['accuracy']:.4f})",
     )
+    if final.get("layers"):
+        paths["sparsity"] = plot_layer_sparsity(
+            final["layers"],
+            os.path.join(out_dir, "sparsity.png"),
+            title=f"Sparsity per layer ({100 * final['sparsity']:.1f}% zero weights, "
+            f"{100 * final['zero_filters']:.1f}% zero filters/neurons)",
+        )
     if tsne:
         extra = _tsne_figure(
             trainer.model,
@@ -114,11 +121,32 @@ def _fmt(value) -> str:
     return html.escape(str(value))
 
 
+def _percent(fraction) -> str:
+    return "" if fraction is None else f"{100 * fraction:.1f}%"
+
+
 def write_html_report(metrics: dict, paths: dict, out_dir: str) -> str:
     """One static, self-contained page with the figures and the metrics tables."""
     config, final, epochs = metrics["config"], metrics["final"], metrics["epochs"]
     rows = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in final.items()
+        f"<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>"
+        for k, v in final.items()
+        if k != "layers"
+    )
+    layers = final.get("layers") or []
+    layer_rows = "".join(
+        f"<tr><th>{html.escape(r['kind'])} {html.escape(str(r['layer']))}</th>"
+        f"<td>{r['weights']:,}</td><td>{100 * r['zero_weights']:.1f}%</td>"
+        f"<td>{'' if r['units'] is None else r['units']}</td>"
+        f"<td>{_percent(r['zero_units'])}</td></tr>"
+        for r in layers
+    )
+    layer_table = (
+        "<h2>Sparsity per layer</h2><table><tr><th>layer</th><th>weights</th>"
+        "<th>zero weights</th><th>filters/neurons</th><th>removable</th></tr>"
+        f"{layer_rows}</table>"
+        if layers
+        else ""
     )
     conf = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in config.items()
@@ -134,6 +162,7 @@ def write_html_report(metrics: dict, paths: dict, out_dir: str) -> str:
             "test_top1_error",
             "test_top3_error",
             "sparsity",
+            "zero_filters",
             "time_s",
         )
         if epochs and c in epochs[0]
@@ -149,6 +178,7 @@ def write_html_report(metrics: dict, paths: dict, out_dir: str) -> str:
             ("curves", "Loss and error per epoch", "wide"),
             ("confusion", "Confusion matrix (test set)", "half"),
             ("tsne", "t-SNE of the learned features (test set)", "half"),
+            ("sparsity", "Zero weights and removable filters/neurons per layer", "half"),
         )
         if key in paths
     )
@@ -171,6 +201,7 @@ top-3 error {final["test_top3_error"]:.4f}) after {len(epochs)} epochs in {final
 {final["n_parameters"]:,} parameters.</p>
 {figures}
 <h2>Final metrics</h2><table>{rows}</table>
+{layer_table}
 <h2>Per epoch</h2><table><tr>{head}</tr>{body}</table>
 <h2>Configuration</h2><table>{conf}</table>
 </body></html>
