@@ -41,7 +41,11 @@ COMMANDS = {
 
 
 #: subcommand -> options whose value may start with '-' (a formula "-y/p", a point "-1,2")
-DASH_VALUES = {"check-grad": ("--f", "--grad"), "optimize": ("--start",)}
+DASH_VALUES = {
+    "check-grad": ("--f", "--grad", "--define"),
+    "optimize": ("--start",),
+    "graph": ("--f", "--latex", "--at"),
+}
 
 
 def _join_dash_values(argv: list) -> list:
