@@ -90,9 +90,11 @@ def _parse(args):
             "function", f"unknown function {args.function!r}; choose from {', '.join(FUNCTIONS)}"
         )
     function = FUNCTIONS[args.function]
-    names = [n.strip().lower() for n in str(args.optimizers).split(",") if n.strip()]
-    if not names:
+    names = [n.strip().lower() for n in str(args.optimizers).split(",")]
+    if not any(names):
         raise ParameterError("optimizers", "give at least one optimizer")
+    if not all(names):
+        raise ParameterError("optimizers", f"an empty name in {args.optimizers!r}")
     unknown = [n for n in names if n not in OPTIMIZERS]
     if unknown:
         raise ParameterError(
@@ -104,7 +106,7 @@ def _parse(args):
     steps = function.steps if args.steps is None else check_int(args.steps, "steps", 1, 1_000_000)
     if args.lr is not None:
         check_finite(check_number(args.lr, "lr", 0.0, low_open=True), "lr")
-    tol = check_number(args.tol, "tol", 0.0, low_open=True)
+    tol = check_finite(check_number(args.tol, "tol", 0.0, low_open=True), "tol")
     start = function.start
     if args.start is not None:
         parts = str(args.start).replace(" ", "").split(",")
@@ -124,7 +126,9 @@ def _parse(args):
             f"f({start[0]:g}, {start[1]:g}) is not finite (it overflows); choose a "
             f"start nearer the minimum",
         )
-    out = args.out or f"optimize-{function.name}.png"
+    out = f"optimize-{function.name}.png" if args.out is None else args.out
+    if not str(out).strip():
+        raise ParameterError("out", "give a file name, got an empty one")
     if not str(out).lower().endswith(".png"):
         raise ParameterError("out", f"the figure is a PNG; give a FILE.png, got {out!r}")
     return function, names, steps, tol, start, out
