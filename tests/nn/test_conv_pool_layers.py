@@ -229,3 +229,15 @@ def test_max_pool_layer_takes_torch_positional_order():
     np.testing.assert_array_equal(ours(x).data, theirs(to_torch(x)).numpy())
     with pytest.raises(ValueError, match="^return_indices"):
         nn.MaxPool2d(2, return_indices=True)
+
+
+def test_conv2d_layer_algorithm_argument_forces_the_path_with_the_same_result():
+    from verigrad._checks import ParameterError
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 3, 7, 6)).astype(np.float32)
+    layers = {a: nn.Conv2d(3, 4, 3, padding=1, rng=0, algorithm=a) for a in ("im2col", "winograd")}
+    ys = {a: layer(x).data for a, layer in layers.items()}
+    np.testing.assert_allclose(ys["winograd"], ys["im2col"], rtol=1e-5, atol=1e-5)
+    with pytest.raises(ParameterError, match="algorithm"):
+        nn.Conv2d(3, 4, 3, algorithm="fft")

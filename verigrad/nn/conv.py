@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
-from .._checks import ParameterError, check_int, check_pair
+from .._checks import ParameterError, check_choice, check_int, check_pair
+from ..functional.conv import ALGORITHMS
 from .init import weight_and_bias
 from .module import Module
 
@@ -34,7 +35,9 @@ class Conv2d(Module):
     ``weight (out_channels, in_channels/groups, kh, kw)``, ``bias (out_channels,)``; input
     ``(N, C_in, H, W)`` or ``(C_in, H, W)``. ``padding`` is an int, a pair, ``"valid"`` or
     ``"same"``. ``rng`` (seed or Generator) makes the initialisation repeatable; ``dtype``
-    defaults to float32 as in torch.
+    defaults to float32 as in torch. ``algorithm`` (``"auto"``, ``"im2col"``, ``"winograd"``,
+    or None for ``$VERIGRAD_CONV_ALGO``) picks the kernel; see
+    :func:`verigrad.functional.conv.choose_algorithm`.
     """
 
     def __init__(
@@ -49,6 +52,7 @@ class Conv2d(Module):
         bias=True,
         rng=None,
         dtype=np.float32,
+        algorithm=None,
     ):
         super().__init__()
         self.in_channels, self.out_channels, self.groups = _check_channels(
@@ -56,6 +60,9 @@ class Conv2d(Module):
         )
         self.kernel_size = check_pair(kernel_size, "kernel_size", 1)
         self.stride = check_pair(stride, "stride", 1)
+        if algorithm is not None:
+            check_choice(algorithm, "algorithm", ALGORITHMS)
+        self.algorithm = algorithm
         self.padding = padding if isinstance(padding, str) else check_pair(padding, "padding", 0)
         if isinstance(padding, str) and padding not in ("valid", "same"):
             raise ParameterError(
@@ -69,7 +76,14 @@ class Conv2d(Module):
 
     def forward(self, x):
         return F.conv2d(
-            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            algorithm=self.algorithm,
         )
 
     def extra_repr(self):
