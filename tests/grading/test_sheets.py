@@ -60,11 +60,13 @@ EXPECTED = {
     "autoencoder-ista.md": {
         "6a": ("right", None, "equals the truth"),
         "6b": ("right", None, "equals the truth"),  # matrix and index notation, W^*
+        "6c": ("right", None, "step size"),  # W^{t+1}, W^*_{t+1}, b' \leftarrow; delta from 6b
         "9B": ("right", None, "equals the truth"),  # S_{\lambda t}, x^k: an update rule
     },
     "wrong-autoencoder.txt": {
         "6a": ("wrong", "(1)", "is wrong"),  # the norm is not squared
         "6b": ("wrong", "(2)", "shapes"),  # h delta^T is the transpose
+        "6c": ("wrong", "(5)", "the update of W is wrong"),  # + alpha: ascent
         "8.2": ("wrong", "(4)", "is wrong"),  # the Student-t kernel is missing
         "9B": ("wrong", None, "is wrong"),  # + y: a sign error inside the prox
     },

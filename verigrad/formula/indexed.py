@@ -176,8 +176,9 @@ class Evaluator:
 
     # -------------------------------------------------------------- indices
     def eval_sub(self, base, items):
-        if base[0] == "sym":
-            joined = base[1] + "_" + "".join(items)
+        name = _symbol_of(base)
+        if name is not None:
+            joined = name + "_" + "".join(items)
             if self.context.canonical(joined):
                 return self.symbol(joined)
         if base[0] == "sym" and ("+" in items or "-" in items):

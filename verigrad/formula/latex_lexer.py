@@ -73,6 +73,8 @@ _SIMPLE = {
     "top": ("TRANSPOSE", "T"),
     "intercal": ("TRANSPOSE", "T"),
     "to": ("REL", "->"),
+    "leftarrow": ("REL", "<-"),
+    "gets": ("REL", "<-"),
     "rightarrow": ("REL", "->"),
     "Rightarrow": ("REL", "=>"),
     "implies": ("REL", "=>"),

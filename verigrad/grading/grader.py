@@ -19,7 +19,7 @@ entry by entry, to the digits written.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -65,6 +65,7 @@ class QuestionResult:
     first_wrong_step: str | None = None
     title: str = ""
     key_points: tuple = ()
+    definitions: dict = field(default_factory=dict)  # the sheet's own, for later questions
 
     def as_dict(self) -> dict:
         return {
@@ -105,9 +106,16 @@ def grade_sheet(path) -> Report:
 
 
 def grade_text(sheet: Sheet) -> Report:
-    results = []
+    """Grade every question of ``sheet``; symbols a sheet defines in one part of a problem
+    (``\\delta`` in 6b) are known in its later parts (6c)."""
+    results, carried = [], {}
     for qid in QUESTION_IDS:
         question = KEY[qid]
+        section = qid[0]
+        if question.context is not None and carried.get(section):
+            question = replace(
+                question, context=question.context.with_definitions(carried[section])
+            )
         text = sheet.answers.get(qid, "").strip()
         if not text:
             results.append(
@@ -133,6 +141,7 @@ def grade_text(sheet: Sheet) -> Report:
                 f"could not grade automatically: {_one_line(exc)}",
             )
         result.title, result.key_points = question.title, question.key_points
+        carried.setdefault(section, {}).update(result.definitions)
         results.append(result)
     return Report(sheet.path, results)
 
@@ -332,6 +341,9 @@ def _grade_derivation(question, text) -> QuestionResult:
             problems.append(f"final expression {block.label} is wrong: {result.detail}")
             counterexample = counterexample or result.counterexample
     answer = "; ".join(answer_blocks)
+    own = {
+        k: v for k, v in context.definitions.items() if question.context.definitions.get(k) is not v
+    }
     if first_wrong is not None:
         counterexample = first_wrong.counterexample or counterexample
     if (
@@ -349,6 +361,7 @@ def _grade_derivation(question, text) -> QuestionResult:
             None,
             steps,
             None,
+            definitions=own,
         )
     if problems or first_wrong is not None:
         detail = "; ".join(problems) if problems else "the final expression is right"
@@ -363,6 +376,7 @@ def _grade_derivation(question, text) -> QuestionResult:
             counterexample,
             steps,
             first_wrong.label if first_wrong else None,
+            definitions=own,
         )
     return QuestionResult(
         question.id,
@@ -373,6 +387,7 @@ def _grade_derivation(question, text) -> QuestionResult:
         None,
         steps,
         None,
+        definitions=own,
     )
 
 
@@ -558,10 +573,89 @@ def _entry(node) -> float:
     return sign * node[1]
 
 
+def _updated_symbol(context, chain):
+    """The parameter a chain updates (``W^{t+1} = ...``, ``W_{t+1} = ...``,
+    ``W \\leftarrow ...``, ``W^*_{new} = ...``), or None."""
+    if len(chain.parts) != 2:
+        return None
+    left = chain.parts[0]
+    if chain.relations == ("<-",):
+        base = left
+    elif _is_update(left) or (left[0] == "sub" and chain.relations == ("=",)):
+        base = left[1]
+    else:
+        return None
+    if base[0] == "sym":
+        name = base[1]
+    elif base[0] in ("star", "prime") and base[1][0] == "sym":
+        name = base[1][1] + ("*" if base[0] == "star" else "'")
+    else:
+        return None
+    return context.canonical(name)
+
+
+def _grade_update(question, text) -> QuestionResult:
+    context = question.context
+    steps, problems, counterexample, answers = [], [], None, []
+    for block in math_blocks(text):
+        for piece in _top_level_split(_TEXT.sub(" ", block.latex)):
+            try:
+                chain = parse_latex(piece)
+            except FormulaError:
+                continue
+            name = _updated_symbol(context, chain)
+            if name not in question.targets:
+                continue
+            truth = (
+                "bin",
+                "-",
+                ("sym", name),
+                ("bin", "*", ("sym", "eta"), ("deriv", ("sym", "L"), ("sym", name))),
+            )
+            result = compare(context, chain.parts[1], truth, TRIALS + 2, 7, TOLERANCE)
+            verdict = {True: "right", False: "wrong", None: "unchecked"}[result.equal]
+            steps.append(StepResult(block.label, piece, verdict, result.detail))
+            answers.append(piece)
+            if result.equal is False:
+                problems.append(f"the update of {name} is wrong: {result.detail}")
+                counterexample = counterexample or result.counterexample
+    if not steps:
+        return QuestionResult(
+            question.id, "human", _excerpt(text), question.expected, "no update rule found"
+        )
+    answer = "; ".join(answers)
+    if problems:
+        first = next(s.label for s in steps if s.verdict == "wrong")
+        return QuestionResult(
+            question.id,
+            "wrong",
+            answer,
+            question.expected,
+            "; ".join(problems),
+            counterexample,
+            steps,
+            first,
+        )
+    if all(s.verdict == "unchecked" for s in steps):
+        return QuestionResult(
+            question.id, "human", answer, question.expected, steps[0].detail, None, steps
+        )
+    return QuestionResult(
+        question.id,
+        "right",
+        answer,
+        question.expected,
+        "every update equals the parameter minus the step size times its gradient",
+        None,
+        steps,
+    )
+
+
 _GRADERS = {
     "prose": _grade_prose,
     "derivation": _grade_derivation,
     "values": _grade_values,
     "shape": _grade_shape,
     "matrix": _grade_matrix,
+    "update": _grade_update,
 }

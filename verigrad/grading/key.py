@@ -9,6 +9,8 @@ Kinds
                     its left side evaluated at the problem's point, to the digits written;
     ``shape``       an output size (``3x3``, ``9 values``);
     ``matrix``      a matrix of numbers, entry by entry (a wrong entry is named);
+    ``update``      update rules ``W^{t+1} = ...`` / ``W \\leftarrow ...``: the right side for
+                    each parameter in ``targets`` against ``W - \\eta \\partial L / \\partial W``;
     ``prose``       text a machine cannot judge: ``human``, with the model answer's key points.
 
 The problems' symbols follow the issue's appendix and :mod:`verigrad.answers`. Problem 6's
@@ -180,13 +182,26 @@ def _autoencoder_context() -> Context:
             "b": Variable("b", (3,)),
             "W*": Variable("W*", (4, 3)),
             "b'": Variable("b'", (4,)),
+            "eta": Variable("eta", (), "positive"),
         },
         {
             "h": r"\sigma_1(W x + b)",
             "hat:x": r"\sigma_2(W^* h + b')",
             "L": r"\frac{1}{2} \|\hat{x} - x\|^2",
         },
-        {"l": "L", "E": "L", "J": "L", "z": "h", "x'": "hat:x", "tilde:x": "hat:x"},
+        {
+            "l": "L",
+            "E": "L",
+            "J": "L",
+            "z": "h",
+            "x'": "hat:x",
+            "tilde:x": "hat:x",
+            "alpha": "eta",
+            "lambda": "eta",
+            "epsilon": "eta",
+            # W_t, W^*_t, b'_k: the current iterate of a parameter
+            **{f"{p}_{i}": p for p in ("W", "W*", "b", "b'") for i in ("t", "k")},
+        },
         {"sigma": _sigmoid, "sigma_1": _sigmoid, "sigma_2": _sigmoid},
     )
 
@@ -344,7 +359,11 @@ KEY = {
     "6c": Question(
         "6c",
         "The gradient-descent step",
-        "prose",
+        "update",
+        r"W \leftarrow W - \eta \frac{\partial L}{\partial W},\ "
+        r"W^* \leftarrow W^* - \eta \frac{\partial L}{\partial W^*}",
+        _autoencoder_context(),
+        ("W", "W*", "b", "b'"),
         key_points=("W <- W - lr dL/dW for every parameter",),
     ),
     "6d": Question(
