@@ -30,8 +30,26 @@ def test_state_dict_round_trip_and_npz(tmp_path):
     assert np.any(a.state_dict()["1.weight"] != 0)
     with pytest.raises(ValueError, match=r"1.weight has shape"):
         b.load_state_dict({**a.state_dict(), "1.weight": np.zeros((2, 2))})
-    with pytest.raises(KeyError, match="missing keys"):
+    with pytest.raises(ValueError, match="^state_dict: missing keys") as info:
         b.load_state_dict({})
+    assert info.value.param == "state_dict"
+
+
+def test_load_state_dict_refuses_nan_complex_and_non_arrays_changing_nothing():
+    model = nn.Sequential(nn.Linear(3, 2, rng=0), nn.ReLU(), nn.Linear(2, 2, rng=1))
+    before = {k: v.copy() for k, v in model.state_dict().items()}
+    good = model.state_dict()
+    for key, value, kind, message in [
+        ("2.weight", np.full((2, 2), np.nan), ValueError, "2.weight holds NaN or infinite"),
+        ("2.weight", np.ones((2, 2), complex), TypeError, "2.weight has dtype complex128"),
+        ("2.bias", np.array([object(), object()]), TypeError, "2.bias has dtype object"),
+    ]:
+        with pytest.raises(kind, match=f"^state_dict: {message}"):
+            model.load_state_dict({**good, "0.weight": np.zeros((2, 3)), key: value})
+        for k, v in model.state_dict().items():
+            np.testing.assert_array_equal(v, before[k])  # 0.weight was not copied either
+    with pytest.raises(TypeError, match="^state_dict: expected a dict"):
+        model.load_state_dict([1, 2])
 
 
 def test_linear_initialisation_bounds_match_torch():

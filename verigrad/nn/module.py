@@ -151,7 +151,17 @@ class Module:
         return state
 
     def load_state_dict(self, state_dict, strict: bool = True) -> None:
-        """Copy values into the existing parameters (shapes must match; dtype is kept)."""
+        """Copy values into the existing parameters (shapes must match; dtype is kept).
+
+        Every value is checked before any is copied, so a refused load changes nothing: with
+        ``strict`` the keys must be exactly the model's; each value must be a real, finite
+        array of its parameter's shape. Errors are ``ValueError``/``TypeError`` naming
+        ``state_dict`` and the key.
+        """
+        if not isinstance(state_dict, dict):
+            raise ParameterTypeError(
+                "state_dict", f"expected a dict of arrays, got {type(state_dict).__name__}"
+            )
         own = {}
         for module_name, module in self.named_modules():
             for table_name in ("_parameters", "_buffers"):
@@ -161,19 +171,38 @@ class Module:
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
-            raise KeyError(f"state_dict: missing keys {missing}, unexpected keys {unexpected}")
+            raise ParameterError(
+                "state_dict", f"missing keys {missing}, unexpected keys {unexpected}"
+            )
+        values = {}
         for key, (module, table_name, name) in own.items():
             if key not in state_dict:
                 continue
-            value = np.asarray(state_dict[key])
-            table = getattr(module, table_name)
-            current = table[name]
+            value = state_dict[key]
+            value = value.data if isinstance(value, Tensor) else value
+            try:
+                value = np.asarray(value)
+            except (TypeError, ValueError):
+                raise ParameterTypeError("state_dict", f"{key} is not an array") from None
+            current = getattr(module, table_name)[name]
             current_data = current.data if isinstance(current, Tensor) else current
             if value.shape != current_data.shape:
                 raise ParameterError(
                     "state_dict",
                     f"{key} has shape {value.shape}, the model expects {current_data.shape}",
                 )
+            if value.dtype.kind not in "biuf":
+                raise ParameterTypeError(
+                    "state_dict", f"{key} has dtype {value.dtype}; expected real numbers"
+                )
+            if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+                raise ParameterError("state_dict", f"{key} holds NaN or infinite values")
+            values[key] = value
+        for key, value in values.items():
+            module, table_name, name = own[key]
+            table = getattr(module, table_name)
+            current = table[name]
+            current_data = current.data if isinstance(current, Tensor) else current
             if isinstance(current, Tensor):
                 current.data = value.astype(current_data.dtype, copy=True)
             else:
