@@ -6,7 +6,10 @@ only the commands import it.
 * :mod:`~verigrad.grading.key`: the question ids and the truth for each;
 * :mod:`~verigrad.grading.sheet`: reading a ``.md``/``.tex``/``.txt`` sheet into answers and
   formulas;
-* :mod:`~verigrad.grading.grader`: verdicts for questions and derivation steps;
+* :mod:`~verigrad.grading.grader`: a verdict for every question (derivations, update rules,
+  prose), with :mod:`~verigrad.grading.steps` (one derivation step),
+  :mod:`~verigrad.grading.numbers` (numbers, sizes, matrices) and
+  :mod:`~verigrad.grading.results` (the records and their JSON);
 * :mod:`~verigrad.grading.report`: terminal, JSON and HTML reports.
 """
 
