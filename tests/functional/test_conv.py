@@ -332,11 +332,14 @@ def test_stride_one_input_gradient_layouts_match_torch(c, o, groups, dilation, s
     import verigrad.functional.conv as conv_module
 
     rng = np.random.default_rng(8)
-    arrays = [rng.normal(size=(3, c, 7, 6)), rng.normal(size=(o, c // groups, 3, 3))]
+    arrays = [rng.normal(size=(3, c, 22, 6)), rng.normal(size=(o, c // groups, 3, 3))]
     plan = conv_module._Plan(
         arrays[0].shape, arrays[1].shape, (1, 1), (1, 1, 1, 1), (dilation,) * 2, groups
     )
     assert plan.super_wide == super_wide
+    # a valid layer's flat channel is much longer than its output rows: plain rows
+    valid = conv_module._Plan((3, c, 7, 6), arrays[1].shape, (1, 1), (0,) * 4, (1, 1), groups)
+    assert not valid.super_wide
     _run_pair(
         lambda x, w: F.conv2d(x, w, padding=1, dilation=dilation, groups=groups),
         lambda x, w: torch().nn.functional.conv2d(

@@ -74,10 +74,14 @@ class WinogradPlan:
 
 
 def _transform_weight(w: np.ndarray) -> np.ndarray:
-    """``U (16, O, C) = G w G^T`` for every (o, c)."""
+    """``U (16, O, C) = G w G^T`` for every (o, c), as two small matmuls into the workspace."""
+    o, c = w.shape[:2]
     g = _G.astype(w.dtype)
-    u = np.einsum("ku,ocuv,lv->kloc", g, w, g, optimize=True)
-    return np.ascontiguousarray(u.reshape(16, w.shape[0], w.shape[1]))
+    half = WORKSPACE.take((4, o * c * 3), w.dtype)  # G on the kernel rows: (k, (o, c, v))
+    np.matmul(g, w.transpose(2, 0, 1, 3).reshape(3, -1), out=half)
+    u = WORKSPACE.take((16, o, c), w.dtype)  # then on the columns: (k, l, (o, c))
+    np.matmul(g, half.reshape(4, o * c, 3).transpose(0, 2, 1), out=u.reshape(4, 4, o * c))
+    return u
 
 
 def _input_transform(xd: np.ndarray, plan: WinogradPlan) -> np.ndarray:
@@ -251,9 +255,12 @@ def winograd_backward(g, xd, wd, plan, input_grad=True, weight_grad=True):
     dx = dw = None
     if weight_grad:
         v = plan.transformed if plan.transformed is not None else _input_transform(xd, plan)
-        du = np.matmul(dm, v.transpose(0, 2, 1)).reshape(4, 4, plan.o, plan.c)
-        gm = _G.astype(g.dtype)
-        dw = np.einsum("ku,kloc,lv->ocuv", gm, du, gm, optimize=True)
+        du = WORKSPACE.take((16, plan.o, plan.c), g.dtype)
+        np.matmul(dm, v.transpose(0, 2, 1), out=du)
+        # dw = G^T dU G: G^T on k, then on l, as two small matmuls
+        gt = _G.T.astype(g.dtype)
+        half = np.matmul(gt, du.reshape(4, -1)).reshape(3, 4, plan.o * plan.c)
+        dw = np.matmul(gt, half).reshape(3, 3, plan.o, plan.c).transpose(2, 3, 0, 1)
         dw = np.ascontiguousarray(dw)
     if input_grad:
         u = _transform_weight(wd)

@@ -148,8 +148,11 @@ class _Plan:
         self.flat = (self.hp + self.extra_rows) * self.wp  # Q: a flattened padded channel
         self.margin = dilation[0] * (kh - 1) * self.wp + dilation[1] * (kw - 1)
         # the input gradient's super-wide layout costs a second copy of g (O rows) to make the
-        # adds over dcols (G K rows) contiguous: worth it only when dcols has more rows
-        self.super_wide = self.wide and groups * self.k > o
+        # adds over dcols (G K rows) contiguous: worth it only when dcols has more rows, and
+        # when a flat channel is not much longer than the output rows (a valid 5x5 layer on
+        # 14x14, LeNet-5's second, has Q = 1.5 L: its dcols GEMM and adds grow by half, and
+        # plain rows ran its fwd+bwd 8% faster; padded 3x3 layers, Q <= 1.25 L, ran even)
+        self.super_wide = self.wide and groups * self.k > o and 4 * self.flat <= 5 * self.length
         self.columns = None  # the forward's columns (G, K, N L), when kept for the backward
         itemsize = np.dtype(dtype or np.float64).itemsize
         per_sample = itemsize * max(
@@ -344,8 +347,9 @@ def conv2d_forward(
     Per chunk of samples: im2col, then one matmul per group written straight into an O-major
     scratch ``(O, N, Ho, row)``; one pass then writes its transposed (and, for wide rows,
     cropped) view into the C-contiguous ``y`` and adds the bias (the bias add is folded into
-    that copy). ``y`` comes from the workspace: it is reused only once nothing refers to it. ``out_hw`` limits the output size (conv_transpose2d's backward needs it
-    when ``output_padding`` adds rows that no window of the forward reached). With
+    that copy). ``y`` comes from the workspace: it is reused only once nothing refers to it.
+    ``out_hw`` limits the output size (conv_transpose2d's backward needs it when
+    ``output_padding`` adds rows that no window of the forward reached). With
     ``keep_columns`` the whole ``(G, K, N L)`` columns stay in ``plan.columns`` for the weight
     gradient (one im2col buffer of memory instead of rebuilding them).
     """
