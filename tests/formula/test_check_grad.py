@@ -344,3 +344,22 @@ def test_the_checker_names_the_failing_formula_as_data(f, grad, param):
         check_gradients(f, ["x"], [grad], [parse_shape("x=3")], trials=1)
     assert info.value.param == param
     assert "--" not in info.value.reason
+
+
+def test_a_check_is_bounded_by_its_time_budget():
+    from verigrad.formula.checker import check_gradients
+
+    variables = [parse_shape("A=30x20")]
+    with pytest.raises(ValueError, match=r"^trials: the check would take about .* budget") as info:
+        check_gradients(
+            "sum((A @ T(A)) @ (A @ T(A)))", ["A"], ["A"], variables, trials=50, time_budget=1e-6
+        )
+    assert info.value.param == "trials"
+    checks, _ = check_gradients("sum(A * A)", ["A"], ["2 * A"], variables, trials=3)
+    assert all(c.agrees for c in checks)
+
+
+def test_an_empty_shape_is_not_a_scalar():
+    with pytest.raises(ValueError, match="^spec: no dimensions for x in 'x='"):
+        parse_shape("x=")
+    assert parse_shape("x=()").shape == ()

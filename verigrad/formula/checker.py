@@ -23,6 +23,7 @@ Errors are :class:`~verigrad._checks.ParameterError` naming the parameter as dat
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,9 +72,10 @@ class Variable:
 
 
 def parse_shape(spec: str, kind: str = "normal") -> Variable:
-    """``"W=3x4"`` (also ``"W=3,4"``, ``"s=scalar"``) as a :class:`Variable` of ``kind``.
+    """``"W=3x4"`` (also ``"W=3,4"``, ``"s=scalar"`` or ``"s=()"``) as a :class:`Variable`.
 
-    Raises :class:`ParameterError` about ``spec`` (or ``kind``).
+    A scalar is said explicitly: an empty ``"x="`` is refused (a forgotten size must not
+    quietly become a scalar). Raises :class:`ParameterError` about ``spec`` (or ``kind``).
     """
     if kind not in KINDS:
         raise ParameterError("kind", f"must be one of {KINDS}, got {kind!r}")
@@ -84,7 +86,11 @@ def parse_shape(spec: str, kind: str = "normal") -> Variable:
         check_name(name)
     except FormulaError as exc:
         raise ParameterError("spec", f"{exc}") from None
-    if dims in ("scalar", "", "()"):
+    if not dims:
+        raise ParameterError(
+            "spec", f"no dimensions for {name} in {spec!r}; write {name}=3x4, or {name}=scalar"
+        )
+    if dims in ("scalar", "()"):
         shape = ()
     else:
         parts = dims.replace(",", "x").split("x")
@@ -146,6 +152,10 @@ def _entry_name(name, index) -> str:
     return name if not index else f"{name}[{', '.join(str(int(i)) for i in index)}]"
 
 
+#: wall-clock seconds one :func:`check_gradients` call may take over all its trials
+TIME_BUDGET = 60.0
+
+
 def check_gradients(
     f: str,
     wrt,
@@ -155,8 +165,14 @@ def check_gradients(
     seed: int = 0,
     tol: float = 1e-6,
     max_redraws: int = 20,
+    time_budget: float = TIME_BUDGET,
 ):
     """Compare each formula in ``grads`` with the autograd gradient of ``f`` w.r.t. ``wrt``.
+
+    The formulas are untrusted text: their size limits bound each evaluation's memory and work,
+    and ``time_budget`` (seconds of wall clock, over all trials) bounds the whole check. After
+    the first point the check is refused if ``trials`` points would exceed the budget at that
+    pace, and at any point once the budget is spent; the refusal names ``trials``.
 
     Parameters
     ----------
@@ -206,6 +222,7 @@ def check_gradients(
     trials = check_int(trials, "trials", 1, MAX_TRIALS)
     seed = check_int(seed, "seed", 0, 2**63 - 1)
     tol = check_number(tol, "tol", 0, 1, low_open=True, high_open=True)
+    time_budget = check_number(time_budget, "time_budget", 0.0, low_open=True)
 
     f_formula = _parse(f, names, "f")
     grad_formulas = [_parse(g, names, "grads") for g in grads]
@@ -215,7 +232,9 @@ def check_gradients(
         GradientCheck(w, g.source, kinds[w].shape) for w, g in zip(wrt, grad_formulas, strict=False)
     ]
     info = {"fd_max_abs_diff": None, "fd_checked": False, "redraws": 0}
+    start = time.perf_counter()
     for trial in range(trials):
+        _within_budget(time.perf_counter() - start, trial, trials, time_budget)
         for _ in range(max_redraws + 1):
             values = {v.name: v.draw(rng) for v in variables}
             env = {n: Tensor(a, requires_grad=n in wrt) for n, a in values.items()}
@@ -258,6 +277,20 @@ def check_gradients(
                 claimed = _evaluate(formula, constants, "grads", finite_or_redraw=False)
             _compare(check, claimed, reference[check.wrt], trial, tol)
     return checks, info
+
+
+def _within_budget(elapsed: float, done: int, trials: int, budget: float) -> None:
+    """Refuse the rest of a check that has spent its budget, or would at its pace so far."""
+    if done == 0:
+        return
+    expected = elapsed / done * trials
+    if elapsed > budget or expected > budget:
+        raise ParameterError(
+            "trials",
+            f"the check would take about {expected:.0f} s ({done} of {trials} points took "
+            f"{elapsed:.1f} s), more than its {budget:g} s budget; use fewer trials or smaller "
+            "shapes",
+        )
 
 
 def _parse(text, names, param):
