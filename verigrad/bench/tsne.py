@@ -3,8 +3,10 @@
 Same data, same iteration count (250 exaggerated + the rest), and openTSNE set to our
 schedule: learning rate ``4 * max(N / 12 / 4, 50)`` on its gradient scale (ours carries the
 factor 4), momentum 0.5 then 0.8, no step clipping; its nearest neighbours stay its default
-(approximate, Annoy), ours are exact. A last row runs 100,000 x 50 points in a subprocess
-and reports its peak resident memory (GB, not seconds) against the 4 GB budget.
+(approximate, Annoy), ours are exact. A ``fit+transform`` row (issue 16) fits 80% of the digits and places the held-out 20% with
+``transform``, ours against openTSNE's, and reports each side's 10-NN accuracy of the placed
+points. A last row runs 100,000 x 50 points in a subprocess and reports its peak resident
+memory (GB, not seconds) against the 4 GB budget.
 
 Beside scikit-learn's Barnes-Hut, ``fft_floor_s`` is the least any run with openTSNE's grid
 rule can spend on FFTs: the iteration count times one convolution on the smallest grid that
@@ -137,6 +139,51 @@ def _memory_row(n, max_iter):
     )
 
 
+def _transform_row(n=None, seed=0):
+    """Fit on 80% of the digits and place the held-out 20% by ``transform``: ours against
+    openTSNE's (each with its defaults, openTSNE on one thread as its transform runs), timed
+    fit + transform, with each side's 10-NN accuracy of the held-out points (``acc``,
+    ``ref_acc``). Target: at most 1.0x openTSNE's time at no lower accuracy."""
+    import openTSNE
+    from sklearn.datasets import load_digits as sk_digits
+    from sklearn.model_selection import train_test_split
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from ..manifold import TSNE
+
+    X, y = sk_digits(return_X_y=True)
+    X, y = X[:n].astype(np.float64), y[:n]
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.2, random_state=seed, stratify=y
+    )
+    placed = {}
+
+    def accuracy(train, test):
+        knn = KNeighborsClassifier(n_neighbors=10).fit(train, y_train)
+        return float(knn.score(test, y_test))
+
+    def ours():
+        model = TSNE(random_state=0).fit(X_train)
+        placed["ours"] = (model.embedding_, model.transform(X_test))
+
+    def theirs():
+        embedding = openTSNE.TSNE(random_state=0, n_jobs=1).fit(X_train)
+        placed["ref"] = (np.asarray(embedding), np.asarray(embedding.transform(X_test)))
+
+    row = compare(
+        "tsne",
+        f"fit+transform digits {len(y_train)}/{len(y_test)}",
+        ours,
+        theirs,
+        "openTSNE fit+transform",
+        repeats=1,
+        warmup=0,
+        target=1.0,
+    )
+    row.extra = {"acc": accuracy(*placed["ours"]), "ref_acc": accuracy(*placed["ref"])}
+    return row
+
+
 def _warm_up():
     """First calls pay for lazy imports and JIT (openTSNE's neighbour search): pay them
     outside the timed runs."""
@@ -155,7 +202,10 @@ def run(quick: bool = False) -> list:
     digits = load_digits()[0].reshape(1797, 64).astype(np.float64)
     if quick:
         X, max_iter = digits[:300], 260
-        return [_against("openTSNE", f"digits[:300], {max_iter} it", X, max_iter)]
+        return [
+            _against("openTSNE", f"digits[:300], {max_iter} it", X, max_iter),
+            _transform_row(n=500),
+        ]
     blobs, _ = make_blobs(20000, 50, centers=10, random_state=0)
     max_iter = 750
     for name, X in [("digits 1797x64", digits), ("blobs 20000x50", blobs)]:
@@ -165,5 +215,6 @@ def run(quick: bool = False) -> list:
         floor = _fft_floor(max_iter)
         row.extra = {"fft_floor_s": floor, "floor_over_bh": floor / row.reference_s}
         rows.append(row)
+    rows.append(_transform_row())
     rows.append(_memory_row(100_000, max_iter))
     return rows

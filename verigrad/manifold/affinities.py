@@ -36,6 +36,8 @@ __all__ = [
     "nearest_neighbors",
     "squared_distances",
     "check_perplexity",
+    "neighbors_to",
+    "affinities_to",
 ]
 
 MACHINE_EPSILON = np.finfo(np.float64).eps
@@ -265,3 +267,51 @@ def joint_probabilities(X, perplexity, method: str = "exact"):
     P.eliminate_zeros()
     P.data /= P.data.sum()
     return P
+
+
+def neighbors_to(reference: np.ndarray, X: np.ndarray, k: int, chunk_bytes: int = _CHUNK_BYTES):
+    """Exact ``k`` nearest rows of ``reference`` ``(N, D)`` for every row of ``X`` ``(m, D)``.
+
+    Returns ``(indices, sq_distances)``, both ``(m, k)``, sorted by distance (ties by index).
+    Row chunks of ``X`` against all of ``reference`` by one float64 BLAS product each
+    (``||x||^2 - 2 x.r + ||r||^2``, clipped at 0); memory ``O(m k)`` plus one chunk.
+    """
+    n = reference.shape[0]
+    centre = reference.mean(axis=0)  # distances do not change under a shift; rounding does
+    reference = reference - centre
+    X = X - centre
+    ref_norms = np.einsum("ij,ij->i", reference, reference)
+    indices = np.empty((X.shape[0], k), dtype=np.int64)
+    distances = np.empty((X.shape[0], k))
+    rows = max(1, min(X.shape[0], chunk_bytes // (8 * n)))
+    for start in range(0, X.shape[0], rows):
+        block = X[start : start + rows]
+        d = block @ reference.T
+        d *= -2
+        d += ref_norms[None, :]
+        d += np.einsum("ij,ij->i", block, block)[:, None]
+        np.maximum(d, 0, out=d)
+        _check_distances(d)
+        if k < n:
+            candidates = np.argpartition(d, k - 1, axis=1)[:, :k]
+        else:
+            candidates = np.broadcast_to(np.arange(n), d.shape)
+        near = np.take_along_axis(d, candidates, axis=1)
+        order = np.lexsort((candidates, near), axis=1)
+        indices[start : start + rows] = np.take_along_axis(candidates, order, axis=1)
+        distances[start : start + rows] = np.take_along_axis(near, order, axis=1)
+    return indices, distances
+
+
+def affinities_to(reference, X, perplexity: float):
+    """Affinities of new points ``X`` ``(m, D)`` to the training points ``reference``
+    ``(N, D)``: each new point's conditional ``p_{j|i}`` over its ``k = min(N, 3 perplexity)``
+    nearest training points, calibrated to ``perplexity`` (openTSNE's ``to_new``). Returns
+    ``(indices, P)``, both ``(m, k)``; each row of ``P`` sums to 1."""
+    n = reference.shape[0]
+    k = max(1, min(n, int(3 * perplexity)))
+    indices, distances = neighbors_to(reference, X, k)
+    distances -= distances[:, :1]  # as in joint_probabilities: no all-zero rows
+    P = conditional_probabilities(distances, min(perplexity, k))
+    P /= np.maximum(P.sum(axis=1, keepdims=True), MACHINE_EPSILON)
+    return indices, P

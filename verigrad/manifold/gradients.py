@@ -57,6 +57,7 @@ __all__ = [
     "repulsive_forces_direct",
     "neighbor_pairs",
     "NeighborPairs",
+    "kl_gradient_partial",
 ]
 
 EPSILON = np.finfo(np.float64).eps
@@ -66,37 +67,42 @@ _BLOCK_ELEMENTS = 2**21
 _PAIR_CHUNK = 2**15
 
 
-def _row_blocks(n: int, block_elements: int = _BLOCK_ELEMENTS):
-    rows = max(1, min(n, block_elements // max(n, 1)))
+def _row_blocks(n: int, rows: int):
+    rows = max(1, min(n, rows))
     for start in range(0, n, rows):
         yield start, min(n, start + rows)
 
 
-def _kernel_blocks(Y, dof: float = 1.0):
+def _kernel_blocks(Y, dof: float = 1.0, other=None):
     """The row-block pairwise loop of the all-pairs methods: yields ``(start, stop, u)`` with
-    ``u = (1 + |y_i - y_j|^2 / dof)^-1`` of shape ``(stop - start, N)``, zero on the diagonal
-    (no self-interaction). Distances are BLAS products; memory stays ``O(block * N)``. ``u``
-    is the caller's to overwrite."""
-    n = Y.shape[0]
+    ``u = (1 + |y_i - o_j|^2 / dof)^-1`` of shape ``(stop - start, M)`` against the rows of
+    ``other`` ``(M, d)`` (default: ``Y`` itself, and then zero on the diagonal: no
+    self-interaction). Distances are BLAS products; memory stays ``O(block * M)``. ``u`` is
+    the caller's to overwrite."""
+    reference = Y if other is None else other
     norms = np.einsum("ij,ij->i", Y, Y)
-    for start, stop in _row_blocks(n):
-        u = Y[start:stop] @ Y.T
+    other_norms = norms if other is None else np.einsum("ij,ij->i", other, other)
+    for start, stop in _row_blocks(Y.shape[0], _BLOCK_ELEMENTS // max(1, reference.shape[0])):
+        u = Y[start:stop] @ reference.T
         u *= -2
-        u += norms[None, :]
+        u += other_norms[None, :]
         u += norms[start:stop, None]
         np.maximum(u, 0, out=u)
         if dof != 1.0:
             u /= dof
         u += 1.0
         np.reciprocal(u, out=u)
-        local = np.arange(stop - start)
-        u[local, local + start] = 0.0
+        if other is None:
+            local = np.arange(stop - start)
+            u[local, local + start] = 0.0
         yield start, stop, u
 
 
-def _weighted_differences(Y, start, stop, weights):
-    """``sum_j weights_ij (y_i - y_j)`` for the rows ``start:stop`` (``weights`` a row block)."""
-    return Y[start:stop] * weights.sum(axis=1)[:, None] - weights @ Y
+def _weighted_differences(Y, start, stop, weights, rows=None):
+    """``sum_j weights_ij (y_i - y_j)`` for the rows ``start:stop`` (``weights`` a row block);
+    with ``rows``: ``sum_j weights_ij (rows_i - Y_j)``."""
+    rows = Y[start:stop] if rows is None else rows
+    return rows * weights.sum(axis=1)[:, None] - weights @ Y
 
 
 def _check_shapes(P, Y):
@@ -486,4 +492,37 @@ def kl_gradient_fft(
     grad *= 4.0 * exaggeration
     grad -= (4.0 / (z + EPSILON)) * repulsive
     kl = kl_part + sum_p * np.log(z + EPSILON) if compute_kl else np.nan
+    return kl, grad
+
+
+def kl_gradient_partial(P, neighbors, Y, reference, exaggeration: float = 1.0):
+    """Per-point KL objective of new points ``Y`` ``(m, d)`` placed against a fixed
+    ``reference`` embedding ``(N, d)`` (``TSNE.transform``).
+
+    Each new point ``i`` has its own distribution over the training points:
+    ``p_{j|i}`` (``P`` ``(m, k)`` over ``neighbors`` ``(m, k)``, rows summing to 1) against
+    ``q_{j|i} = w_ij / Z_i``, ``w_ij = 1 / (1 + |y_i - r_j|^2)``, ``Z_i = sum_j w_ij`` over all
+    ``N`` training points. Points do not interact, so each is placed independently of the
+    others (a subset or a reordering of ``X`` gives the same positions). Returns ``(kl, grad)``
+    with ``kl = sum_i KL(p_i || q_i)`` and
+
+        grad_i = 2 (exaggeration sum_j p_ij w_ij (y_i - r_j) - sum_j w_ij^2 (y_i - r_j) / Z_i).
+
+    The repulsion is summed over all pairs in row blocks (``O(m N)`` per call, BLAS).
+    """
+    m = Y.shape[0]
+    diff = Y[:, None, :] - reference[neighbors]  # (m, k, d)
+    w_near = 1.0 / (1.0 + np.einsum("mkd,mkd->mk", diff, diff))
+    attractive = np.einsum("mk,mkd->md", P * w_near, diff)
+    repulsive = np.empty_like(Y)
+    z = np.empty(m)
+    for start, stop, w in _kernel_blocks(Y, other=reference):
+        z[start:stop] = w.sum(axis=1)
+        np.square(w, out=w)
+        repulsive[start:stop] = _weighted_differences(reference, 0, None, w, rows=Y[start:stop])
+    repulsive /= z[:, None]
+    grad = 2.0 * (exaggeration * attractive - repulsive)
+    positive = P > 0
+    kl = float(np.sum(P[positive] * np.log(P[positive] / w_near[positive])))
+    kl += float(np.log(z) @ P.sum(axis=1))
     return kl, grad

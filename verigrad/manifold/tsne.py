@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .. import _sklearn
 from .._checks import (
     ParameterError,
     ParameterTypeError,
@@ -44,8 +45,21 @@ from .._checks import (
 )
 from .affinities import check_perplexity, joint_probabilities
 from .gradients import kl_gradient_exact, kl_gradient_fft, neighbor_pairs
+from .transform import embed_new_points
 
-__all__ = ["TSNE", "GradientDescent", "initial_embedding"]
+__all__ = ["TSNE", "GradientDescent", "initial_embedding", "SKLEARN_EXPECTED_FAILED_CHECKS"]
+
+#: the scikit-learn estimator checks TSNE cannot pass, with the reason (for ``check_estimator``'s
+#: ``expected_failed_checks``)
+_NOT_FIT_TRANSFORM = (
+    "t-SNE's transform places points into the fitted map by a separate optimisation "
+    "(openTSNE's), so transform(X) of the training data is near fit_transform(X) but "
+    "not equal to it"
+)
+SKLEARN_EXPECTED_FAILED_CHECKS = {
+    "check_transformer_general": _NOT_FIT_TRANSFORM,
+    "check_transformer_data_not_an_array": _NOT_FIT_TRANSFORM + " (the same check on lists)",
+}
 
 EXPLORATION_ITER = 250
 #: threads per gradient: one for the attractive term, the rest for the grid FFTs
@@ -188,7 +202,29 @@ class _FitSettings:
     rng: np.random.Generator
 
 
-class TSNE:
+def _check_data(X, estimator, reset):
+    """``X`` as a finite 2-D float64 array, with scikit-learn's words for its checks."""
+    original = X
+    if sp.issparse(X):
+        as_float_array(X, "X")  # refuses sparse input, with a dense suggestion
+    X = _sklearn.numeric_array(X, "X", ParameterError, ParameterTypeError)
+    if X.ndim == 1:
+        raise ParameterError(
+            "X", f"expected a 2-D array, got shape {X.shape}; {_sklearn.RESHAPE_HINT}"
+        )
+    X = as_float_array(X, "X", ndim=2)
+    if X.shape[1] == 0:
+        raise ParameterError("X", _sklearn.too_few_message(X.shape, "feature"))
+    if not reset and X.shape[1] != estimator.n_features_in_:
+        text = _sklearn.n_features_message(X.shape[1], estimator, estimator.n_features_in_)
+        raise ParameterError(
+            "X", f"expected {estimator.n_features_in_} features, got {X.shape[1]} ({text})"
+        )
+    _sklearn.record_features(estimator, original, reset)
+    return X
+
+
+class TSNE(_sklearn.TransformerMixin, _sklearn.BaseEstimator):
     """t-distributed Stochastic Neighbour Embedding.
 
     Parameters
@@ -215,7 +251,11 @@ class TSNE:
     ----------
     embedding_ : (n_samples, n_components), float32 for float32 ``X``, else float64 (computed
     in float64 either way); kl_divergence_ : float (exact: the true KL of the float64
-    embedding; fft: openTSNE's estimate); n_iter_ : int; learning_rate_ : float.
+    embedding; fft: openTSNE's estimate); n_iter_ : int; learning_rate_ : float;
+    n_features_in_ : int.
+
+    With scikit-learn installed TSNE is a scikit-learn transformer (``get_params``,
+    ``clone``, pipelines); :meth:`transform` embeds new points into the fitted map.
     """
 
     def __init__(
@@ -243,7 +283,7 @@ class TSNE:
         self.verbose = verbose
 
     def _validate(self, X) -> _FitSettings:
-        X = as_float_array(X, "X", ndim=2)
+        X = _check_data(X, self, reset=True)
         # the embedding follows the input's dtype; the optimisation always runs in float64
         dtype = np.float32 if X.dtype == np.float32 else np.float64
         X = check_finite(X.astype(np.float64, copy=False), "X")
@@ -376,9 +416,26 @@ class TSNE:
         self.kl_divergence_ = float(kl)
         self.n_iter_ = done
         self.learning_rate_ = lr
+        self._fit_X = X  # the training data, for transform
         self._log(f"final KL divergence {kl:.4f}, total {time.perf_counter() - start:.2f} s")
         return self
 
     def fit_transform(self, X, y=None):
         """``fit(X)`` and return ``embedding_``."""
         return self.fit(X).embedding_
+
+    def transform(self, X) -> np.ndarray:
+        """Place new points ``X`` ``(m, n_features_in_)`` into the fitted map without moving
+        it (openTSNE's ``transform``, see :mod:`verigrad.manifold.transform`); returns
+        ``(m, n_components)`` in ``embedding_``'s dtype. Each point is placed independently
+        of the others; a training point lands near its own position in ``embedding_``."""
+        if not hasattr(self, "embedding_"):
+            raise _sklearn.NotFittedError(
+                "TSNE: call fit before transform (this TSNE instance is not fitted yet)"
+            )
+        X = _check_data(X, self, reset=False)
+        X = check_finite(X.astype(np.float64, copy=False), "X")
+        if X.shape[0] == 0:
+            return np.empty((0, self.embedding_.shape[1]), dtype=self.embedding_.dtype)
+        Y, _ = embed_new_points(self._fit_X, self.embedding_.astype(np.float64), X)
+        return Y.astype(self.embedding_.dtype, copy=False)
