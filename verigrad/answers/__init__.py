@@ -1,5 +1,5 @@
-"""Worked, checked answers to the assignment (``verigrad answers``) and the formula checker
-behind ``verigrad check-grad``.
+"""Worked, checked answers to the assignment (``verigrad answers``). The formula language and
+gradient checker behind ``verigrad check-grad`` are a general tool: :mod:`verigrad.formula`.
 
 Each section module has ``answers() -> list[Answer]``: the library computes the answer and
 an independent route (autograd vs closed form vs central finite differences vs brute force)
