@@ -155,3 +155,9 @@ def test_absurd_penalties_stop_with_model_collapsed(tmp_path, capsys, argv):
     assert main([*base, *argv]) == 2
     _one_line_error(capsys, "collapsed to zero at epoch 1", argv[0], "smaller values")
     assert not out.exists()  # nothing was saved: no empty run directory
+
+
+def test_finetune_epochs_without_a_penalty_is_refused(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path / "r"), *FAST, "--finetune-epochs", "2"]) == 2
+    _one_line_error(capsys, "--finetune-epochs", "l1 or group_l1")
+    assert not (tmp_path / "r").exists()

@@ -171,3 +171,44 @@ def test_trainer_with_group_l1_reports_and_compacts(tmp_path, digits_test):
     assert again["compact"].n_parameters() == small.n_parameters()
     y = small(Tensor(X[:3])).data
     assert y.shape == (3, 10)
+
+
+def test_finetuning_holds_the_zeros_and_resumes_bit_for_bit(tmp_path):
+    from verigrad.training import load_checkpoint
+
+    config = TrainConfig(epochs=1, l1=3e-3, finetune_epochs=2, seed=1)
+    straight = Trainer(config, tmp_path / "a")
+    straight.run(progress=False, log=None)
+    assert [h.get("phase") for h in straight.history] == [None, "finetune", "finetune"]
+    assert straight.finetuning and straight.epoch == config.total_epochs == 3
+    zeros = straight.history[0]["sparsity"]
+    assert zeros > 0.3 and straight.history[-1]["sparsity"] == zeros  # the zeros are held
+    # interrupted after the first fine-tuning epoch, then resumed: the same weights
+    first = Trainer(config, tmp_path / "b")
+    first.config = config
+    while first.epoch < 2:
+        if first.epoch >= config.epochs and not first.finetuning:
+            first.start_finetuning()
+        first.train_epoch(progress=False)
+        if first.scheduler is not None:
+            first.scheduler.step()
+        first.epoch += 1
+        first.history.append({"epoch": first.epoch})
+        first.save_checkpoint()
+    resumed = Trainer.resume(tmp_path / "b")
+    assert resumed.finetuning
+    resumed.run(progress=False, log=None)
+    for a, b in zip(straight.model.parameters(), resumed.model.parameters(), strict=True):
+        np.testing.assert_array_equal(a.data, b.data)
+    _, meta = load_checkpoint(resumed.checkpoint_path)
+    assert meta["epoch"] == 3
+    with pytest.raises(ValueError, match="fine-tunes after 1 epochs") as info:
+        Trainer.resume(tmp_path / "b", epochs=5)
+    assert info.value.param == "epochs"
+
+
+def test_finetune_epochs_needs_a_penalty():
+    with pytest.raises(ValueError) as info:
+        TrainConfig(finetune_epochs=3)
+    assert info.value.param == "finetune_epochs"
+    assert TrainConfig(group_l1=1e-3, finetune_epochs=3).total_epochs == 23

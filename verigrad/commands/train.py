@@ -16,6 +16,7 @@ atomically every epoch), curves.png, confusion.png, tsne.png and report.html.
   verigrad train --data mnist:~/data/fashion --epochs 5
   verigrad train --l1 1e-4                          # sparse weights (proximal training)
   verigrad train --group-l1 1e-3                    # whole filters/neurons zero (group lasso)
+  verigrad train --l1 3e-3 --finetune-epochs 20     # then fine-tune the sparse model
   verigrad train --resume runs/20261126-101500 --epochs 40"""
 
 
@@ -71,6 +72,14 @@ def add_arguments(p):
         "soft thresholding in the optimizer's metric; zero filters can then be removed with "
         f"verigrad compact (default: {d.group_l1})",
     )
+    p.add_argument(
+        "--finetune-epochs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --l1/--group-l1: N more epochs with the penalties off and the zeros held "
+        f"(debiasing, as pruning's fine-tuning; default: {d.finetune_epochs})",
+    )
     p.add_argument("--seed", type=int, default=None, help=f"default: {d.seed}")
     p.add_argument(
         "--out", default=None, metavar="DIR", help="run directory (default: runs/<timestamp>)"
@@ -100,6 +109,7 @@ _TRAJECTORY = (
     "batch_size",
     "l1",
     "group_l1",
+    "finetune_epochs",
     "seed",
 )
 
@@ -161,7 +171,7 @@ def run(args) -> int:
     if args.resume:
         trainer = Trainer.resume(_run_directory(args.resume), epochs=args.epochs)
         _refuse_conflicts(args, trainer.config, trainer.run_dir)
-        log(f"resuming {trainer.run_dir} at epoch {trainer.epoch} of {trainer.config.epochs}")
+        log(f"resuming {trainer.run_dir} at epoch {trainer.epoch} of {trainer.config.total_epochs}")
     else:
         given = {f: getattr(args, f) for f in _TRAJECTORY if getattr(args, f) is not None}
         if "data" in given:  # recorded as an absolute path: see data.canonical_data
@@ -187,6 +197,7 @@ def run(args) -> int:
         f"lr {c.lr:g}, schedule {c.schedule}, batch {c.batch_size}, seed {c.seed}"
         + (f", l1 {c.l1:g}" if c.l1 else "")
         + (f", group-l1 {c.group_l1:g}" if c.group_l1 else "")
+        + (f", then {c.finetune_epochs} fine-tuning epochs" if c.finetune_epochs else "")
     )
     try:
         final = trainer.run(progress=not args.no_progress and not args.quiet, log=log)

@@ -45,6 +45,13 @@ class TrainConfig:
         conv filter and hidden neuron ``x_j`` (its weights and bias; the output layer's
         neurons, the classes, are not grouped), by the exact block soft threshold in the
         optimizer's metric after each step (:func:`verigrad.training.compact.apply_group_prox`).
+    finetune_epochs : int
+        ``>= 0``; with ``l1`` or ``group_l1``: after the ``epochs`` of sparse training, this many
+        epochs of fine-tuning with the penalties off and the zeros held (every parameter
+        projected onto its support after each step, the prox of the support's indicator),
+        with a fresh optimizer and schedule of the same kind: the debiasing step of the relaxed
+        lasso, the fine-tuning of magnitude pruning (Han et al. 2015). The run then has
+        ``epochs + finetune_epochs`` epochs.
     seed : int
         Seeds the split, the initialisation, the shuffling, dropout and stochastic pooling.
     test_size : float
@@ -65,6 +72,7 @@ class TrainConfig:
     batch_size: int = 32
     l1: float = 0.0
     group_l1: float = 0.0
+    finetune_epochs: int = 0
     seed: int = 0
     test_size: float = 0.2
 
@@ -88,6 +96,12 @@ class TrainConfig:
         check_int(self.batch_size, "batch_size", 1)
         check_finite(check_number(self.l1, "l1", 0.0), "l1")
         check_finite(check_number(self.group_l1, "group_l1", 0.0), "group_l1")
+        check_int(self.finetune_epochs, "finetune_epochs", 0, 100_000)
+        if self.finetune_epochs and not (self.l1 > 0 or self.group_l1 > 0):
+            raise ParameterError(
+                "finetune_epochs",
+                "fine-tunes the zeros that l1 or group_l1 leave; give one of them too",
+            )
         check_int(self.seed, "seed", 0, 2**63 - 1)
         check_number(self.test_size, "test_size", 0.0, 1.0, low_open=True, high_open=True)
         if not isinstance(self.data, str) or not self.data:
@@ -95,6 +109,11 @@ class TrainConfig:
                 "data", f"expected 'digits', 'mnist:DIR' or FILE.npz, got {self.data!r}"
             )
         return self
+
+    @property
+    def total_epochs(self) -> int:
+        """``epochs`` of training plus ``finetune_epochs`` of fine-tuning."""
+        return self.epochs + self.finetune_epochs
 
     def as_dict(self) -> dict:
         """The fields as a plain dict (``lr`` resolved): ``TrainConfig(**d)`` rebuilds it."""

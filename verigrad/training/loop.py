@@ -111,6 +111,17 @@ def _param_groups(model, l1_strength: float):
     return groups
 
 
+class _SupportProjection:
+    """``prox(v, t) = v * mask``: the projection onto the parameters with the given support
+    (the prox of its indicator, the same in any metric), holding zeros at zero."""
+
+    def __init__(self, mask: np.ndarray):
+        self.mask = mask
+
+    def __call__(self, v, t):
+        return v * self.mask
+
+
 class Trainer:
     """A training run: its data, model, optimizer, schedule and directory.
 
@@ -154,12 +165,32 @@ class Trainer:
                 "(its only layer's outputs are the classes); use l1 for sparse weights",
             )
         self.scheduler = make_scheduler(config.schedule, self.optimizer, config.epochs)
+        self._finetuning = False
         self.epoch = 0
         self.history: list = []
         self._test = None  # evaluation of the current weights on the test set, once computed
         self.elapsed = 0.0
         self.run_dir, self._made_run_dir = make_run_directory(run_dir)
         remove_stale_temporaries(self.checkpoint_path)  # what a write killed mid-way left
+
+    @property
+    def finetuning(self) -> bool:
+        """Whether the run is in its fine-tuning phase (``config.finetune_epochs``)."""
+        return self._finetuning
+
+    def start_finetuning(self) -> None:
+        """Switch to fine-tuning: every parameter's zeros held by a projection after each step,
+        the penalties off, a fresh optimizer and schedule over ``finetune_epochs``."""
+        config = self.config
+        groups = [
+            {"params": [p], "prox": _SupportProjection(p.data != 0)}
+            for p in self.model.parameters()
+        ]
+        self.optimizer = make_optimizer(
+            config.optimizer, groups, config.lr, weight_decay=config.weight_decay or None
+        )
+        self.scheduler = make_scheduler(config.schedule, self.optimizer, config.finetune_epochs)
+        self._finetuning = True
 
     @property
     def checkpoint_path(self) -> str:
@@ -188,7 +219,13 @@ class Trainer:
         """Rebuild the run saved in ``run_dir/model.npz``; ``epochs`` (total) may extend it."""
         arrays, meta = load_checkpoint(os.path.join(run_dir, CHECKPOINT))
         config = TrainConfig(**meta["config"])
-        if epochs is not None:
+        if config.finetune_epochs and epochs is not None and epochs != config.epochs:
+            raise ParameterError(
+                "epochs",
+                f"the run in {run_dir} fine-tunes after {config.epochs} epochs; its epochs "
+                f"cannot change, got {epochs}",
+            )
+        if epochs is not None and not config.finetune_epochs:
             if epochs < meta["epoch"]:
                 raise ParameterError(
                     "epochs",
@@ -197,6 +234,8 @@ class Trainer:
             config = dataclasses.replace(config, epochs=epochs)
         trainer = cls(config, run_dir)
         trainer.model.load_state_dict(model_state(arrays))
+        if int(meta["epoch"]) >= config.epochs and config.finetune_epochs:
+            trainer.start_finetuning()  # the zeros of the saved weights are the support
         trainer.optimizer.load_state_dict(optimizer_state(arrays))
         state = scheduler_state(arrays)
         if trainer.scheduler is not None and state is not None:
@@ -223,7 +262,7 @@ class Trainer:
         total_loss, correct, seen = 0.0, 0, 0
         bar = tqdm(
             loader,
-            desc=f"epoch {self.epoch + 1}/{config.epochs}",
+            desc=f"epoch {self.epoch + 1}/{config.total_epochs}",
             unit="batch",
             disable=not progress,
             leave=False,
@@ -242,7 +281,7 @@ class Trainer:
                 self.optimizer.zero_grad()
                 loss.backward()
                 self.optimizer.step()
-                if config.group_l1 > 0:
+                if config.group_l1 > 0 and not self._finetuning:
                     apply_group_prox(self.model, self.optimizer, config.group_l1)
                 n = len(yb)
                 total_loss += float(loss.item()) * n
@@ -254,7 +293,7 @@ class Trainer:
         if not all(np.all(np.isfinite(p.data)) for p in self.model.parameters()):
             # checked before the epoch's checkpoint replaces the last good one
             raise self._diverged("the weights became NaN or infinite")
-        if self.sparse:
+        if self.sparse and not self._finetuning:
             collapsed = collapsed_layers(self.model)
             if collapsed:  # checked before the epoch's checkpoint replaces the last good one
                 c = self.config
@@ -285,7 +324,9 @@ class Trainer:
 
         A run that diverges before its first checkpoint removes the run directory it made.
         """
-        while self.epoch < self.config.epochs:
+        while self.epoch < self.config.total_epochs:
+            if self.epoch >= self.config.epochs and not self._finetuning:
+                self.start_finetuning()
             start = time.perf_counter()
             lr = self.optimizer.param_groups[0]["lr"]
             try:
@@ -309,6 +350,8 @@ class Trainer:
             }
             if self.sparse:
                 record.update(self.sparsity_metrics())
+            if self._finetuning:
+                record["phase"] = "finetune"
             self.history.append(record)
             self.save_checkpoint()
             if log:
@@ -319,9 +362,10 @@ class Trainer:
                     else ""
                 )
                 log(
-                    f"epoch {self.epoch:3d}/{self.config.epochs}  train loss {train['train_loss']:.4f}  "
-                    f"test loss {test['loss']:.4f}  test acc {test['accuracy']:.4f}  "
-                    f"top-3 err {test['top3_error']:.4f}{sparse}  ({record['time_s']:.2f} s)"
+                    f"epoch {self.epoch:3d}/{self.config.total_epochs}  train loss "
+                    f"{train['train_loss']:.4f}  test loss {test['loss']:.4f}  test acc "
+                    f"{test['accuracy']:.4f}  top-3 err {test['top3_error']:.4f}{sparse}  "
+                    f"({record['time_s']:.2f} s)" + ("  fine-tuning" if self._finetuning else "")
                 )
         return self.final_metrics()
 
