@@ -94,7 +94,11 @@ def check_target(y, n_samples: int, numeric: bool = True) -> np.ndarray:
     if y.ndim != 1:
         raise ParameterError("y", f"expected a 1-D array, got shape {y.shape}")
     if y.shape[0] != n_samples:
-        raise ParameterError("X, y", f"X has {n_samples} samples but y has {y.shape[0]}")
+        raise ParameterError(
+            "y",
+            f"expected {n_samples} entries, one per sample of X "
+            f"(X, y: X has {n_samples} samples but y has {y.shape[0]})",
+        )
     if numeric:
         y = check_finite(y.astype(np.float64, copy=False), "y")
     return y
