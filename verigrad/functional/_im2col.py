@@ -320,8 +320,13 @@ def conv2d_forward(
     out_hw=None,
     bias=None,
     keep_columns=False,
+    contiguous=True,
 ):
     """``conv2d`` of ndarrays: ``(y (N, O, Ho, Wo), plan)``; ``bias (O,)`` optional.
+
+    With ``contiguous=False`` ``y`` is instead the NCHW view of the channel-major GEMM output
+    ``(O, N, Ho, row)`` with the bias added in place: no copy (the layout the next layer's
+    kernels read equally well).
 
     Per chunk of samples: im2col, then one matmul per group written straight into an O-major
     scratch ``(O, N, Ho, row)``; one pass then writes its transposed (and, for wide rows,
@@ -349,9 +354,13 @@ def conv2d_forward(
         out = y.reshape(o, n * plan.length)[:, part.start * plan.length : part.stop * plan.length]
         np.matmul(w3, cols, out=out.reshape(g, o // g, -1))
     buffers.release()
+    view = y.transpose(1, 0, 2, 3)[..., : plan.wo]
+    if not contiguous:  # the channel-major result as an NCHW view: no copy
+        if bias is not None:
+            run_split(o, lambda part: y[part].__iadd__(bias[part, None, None, None]), y.size)
+        return view, plan
     # one pass makes the C-contiguous NCHW result (cropping wide rows) and adds the bias
     result = WORKSPACE.take((n, o, plan.ho, plan.wo), x.dtype)
-    view = y.transpose(1, 0, 2, 3)[..., : plan.wo]
 
     def work(part):  # split over output channels (both cores)
         if bias is None:

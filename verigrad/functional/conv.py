@@ -247,7 +247,9 @@ def conv2d(
         y, plan = winograd_forward(xd, wd, pads, bias=bd, keep=keep)
         kernel_backward, release = winograd_backward, plan.release
     else:
-        y, plan = conv2d_forward(xd, wd, stride, pads, dilation, groups, bias=bd, keep_columns=keep)
+        y, plan = conv2d_forward(
+            xd, wd, stride, pads, dilation, groups, bias=bd, keep_columns=keep, contiguous=False
+        )
         kernel_backward, release = conv2d_backward, plan.release_columns
 
     def backward(g):
