@@ -137,3 +137,18 @@ def test_training_loop_holding_two_graphs_reuses_buffers():
         loss = F.cross_entropy(model(Tensor(x)), y)  # the previous loss's graph is still alive
         loss.backward()
     assert WORKSPACE.made == made
+
+
+def test_padded_pooling_buffers_keep_their_fill_across_ops_and_calls():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(8, 16, 15, 15))
+    first_avg = F.avg_pool2d(x, 3, 2, 1).data
+    first_max = F.max_pool2d(x, 3, 2, 1).data
+    kept = first_avg.copy(), first_max.copy()
+    for _ in range(2):  # the same geometry with the other fill, alternately, and new data
+        F.max_pool2d(rng.normal(size=x.shape), 3, 2, 1)
+        F.avg_pool2d(rng.normal(size=x.shape), 3, 2, 1)
+    np.testing.assert_array_equal(first_avg, kept[0])
+    np.testing.assert_array_equal(first_max, kept[1])
+    np.testing.assert_array_equal(F.avg_pool2d(x, 3, 2, 1).data, kept[0])
+    np.testing.assert_array_equal(F.max_pool2d(x, 3, 2, 1).data, kept[1])

@@ -47,9 +47,9 @@ _FREE_REFCOUNT = 2
 class Workspace:
     """Reusable buffers; see the module docstring for the policy.
 
-    ``take(shape, dtype, tag=None, zero=False)`` returns an array of that shape (uninitialised,
-    or zero-filled when ``zero``); a tagged buffer made with ``zero=True`` is zeroed only when
-    it is first made, so whatever a caller never writes (a padding border) stays zero.
+    ``take(shape, dtype, tag=None, zero=False, fill=None)`` returns an array of that shape
+    (uninitialised, or filled with ``fill``, 0 when ``zero``); a *tagged* buffer is filled only
+    when it is first made, so whatever a caller never writes (a padding border) keeps its fill.
     """
 
     small = 1 << 16
@@ -62,12 +62,14 @@ class Workspace:
         self._lock = threading.Lock()
         self.made = 0  # buffers made (a test's and the benchmark's view of reuse)
 
-    def take(self, shape, dtype, tag=None, zero: bool = False) -> np.ndarray:
+    def take(self, shape, dtype, tag=None, zero: bool = False, fill=None) -> np.ndarray:
         dtype = np.dtype(dtype)
         shape = tuple(int(s) for s in shape) if not isinstance(shape, int) else (shape,)
         nbytes = max(1, math.prod(shape) * dtype.itemsize)
+        if zero:
+            fill = 0
         if nbytes < self.small:
-            return (np.zeros if zero else np.empty)(shape, dtype=dtype)
+            return np.empty(shape, dtype=dtype) if fill is None else np.full(shape, fill, dtype)
         key = (tag, nbytes)
         with self._lock:
             owners = self._owners.get(key)
@@ -89,8 +91,8 @@ class Workspace:
                     self._bytes += nbytes
                     self._trim()
         out = owner.view(dtype).reshape(shape)
-        if zero and (fresh or tag is None):
-            out.fill(0)
+        if fill is not None and (fresh or tag is None):
+            out.fill(fill)
         return out
 
     def give(self, *arrays) -> None:

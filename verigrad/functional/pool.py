@@ -64,6 +64,7 @@ from ._maxpool import (
     max_forward_views,
     route,
 )
+from ._workspace import WORKSPACE
 
 __all__ = [
     "max_pool2d",
@@ -122,26 +123,34 @@ class _Geometry:
         self.disjoint = all(s >= e for s, e in zip(stride, effective, strict=True))
 
     def padded(self, x: np.ndarray, fill) -> np.ndarray:
+        """``x`` with its padding (and ceil overhang) set to ``fill``, from the workspace: the
+        buffer is tagged by its geometry and fill, so its border keeps the fill and only the
+        interior is written."""
         (ph, pw), (ah, aw) = self.padding, self.after
         if not (ph or pw or ah or aw):
             return x
         n, c, h, w = x.shape
-        out = np.full((n, c, ph + h + ah, pw + w + aw), fill, dtype=x.dtype)
+        shape = (n, c, ph + h + ah, pw + w + aw)
+        tag = ("pool-pad", shape, self.padding, repr(fill))
+        out = WORKSPACE.take(shape, x.dtype, tag, fill=fill)
         out[:, :, ph : ph + h, pw : pw + w] = x
         return out
 
     def zeros_padded(self, shape, dtype) -> np.ndarray:
         n, c, h, w = shape
-        return np.zeros(
+        return WORKSPACE.take(
             (n, c, self.padding[0] + h + self.after[0], self.padding[1] + w + self.after[1]),
-            dtype=dtype,
+            dtype,
+            zero=True,
         )
 
     def crop(self, xp: np.ndarray) -> np.ndarray:
         (ph, pw), (h, w) = self.padding, self.in_hw
         if xp.shape[-2:] == (h, w):
             return xp
-        return np.ascontiguousarray(xp[:, :, ph : ph + h, pw : pw + w])
+        out = WORKSPACE.take(xp.shape[:2] + (h, w), xp.dtype)
+        np.copyto(out, xp[:, :, ph : ph + h, pw : pw + w])
+        return out
 
     def views(self, xp: np.ndarray):
         """``(offset index, view (N, C, Ho, Wo))`` for every kernel offset, row-major."""
@@ -177,7 +186,7 @@ class _Geometry:
         is then added.
         """
         gxp = self.zeros_padded(shape, dtype)
-        scratch = None if self.disjoint else np.empty(shape[:2] + self.out_hw, dtype=dtype)
+        scratch = None if self.disjoint else WORKSPACE.take(shape[:2] + self.out_hw, dtype)
         for k, view in self.views(gxp):
             if self.disjoint:
                 parts(k, view)
@@ -272,7 +281,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 def _window_sum(xd, geo):
     views = geo.views(geo.padded(xd, 0))
     _, first = next(views)
-    total = np.array(first, copy=True)
+    total = WORKSPACE.take(first.shape, first.dtype)
+    np.copyto(total, first)
     for _, view in views:
         total += view
     return total
