@@ -44,7 +44,7 @@ def test_softmax_classifier_row_reaches_sagas_objective():
 
 
 def test_lasso_sparse_row_reaches_sklearns_objective():
-    from verigrad.bench.lasso import _sparse_case
+    from verigrad.bench.lasso_sparse import _sparse_case
 
     (row,) = _sparse_case(600, 1600, quick=True)
     assert "sparse" in row.case and row.target == 1.0

@@ -34,6 +34,7 @@ BENCHMARKS = {
     "tsne": ("tsne", "t-SNE (fft) vs openTSNE and scikit-learn"),
     "lasso": ("lasso", "Lasso to scikit-learn's objective vs scikit-learn coordinate descent"),
     "train": ("train", "one epoch of the LeNet-style net on 10,000 28x28 images vs torch"),
+    "lasso_sparse": ("lasso_sparse", "Lasso on a 3000x8000 sparse design vs sklearn's sparse cd"),
     "softmax_classifier": (
         "softmax_classifier",
         "l1 SoftmaxClassifier on standardised digits vs LogisticRegression(saga)",
