@@ -40,12 +40,6 @@ def test_compact_prints_sizes_and_times_and_keeps_predictions(group_run, tmp_pat
     np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs training.checkpoint.restore_model to rebuild meta['compacted_widths'] "
-    "(training.compact.shrink_architecture) before load_state_dict; checkpoint.py is the "
-    "lead's file",
-)
 def test_evaluate_and_load_model_read_the_compacted_checkpoint(group_run, tmp_path, capsys):
     out = tmp_path / "small.npz"
     assert main(["compact", str(group_run / "model.npz"), "--out", str(out), "--repeats", "1"]) == 0

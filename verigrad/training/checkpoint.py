@@ -195,6 +195,10 @@ def restore_model(arrays: dict, meta: dict):
     model = build_model(
         config["model"], tuple(meta["input_shape"]), meta["n_classes"], config["pool"], rng=0
     )
+    if meta.get("compacted_widths"):  # a checkpoint written by `verigrad compact`
+        from .compact import shrink_architecture  # compact imports this module
+
+        shrink_architecture(model, meta["compacted_widths"])
     model.load_state_dict(model_state(arrays))
     return model.eval()
 
