@@ -93,7 +93,7 @@ class TrainConfig:
             check_finite(check_number(self.lr, "lr", 0.0, low_open=True), "lr")
         check_finite(check_number(self.weight_decay, "weight_decay", 0.0), "weight_decay")
         check_int(self.epochs, "epochs", 1, 100_000)
-        check_int(self.batch_size, "batch_size", 1)
+        check_int(self.batch_size, "batch_size", 1, 2**31 - 1)
         check_finite(check_number(self.l1, "l1", 0.0), "l1")
         check_finite(check_number(self.group_l1, "group_l1", 0.0), "group_l1")
         check_int(self.finetune_epochs, "finetune_epochs", 0, 100_000)
