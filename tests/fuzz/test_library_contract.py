@@ -130,6 +130,28 @@ CASES = [
         ),
         "x0",
     ),
+    (
+        "Lasso alpha inf (hung)",
+        lambda: prox.Lasso(alpha=INF).fit(np.ones((5, 2)), np.arange(5.0)),
+        "alpha",
+    ),
+    (
+        "ElasticNet alpha inf",
+        lambda: prox.ElasticNet(alpha=INF).fit(np.ones((5, 2)), np.arange(5.0)),
+        "alpha",
+    ),
+    (
+        "GroupLasso alpha inf",
+        lambda: prox.GroupLasso(alpha=INF, groups=[[0], [1]]).fit(np.ones((5, 2)), np.arange(5.0)),
+        "alpha",
+    ),
+    (
+        "Lasso X * 1e200 (hung)",
+        lambda: prox.Lasso(alpha=0.1).fit(
+            np.random.default_rng(0).random((20, 3)) * 1e200, np.arange(20.0)
+        ),
+        "X",
+    ),
     # manifold
     (
         "TSNE perplexity 0",

@@ -65,6 +65,8 @@ def group_lasso_fit(
     ``X'X`` is used when ``n >= p`` (each iteration then costs ``p^2`` instead of ``2 n p``).
     """
     alpha = check_number(alpha, "alpha", low=0.0)
+    if not np.isfinite(alpha):
+        raise ParameterError("alpha", f"must be a finite number, got {alpha}")
     tol = check_number(tol, "tol", low=0.0)
     max_iter = check_int(max_iter, "max_iter", low=1)
     fit_intercept = check_bool(fit_intercept, "fit_intercept")

@@ -69,6 +69,17 @@ def _check_data(X, y):
     sums = column_sums(X)
     if not np.all(np.isfinite(sums)):
         check_finite(X, "X")
+    # the solvers work with X^T X and X^T y: products that overflow would never converge
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares = (
+            np.asarray(X.multiply(X).sum(axis=0)).ravel()
+            if sp.issparse(X)
+            else np.einsum("ij,ij->j", X, X)
+        )
+        scale = float(np.dot(y, y))
+    if not (np.all(np.isfinite(squares)) and np.isfinite(scale)):
+        name = "X" if not np.all(np.isfinite(squares)) else "y"
+        raise ParameterError(name, "its squared norms overflow float64; rescale the data")
     return X, y, sums
 
 
@@ -237,7 +248,7 @@ def enet_fit(
     max_iter : int >= 1, outer (working-set) iterations, and inner iterations per working set.
     coef_init : (p,) warm start or None.
     """
-    alpha = check_number(alpha, "alpha", low=0.0)
+    alpha = check_finite(check_number(alpha, "alpha", low=0.0), "alpha")
     l1_ratio = check_number(l1_ratio, "l1_ratio", low=0.0, high=1.0)
     tol = check_number(tol, "tol", low=0.0)
     max_iter = check_int(max_iter, "max_iter", low=1)
