@@ -71,7 +71,7 @@ def test_same_embedding_from_every_format(data):
         (["X.npy", "--labels", "kind"], "--labels"),
         (["X.npy", "--perplexity", "200"], "--perplexity: must be less than n_samples=80"),
         (["X.npy", "--method", "fft", "--n-components", "3"], "--n-components: must be 1 or 2"),
-        (["X.npy", "--n-components", "0"], "--n-components: must be >= 1"),
+        (["X.npy", "--n-components", "0"], "--n-components: must be in [1, 1000], got 0"),
         (["labels.txt"], "unsupported file type"),
         (["bad.csv"], "non-numeric"),
         (["nan.npy"], "INPUT: contains 1 NaN"),

@@ -49,6 +49,11 @@ from .transform import embed_new_points
 
 __all__ = ["TSNE", "GradientDescent", "initial_embedding", "SKLEARN_EXPECTED_FAILED_CHECKS"]
 
+#: bounds on TSNE's sizes that no real run approaches (a typo of 10**23 iterations must not
+#: hang): iterations, and embedding dimensions (the exact gradient is O(N^2 * n_components))
+MAX_ITER = 10**7
+MAX_COMPONENTS = 1000
+
 #: the scikit-learn estimator checks TSNE cannot pass, with the reason (for ``check_estimator``'s
 #: ``expected_failed_checks``)
 _NOT_FIT_TRANSFORM = (
@@ -290,7 +295,7 @@ class TSNE(_sklearn.TransformerMixin, _sklearn.BaseEstimator):
         n = X.shape[0]
         method = check_choice(self.method, "method", ("fft", "exact"))
         check_choice(self.metric, "metric", ("euclidean",))
-        n_components = check_int(self.n_components, "n_components", low=1)
+        n_components = check_int(self.n_components, "n_components", low=1, high=MAX_COMPONENTS)
         if method == "fft" and n_components not in (1, 2):
             raise ParameterError(
                 "n_components",
@@ -299,7 +304,7 @@ class TSNE(_sklearn.TransformerMixin, _sklearn.BaseEstimator):
             )
         perplexity = check_perplexity(self.perplexity, n)
         exaggeration = check_number(self.early_exaggeration, "early_exaggeration", low=1.0)
-        max_iter = check_int(self.max_iter, "max_iter", low=1)
+        max_iter = check_int(self.max_iter, "max_iter", low=1, high=MAX_ITER)
         if isinstance(self.learning_rate, str):
             check_choice(self.learning_rate, "learning_rate", ("auto",))
             learning_rate = max(n / exaggeration / 4.0, 50.0)
