@@ -6,7 +6,9 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["LazyPool"]
+from ._checks import ParameterError
+
+__all__ = ["LazyPool", "num_threads"]
 
 
 class LazyPool:
@@ -38,3 +40,21 @@ class LazyPool:
                 self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.name)
                 self._size = workers
             return self._pool
+
+
+def num_threads() -> int:
+    """Threads for verigrad's own parallel passes: ``$VERIGRAD_NUM_THREADS`` or the usable
+    cores (at most 4)."""
+    env = os.environ.get("VERIGRAD_NUM_THREADS")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ParameterError(
+                "VERIGRAD_NUM_THREADS", f"expected an integer, got {env!r}"
+            ) from None
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))

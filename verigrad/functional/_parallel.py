@@ -15,10 +15,7 @@ waiting for it costs tens of microseconds, about what one core copies in 2^16 el
 
 from __future__ import annotations
 
-import os
-
-from .._checks import ParameterError
-from .._threads import LazyPool
+from .._threads import LazyPool, num_threads
 
 __all__ = ["MIN_PARALLEL", "num_threads", "run_split"]
 
@@ -26,23 +23,6 @@ __all__ = ["MIN_PARALLEL", "num_threads", "run_split"]
 MIN_PARALLEL = 1 << 16
 
 _POOL = LazyPool("verigrad-kernels")
-
-
-def num_threads() -> int:
-    """``$VERIGRAD_NUM_THREADS`` or the usable cores (at most 4)."""
-    env = os.environ.get("VERIGRAD_NUM_THREADS")
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            raise ParameterError(
-                "VERIGRAD_NUM_THREADS", f"expected an integer, got {env!r}"
-            ) from None
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 4))
 
 
 def run_split(count: int, work, elements: int, threads: int | None = None) -> None:

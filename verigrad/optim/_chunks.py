@@ -17,10 +17,7 @@ and 512K no better.
 
 from __future__ import annotations
 
-import os
-
-from .._checks import ParameterError
-from .._threads import LazyPool
+from .._threads import LazyPool, num_threads
 
 __all__ = ["CHUNK", "MIN_PARALLEL", "num_threads", "chunk_views", "run_pieces"]
 
@@ -30,23 +27,6 @@ CHUNK = 1 << 18
 MIN_PARALLEL = 1 << 17
 
 _POOL = LazyPool("verigrad-optim")
-
-
-def num_threads() -> int:
-    """Threads for elementwise updates: ``$VERIGRAD_NUM_THREADS`` or the usable cores (<= 4)."""
-    env = os.environ.get("VERIGRAD_NUM_THREADS")
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            raise ParameterError(
-                "VERIGRAD_NUM_THREADS", f"expected an integer, got {env!r}"
-            ) from None
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 4))
 
 
 def chunk_views(arrays, chunk: int = CHUNK) -> list:
