@@ -11,21 +11,10 @@ As in torch, conv2d is a cross-correlation (the kernel is not flipped)::
 
     y[n, o, i, j] = b[o] + sum_{c, u, v} w[o, c, u, v] x_pad[n, gc + c, s i + d u, s j + d v]
 
-Algorithm (details in :mod:`verigrad.functional._im2col`), chunk by chunk of samples: ``im2col`` copies the windows of
-the padded input into channel-major columns ``cols (G, K, b L)`` (``K = C/G kh kw`` rows, one
-column per sample and output pixel); then each pass is one 2-D BLAS matmul per group:
-
-* forward ``Y_g = W_g @ cols``, written into an O-major scratch, then copied to NCHW ``y``
-  with the bias added in the same pass;
-* ``dW_g += (cols @ G_g^T)^T`` with the forward's columns, kept when a weight gradient will be
-  needed (one im2col buffer) and otherwise rebuilt;
-* ``dx`` as the *transposed convolution* of ``g``: ``dcols = W_g^T @ G_g``, then ``col2im``
-  adds the ``kh kw`` slices of ``dcols`` into ``dx`` at their kernel offsets: one add of a
-  contiguous shifted slice per offset for stride 1, of strided views otherwise; never a loop
-  over windows;
-* ``db = sum_{n, i, j} g``.
-
-Few, large BLAS calls matter: many small multi-threaded calls stall whenever a core is shared.
+Algorithm: im2col + one BLAS matmul per group for each pass (forward, weight gradient, input
+gradient as a transposed convolution with ``col2im``), written out in
+:mod:`verigrad.functional._im2col`; Winograd F(2x2, 3x3) for the 3x3 stride-1 layers large
+enough to gain (:mod:`verigrad.functional._winograd`, rule in ``choose_algorithm``).
 
 Workspace policy (:mod:`verigrad.functional._workspace`): every large array of a call (padded
 input with a permanently zero border, columns, GEMM output, the result, gradients) is taken
