@@ -10,7 +10,11 @@ Errors name what the user typed: the library raises
 name as data, and :func:`option_for` finds the option that sets it through argparse's own
 ``dest`` and option strings. A command whose options set library parameters of another name
 lists them in ``PARAMETER_DESTS`` (library parameter -> argparse ``dest``), e.g. TSNE's
-``random_state`` is set by ``--seed``.
+``random_state`` is set by ``--seed``. A file that cannot be written (a full disk, a read-only
+directory: :class:`~verigrad.io.UnwritableError`) is reported as the option that chose it, or,
+when the library names it only as its own ``path`` (a figure, a report), as the option that
+chose where the command writes (:data:`OUTPUTS`):
+``verigrad train: error: --out: cannot write RUN/model.npz: No space left on device``.
 """
 
 from __future__ import annotations
@@ -69,6 +73,19 @@ def _join_dash_values(argv: list) -> list:
     return out
 
 
+#: subcommand -> the argparse ``dest`` of the option that chooses where it writes: a failed
+#: write the library reports about no option of the command (``path`` of a figure) names it
+OUTPUTS = {
+    "train": "out",
+    "tsne": "out",
+    "optimize": "out",
+    "compact": "out",
+    "export": "out",
+    "graph": "out",
+    "answers": "html",
+}
+
+
 class UsageError(Exception):
     """Bad command-line usage: reported in one line, exit code 2."""
 
@@ -119,9 +136,14 @@ def option_for(parser: argparse.ArgumentParser, param: str, dests=None) -> str |
 
 
 def _message(exc: BaseException, args) -> str:
-    """One line for ``exc``; a parameter error names the option that set the parameter."""
+    """One line for ``exc``; a parameter error names the option that set the parameter (a
+    failed write with no option of its own: the command's output option, :data:`OUTPUTS`)."""
+    from .io import UnwritableError  # numpy: imported once something failed, not at --help
+
     if isinstance(exc, NamesParameter):
         option = option_for(args._parser, exc.param, args._dests)
+        if option is None and isinstance(exc, UnwritableError) and args.command in OUTPUTS:
+            option = option_for(args._parser, OUTPUTS[args.command])
         if option is not None:
             return " ".join(f"{option}: {exc.reason}".split())
     return _one_line(exc)

@@ -4,6 +4,13 @@ A checkpoint is written to a temporary file in the same directory, flushed to di
 renamed over the target (``os.replace`` is atomic on POSIX), so a process killed at any
 moment leaves either the previous complete file or the new complete file, never a torn one.
 The file gets the permissions a plain write would give (an existing file keeps its own).
+
+A write that fails (a full disk, a read-only directory) raises :class:`UnwritableError`: an
+``OSError`` (its ``errno``, ``strerror`` and ``filename``, the target, as the system gave them)
+that also names the parameter that chose the file (``exc.param``: ``path`` unless the caller
+says otherwise), so the command line reports it as the option the user typed.
+:func:`check_writable_directory` finds a directory that cannot be written before any work is
+done for it.
 """
 
 from __future__ import annotations
@@ -17,14 +24,17 @@ import zlib
 
 import numpy as np
 
-from ._checks import ParameterError
+from ._checks import NamesParameter, ParameterError
 
 __all__ = [
     "TEMPORARY_PREFIX",
+    "UnwritableError",
     "remove_stale_temporaries",
+    "check_writable_directory",
     "check_npy_header",
     "load_npy",
     "read_json",
+    "atomic_write",
     "atomic_savez",
     "atomic_write_bytes",
     "atomic_write_text",
@@ -65,11 +75,35 @@ def _file_mode(path) -> int:
         return 0o666 & ~_umask()
 
 
-def _atomic_write(path, write) -> None:
+class UnwritableError(NamesParameter, OSError):
+    """A file that could not be written: an ``OSError`` about parameter ``param`` (the library
+    argument or the option that named the file or its directory) whose reason is
+    ``"cannot write PATH: STRERROR"``; ``errno``, ``strerror`` and ``filename`` are the
+    system's."""
+
+    def __init__(self, param: str, reason: str, errno=None, strerror=None, filename=None):
+        super().__init__(param, reason)
+        self.errno, self.strerror, self.filename = errno, strerror, filename
+
+    def __str__(self):  # OSError's own would read "[Errno 28] ..." once errno is set
+        return f"{self.param}: {self.reason}"
+
+    def __reduce__(self):
+        return type(self), (self.param, self.reason, self.errno, self.strerror, self.filename)
+
+
+def _unwritable(exc: OSError, path: str, param: str) -> UnwritableError:
+    strerror = exc.strerror or _text(exc)
+    return UnwritableError(param, f"cannot write {path}: {strerror}", exc.errno, strerror, path)
+
+
+def atomic_write(path, write, param: str = "path") -> None:
     """Write through ``write(fh)`` to a temporary file beside ``path``, fsync, rename.
 
-    An ``OSError`` (a read-only directory, a full disk) is raised again naming ``path``, the
-    file the caller asked for, never the temporary file; the temporary file is removed.
+    An ``OSError`` on the way (a read-only directory, a full disk) is an
+    :class:`UnwritableError` about ``param`` naming ``path``, the file the caller asked for,
+    never the temporary file; the temporary file is removed and an existing ``path`` is left
+    as it was.
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -86,12 +120,38 @@ def _atomic_write(path, write) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except UnwritableError:
+        _discard(tmp)
+        raise
     except OSError as exc:
         _discard(tmp)
-        raise type(exc)(exc.errno, exc.strerror or str(exc), path) from None
+        raise _unwritable(exc, path, param) from None
     except BaseException:
         _discard(tmp)
         raise
+
+
+_atomic_write = atomic_write  # the name callers used before it was public
+
+
+def check_writable_directory(directory, param: str, name: str = "") -> None:
+    """Refuse ``directory`` unless a file can be created in it: one temporary file
+    (``.tmp-XXXXXXXX{name}``, the name :func:`remove_stale_temporaries` of ``name`` clears)
+    is created and removed, which catches a read-only file system and missing permissions
+    (which ``os.access`` misses when running as root). Raises :class:`UnwritableError` about
+    ``param``."""
+    directory = os.fspath(directory)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=name, dir=directory)
+        os.close(fd)
+    except OSError as exc:
+        strerror = exc.strerror or _text(exc)
+        raise UnwritableError(
+            param, f"cannot write in {directory}: {strerror}", exc.errno, strerror, directory
+        ) from None
+    finally:
+        _discard(tmp)
 
 
 def _discard(tmp) -> None:
@@ -103,7 +163,7 @@ def _discard(tmp) -> None:
 
 
 def remove_stale_temporaries(path) -> list:
-    """Remove the temporary files that an interrupted :func:`_atomic_write` of ``path`` left
+    """Remove the temporary files that an interrupted :func:`atomic_write` of ``path`` left
     (a process killed between ``mkstemp`` and ``os.replace``); returns their paths.
 
     Call it when a run starts or resumes in a directory, before its first write.
@@ -128,22 +188,24 @@ def remove_stale_temporaries(path) -> list:
 
 
 def atomic_savez(path, **arrays) -> None:
-    """``numpy.savez`` to ``path`` atomically (temporary file, fsync, rename)."""
-    _atomic_write(path, lambda fh: np.savez(fh, **arrays))
+    """``numpy.savez`` to ``path`` atomically (temporary file, fsync, rename); a failed write is
+    an :class:`UnwritableError` about ``path``."""
+    atomic_write(path, lambda fh: np.savez(fh, **arrays))
 
 
-def atomic_write_bytes(path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically."""
-    _atomic_write(path, lambda fh: fh.write(data))
+def atomic_write_bytes(path, data: bytes, param: str = "path") -> None:
+    """Write ``data`` to ``path`` atomically (errors about ``param``)."""
+    atomic_write(path, lambda fh: fh.write(data), param)
 
 
-def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
-    _atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+def atomic_write_text(path, text: str, param: str = "path") -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically (errors about ``param``)."""
+    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")), param)
 
 
-def atomic_write_json(path, obj) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+def atomic_write_json(path, obj, param: str = "path") -> None:
+    """Write ``obj`` as indented JSON to ``path`` atomically (errors about ``param``)."""
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n", param)
 
 
 #: what reading a damaged ``.npy``/``.npz`` can raise (zlib and zipfile errors included)

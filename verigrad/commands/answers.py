@@ -57,10 +57,10 @@ def run(args) -> int:
     answers = compute(args.section)
     if args.html is not None:
         from ..answers.html import answers_html
-        from ..io import _atomic_write
+        from ..io import atomic_write_bytes
 
         page = answers_html(answers).encode("utf-8")
-        _atomic_write(args.html, lambda fh: fh.write(page))
+        atomic_write_bytes(args.html, page, "html")
     if args.json:
         print(json.dumps([a.as_dict() for a in answers], indent=2))
     else:

@@ -45,6 +45,7 @@ def _check_output(path, param: str) -> None:
 
 def run(args) -> int:
     from ..bench import BENCHMARKS, available, format_table, run_benchmarks, to_json, to_markdown
+    from ..io import atomic_write_text
 
     if args.list:
         have = available()
@@ -61,9 +62,7 @@ def run(args) -> int:
     )
     print(format_table(rows))
     if args.markdown is not None:
-        with open(args.markdown, "w") as fh:
-            fh.write(to_markdown(rows))
+        atomic_write_text(args.markdown, to_markdown(rows), "markdown")
     if args.json is not None:
-        with open(args.json, "w") as fh:
-            fh.write(to_json(rows))
+        atomic_write_text(args.json, to_json(rows), "json")
     return 0

@@ -29,17 +29,16 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from pathlib import Path
-
     from ..grading import format_terminal, grade_sheet, report_html, report_json
+    from ..io import atomic_write_text
 
     report = grade_sheet(args.sheet)
     print(format_terminal(report))
     if args.json:
-        Path(args.json).write_text(report_json(report) + "\n", encoding="utf-8")
+        atomic_write_text(args.json, report_json(report) + "\n", "json")
         print(f"wrote {args.json}")
     if args.html:
-        Path(args.html).write_text(report_html(report), encoding="utf-8")
+        atomic_write_text(args.html, report_html(report), "html")
         print(f"wrote {args.html}")
     summary = report.summary
     return 1 if summary["wrong"] or summary["missing"] else 0

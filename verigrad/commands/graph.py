@@ -130,6 +130,7 @@ def run(args) -> int:
     from .._checks import ParameterError, check_int
     from ..drawing import draw_graph, format_value
     from ..formula import FormulaError, evaluate, parse, parse_shape
+    from ..io import UnwritableError
     from ..tensor import Tensor
 
     check_int(args.max_nodes, "max_nodes", low=2)
@@ -158,13 +159,19 @@ def run(args) -> int:
     if out.size != 1:
         raise ParameterError(param, f"the formula must give a scalar, it gives shape {out.shape}")
     unused = sorted(set(env) - used)
-    data = draw_graph(
-        out,
-        args.out,
-        names={n: t for n, t in env.items() if n in used},
-        max_nodes=args.max_nodes,
-        title=source,
-    )
+    try:
+        data = draw_graph(
+            out,
+            args.out,
+            names={n: t for n, t in env.items() if n in used},
+            max_nodes=args.max_nodes,
+            title=source,
+        )
+    except OSError as exc:
+        if isinstance(exc, UnwritableError) or not exc.errno:
+            raise
+        reason = f"cannot write {args.out}: {exc.strerror or exc}"
+        raise UnwritableError("out", reason, exc.errno, exc.strerror, args.out) from None
     parts = [f"f = {format_value(out.data)}"]
     for name in sorted(used):
         node = next((n for n in data.nodes if n.name == name), None)

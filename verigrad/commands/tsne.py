@@ -58,7 +58,7 @@ def run(args) -> int:
     import numpy as np
 
     from ..data.tables import load_table
-    from ..io import _atomic_write
+    from ..io import atomic_write
     from ..manifold import TSNE
     from ..plots import plot_embedding
 
@@ -111,7 +111,7 @@ def run(args) -> int:
     seconds = time.perf_counter() - start
     Y = model.embedding_
     stem = os.path.splitext(args.out)[0]
-    _atomic_write(stem + ".npy", lambda fh: np.save(fh, Y))
+    atomic_write(stem + ".npy", lambda fh: np.save(fh, Y), "out")
     header = ",".join(f"dim{k}" for k in range(Y.shape[1]))
     if labels is not None:
         table = np.column_stack([Y.astype(object), np.asarray(labels).astype(str)])
@@ -123,7 +123,7 @@ def run(args) -> int:
         )
     else:
         text = header + "\n" + "\n".join(",".join(f"{v:.9g}" for v in row) for row in Y) + "\n"
-    _atomic_write(stem + ".csv", lambda fh: fh.write(text.encode("utf-8")))
+    atomic_write(stem + ".csv", lambda fh: fh.write(text.encode("utf-8")), "out")
     shown = Y[:, :2]
     note = _plot_note(Y.shape[1])
     title = (

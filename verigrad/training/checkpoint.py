@@ -14,8 +14,10 @@ entry                content
 ==================== ==================================================================
 
 It is rewritten atomically after every epoch (temporary file, fsync, rename): a run killed at
-any moment leaves the last complete checkpoint readable. :func:`load_model` is the public way
-back to the trained model.
+any moment leaves the last complete checkpoint readable, and a write that fails (a full disk)
+leaves it as it was and raises :class:`~verigrad.io.UnwritableError` about ``run_dir`` naming
+the file. :func:`make_run_directory` refuses a directory that cannot be written before the
+run starts. :func:`load_model` is the public way back to the trained model.
 """
 
 from __future__ import annotations
@@ -29,13 +31,22 @@ import numpy as np
 
 from .._checks import MissingFileError, ParameterError
 from ..data.sources import MAX_CLASSES
-from ..io import atomic_savez, load_npz, pack_tree, read_json, unpack_tree
+from ..io import (
+    TEMPORARY_PREFIX,
+    atomic_write,
+    check_writable_directory,
+    load_npz,
+    pack_tree,
+    read_json,
+    unpack_tree,
+)
 from ..nn.models import build_model
 from .config import TrainConfig
 
 __all__ = [
     "CHECKPOINT",
     "make_run_directory",
+    "remove_stale_outputs",
     "save_checkpoint",
     "load_checkpoint",
     "model_state",
@@ -54,24 +65,45 @@ def make_run_directory(run_dir=None) -> tuple:
     ``run_dir`` None: a new ``runs/<timestamp>[-N]``, claimed with ``os.mkdir`` (which fails if
     it exists), so two runs started in the same second get ``runs/<timestamp>`` and
     ``runs/<timestamp>-2`` instead of writing over each other. A given ``run_dir`` is created
-    with its parents unless it exists; ``created`` says whether this call made it. Errors name
-    ``run_dir``.
+    with its parents unless it exists; ``created`` says whether this call made it. The
+    directory must take a new file (a read-only file system or directory is refused here,
+    before any epoch is spent; a directory this call made is removed again), and the temporary
+    files that a run killed while writing left in it are removed. Errors name ``run_dir``.
     """
     if run_dir is not None:
         run_dir = os.fspath(run_dir)
+        if not run_dir.strip():
+            raise ParameterError("run_dir", "expected a directory name, got an empty one")
         if os.path.exists(run_dir) and not os.path.isdir(run_dir):
             raise ParameterError("run_dir", f"{run_dir} exists and is not a directory")
-        if os.path.isdir(run_dir):
-            return run_dir, False
-        try:
-            os.makedirs(run_dir)
-        except OSError as exc:
-            raise ParameterError(
-                "run_dir", f"cannot create {run_dir}: {exc.strerror or exc}"
-            ) from None
-        return run_dir, True
+        created = not os.path.isdir(run_dir)
+        if created:
+            try:
+                os.makedirs(run_dir)
+            except OSError as exc:
+                raise ParameterError(
+                    "run_dir", f"cannot create {run_dir}: {exc.strerror or exc}"
+                ) from None
+    else:
+        run_dir, created = _new_timestamped_directory()
+    try:
+        check_writable_directory(run_dir, "run_dir", CHECKPOINT)
+    except OSError:
+        if created:
+            _remove_empty_directory(run_dir)
+        raise
+    remove_stale_outputs(run_dir)
+    return run_dir, created
+
+
+def _new_timestamped_directory() -> tuple:
     stamp = os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
-    os.makedirs("runs", exist_ok=True)
+    try:
+        os.makedirs("runs", exist_ok=True)
+    except OSError as exc:
+        raise ParameterError(
+            "run_dir", f"cannot create {os.path.abspath('runs')}: {exc.strerror or exc}"
+        ) from None
     candidate, n = stamp, 1
     while True:
         try:
@@ -80,16 +112,51 @@ def make_run_directory(run_dir=None) -> tuple:
         except FileExistsError:
             n += 1
             candidate = f"{stamp}-{n}"
+        except OSError as exc:
+            raise ParameterError(
+                "run_dir", f"cannot create {candidate}: {exc.strerror or exc}"
+            ) from None
+
+
+def _remove_empty_directory(path: str) -> None:
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+def remove_stale_outputs(run_dir) -> list:
+    """Remove the temporary files (``.tmp-*``, see :mod:`verigrad.io`) that a run killed while
+    writing its checkpoint, metrics or figures left in ``run_dir``; returns their paths.
+
+    The run directory belongs to one run, so every temporary file in it is stale when a run
+    starts or resumes there."""
+    removed = []
+    try:
+        entries = os.listdir(run_dir)
+    except OSError:
+        return removed
+    for entry in entries:
+        path = os.path.join(run_dir, entry)
+        if entry.startswith(TEMPORARY_PREFIX) and os.path.isfile(path):
+            try:
+                os.unlink(path)
+                removed.append(path)
+            except OSError:
+                pass
+    return removed
 
 
 def save_checkpoint(path, model, optimizer, scheduler, meta: dict) -> None:
-    """Write the checkpoint (see the module docstring) to ``path`` atomically."""
+    """Write the checkpoint (see the module docstring) to ``path`` atomically; a failed write
+    (a full disk) is an :class:`~verigrad.io.UnwritableError` about ``run_dir`` naming ``path``,
+    and the previous checkpoint stays as it was."""
     arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
     arrays.update(pack_tree(optimizer.state_dict(), "optimizer"))
     if scheduler is not None:
         arrays.update(pack_tree(scheduler.state_dict(), "scheduler"))
     arrays["meta"] = np.array(json.dumps(meta))
-    atomic_savez(path, **arrays)
+    atomic_write(path, lambda fh: np.savez(fh, **arrays), "run_dir")
 
 
 def load_checkpoint(path):
