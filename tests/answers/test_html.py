@@ -5,10 +5,8 @@ from __future__ import annotations
 import base64
 import html
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
 import pytest
@@ -22,8 +20,12 @@ from verigrad.answers.figures import (
     ista_iterates,
     window_counts,
 )
-from verigrad.answers.html import answers_html, mathml
+from verigrad.answers.html import answers_html
 from verigrad.cli import main
+from verigrad.formula.mathml import mathml
+
+from ..formula.browser import RAW_LATEX as RAW_LATEX_IN_BROWSER
+from ..formula.browser import chromium, open_page, screenshot, text_outside_math
 
 pytest.importorskip("latex2mathml", reason="MathML needs the grade extra (latex2mathml)")
 
@@ -153,74 +155,27 @@ def test_answers_html_refuses_a_missing_directory(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------------------- in a browser
-def _chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
 @pytest.mark.skipif(
-    _chromium() is None,
+    chromium() is None,
     reason="headless Chromium is not installed (CI: apt-get install -y chromium)",
 )
 def test_page_opens_in_headless_chromium_without_errors_or_network(page_3_5, tmp_path):
     _, page = page_3_5
     path = tmp_path / "answers.html"
     path.write_text(page, encoding="utf-8")
+    opened = open_page(path)
+    assert opened.returncode == 0, opened.stderr[-2000:]
+    assert opened.console == [] and opened.failed_loads == []
+    assert opened.dom.count("<img") == 3
+    # every formula is laid out as MathML (display 'block math'), none is left as LaTeX text
+    assert len(opened.math) == page.count("<math") > 0
+    assert {display for display, _, _ in opened.math} == {"block math"}
+    assert all(width > 0 and height > 0 for _, width, height in opened.math)
+    text = text_outside_math(opened.dom)
+    assert [bad for bad in RAW_LATEX_IN_BROWSER if bad in text] == []
     shot = tmp_path / "shot.png"
-    with tempfile.TemporaryDirectory() as profile:
-        result = subprocess.run(
-            [
-                _chromium(),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                # any request leaving the machine fails to resolve
-                "--host-resolver-rules=MAP * ~NOTFOUND",
-                "--enable-logging=stderr",
-                f"--user-data-dir={profile}",
-                "--dump-dom",
-                f"file://{path}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, result.stderr[-2000:]
-        dom = result.stdout
-        assert dom.count("<math") == page.count("<math")
-        assert dom.count("<img") == 3
-        console = [line for line in result.stderr.splitlines() if "CONSOLE" in line]
-        failed_loads = [
-            line
-            for line in result.stderr.splitlines()
-            if "net::ERR" in line or "Failed to load" in line
-        ]
-        assert console == [] and failed_loads == []
-        result = subprocess.run(
-            [
-                _chromium(),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--host-resolver-rules=MAP * ~NOTFOUND",
-                f"--user-data-dir={profile}",
-                f"--screenshot={shot}",
-                "--window-size=1200,1600",
-                f"file://{path}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    assert result.returncode == 0 and shot.read_bytes().startswith(b"\x89PNG")
+    screenshot(path, shot)
+    assert shot.read_bytes().startswith(b"\x89PNG")
     assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
 
 

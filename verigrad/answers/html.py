@@ -1,10 +1,11 @@
 """The worked assignment as one self-contained HTML page (``verigrad answers --html FILE``).
 
 Per question: the question, its derivation typeset (LaTeX from
-:mod:`~verigrad.answers.derivations` rendered to MathML by ``latex2mathml``, which browsers
-draw natively), the worked numbers, the answer, the independent check with its result and
-the figures of :mod:`~verigrad.answers.figures` embedded as base64 PNG. The page loads
-nothing: no script, no font, no stylesheet, no image from anywhere else, so it reads offline.
+:mod:`~verigrad.answers.derivations` rendered to MathML by :mod:`verigrad.formula.mathml`, the
+grade report's renderer too; browsers draw MathML natively), the worked numbers, the answer,
+the independent check with its result and the figures of :mod:`~verigrad.answers.figures`
+embedded as base64 PNG. The page loads nothing: no script, no font file, no stylesheet, no
+image from anywhere else, so it reads offline (formulas use a math font already installed).
 
 Without ``latex2mathml`` (the ``grade`` extra) a derivation is shown as its LaTeX source in
 a code block, marked as such; with it, no LaTeX is left on the page.
@@ -15,11 +16,12 @@ from __future__ import annotations
 import base64
 import html
 
+from ..formula.mathml import MATH_STYLE, mathml
 from . import SECTIONS
 from .derivations import derivation
 from .figures import figures_for
 
-__all__ = ["answers_html", "mathml", "PAGE_STYLE"]
+__all__ = ["answers_html", "PAGE_STYLE"]
 
 PAGE_STYLE = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; color: #212529;
@@ -46,19 +48,6 @@ figure { margin: 0.8em 0 0.2em 0; } figure img { max-width: 100%; height: auto;
 figcaption { color: #495057; font-size: 0.88em; margin-top: 0.3em; }
 .summary { font-size: 1.05em; }
 """
-
-
-def mathml(latex: str, display: bool = True) -> str:
-    """``latex`` as MathML markup; as its escaped source in ``<code>`` when ``latex2mathml``
-    is missing or cannot convert it."""
-    try:
-        from latex2mathml.converter import convert
-    except ImportError:  # the grade extra is not installed: show the source
-        return f"<code class='latex'>{html.escape(latex)}</code>"
-    try:
-        return convert(latex, display="block" if display else "inline")
-    except Exception:  # noqa: BLE001 - any failure of the renderer shows the source instead
-        return f"<code class='latex'>{html.escape(latex)}</code>"
 
 
 def _image(png: bytes, alt: str) -> str:
@@ -127,7 +116,7 @@ def answers_html(answers, title: str = "verigrad: the assignment, worked and che
         "<html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         f"<title>{html.escape(title)}</title>",
-        f"<style>{PAGE_STYLE}</style></head><body>",
+        f"<style>{PAGE_STYLE}{MATH_STYLE}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         f"<p class='summary'><span class='badge {'pass' if passed == len(answers) else 'fail'}'>"
         f"{passed} of {len(answers)}</span> checks passed. Each answer is computed by the "

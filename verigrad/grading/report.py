@@ -1,7 +1,9 @@
 """The grade report as terminal text, JSON and one self-contained HTML page.
 
-The HTML page needs no network: formulas are rendered as MathML by ``latex2mathml`` (a
-formula it cannot render is shown as escaped LaTeX source), the style is inline. Each
+The HTML page needs no network: formulas are rendered as MathML by
+:mod:`verigrad.formula.mathml` (shared with the worked answers' page; a formula it cannot
+render is shown as escaped LaTeX source), the style is inline. Formulas are inline MathML set
+in display style (full-size fractions); ``$...$`` inside a prose answer is typeset too. Each
 question shows the student's formula beside the reference, the verdict, the counterexample,
 and its derivation steps with the first false step highlighted.
 """
@@ -12,10 +14,11 @@ import html
 import json
 import math
 
+from ..formula.mathml import MATH_STYLE, mathml, prose_html
 from .grader import Report
 from .key import KEY
 
-__all__ = ["format_terminal", "report_json", "report_html", "mathml"]
+__all__ = ["format_terminal", "report_json", "report_html"]
 
 _MARK = {"right": "right", "wrong": "WRONG", "missing": "missing", "human": "human"}
 
@@ -70,20 +73,6 @@ def format_terminal(report: Report) -> str:
     return "\n".join(lines)
 
 
-def mathml(latex: str) -> str:
-    """``latex`` as MathML markup, or as escaped source when it cannot be rendered."""
-    if not latex:
-        return ""
-    try:
-        from latex2mathml.converter import convert
-    except ImportError:  # the grade extra is not installed: show the source
-        return f"<code>{html.escape(latex)}</code>"
-    try:
-        return convert(latex)
-    except Exception:  # noqa: BLE001 - any failure of the renderer shows the source instead
-        return f"<code>{html.escape(latex)}</code>"
-
-
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin: 0; }
@@ -100,7 +89,7 @@ tr.wrongstep td:first-child { color: #c62828; font-weight: bold; }
 .cex { background: #fff8e1; padding: 0.4em 0.6em; font-family: monospace; font-size: 0.85em;
        white-space: pre-wrap; }
 table.summary td { padding: 0.2em 0.8em; }
-math { font-size: 1.1em; }
+math { font-size: 1.1em; math-style: normal; }
 """
 
 
@@ -108,9 +97,9 @@ def report_html(report: Report) -> str:
     """One self-contained HTML page for the report."""
     s = report.summary
     out = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>verigrad grade: {html.escape(report.sheet)}</title>",
-        f"<style>{_STYLE}</style></head><body>",
+        f"<style>{_STYLE}{MATH_STYLE}</style></head><body>",
         f"<h1>verigrad grade &mdash; {html.escape(report.sheet)}</h1>",
         "<table class='summary'><tr>"
         + "".join(
@@ -144,14 +133,18 @@ def _question_html(q) -> str:
     is_formula = KEY[q.id].kind != "prose"
     if q.answer or q.expected:
         student = (
-            mathml(q.answer)
+            _formula(q.answer)
             if is_formula and q.verdict != "human"
-            else (f"<p>{html.escape(q.answer)}</p>")
+            else f"<p>{prose_html(q.answer)}</p>"
+        )
+        reference = (
+            f"<div><div class='label'>the reference</div>{_formula(q.expected)}</div>"
+            if q.expected
+            else ""  # a prose question: its key points follow
         )
         parts.append(
-            "<div class='cols'>"
-            f"<div><div class='label'>the sheet</div>{student}</div>"
-            f"<div><div class='label'>the reference</div>{mathml(q.expected)}</div></div>"
+            f"<div class='cols'><div><div class='label'>the sheet</div>{student}</div>"
+            f"{reference}</div>"
         )
     if q.verdict == "human" and q.key_points:
         items = "".join(f"<li>{html.escape(p)}</li>" for p in q.key_points)
@@ -172,13 +165,17 @@ def _question_html(q) -> str:
             )
             rows.append(
                 f"<tr class='{cls}'><td>{html.escape(step.label)}</td>"
-                f"<td>{mathml(step.latex)}</td>"
+                f"<td>{_formula(step.latex)}</td>"
                 f"<td><span class='verdict {_step_class(step.verdict)}'>{step.verdict}</span></td>"
                 f"<td>{html.escape(step.detail)}</td></tr>"
             )
         parts.append("<table class='steps'>" + "".join(rows) + "</table>")
     parts.append("</div>")
     return "\n".join(parts)
+
+
+def _formula(latex: str) -> str:
+    return mathml(latex, display=False)
 
 
 def _counterexample_text(cex: dict) -> str:
