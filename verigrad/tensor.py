@@ -244,14 +244,14 @@ class Tensor:
     def backward(self, grad=None) -> None:
         """Compute the gradient of this tensor with respect to every leaf that requires one.
 
+        The results are *added* into each leaf's ``.grad``; call ``zero_grad`` (or set
+        ``.grad = None``) between steps.
+
         Parameters
         ----------
         grad : array_like, optional
             The gradient of the final objective with respect to this tensor (same shape).
             Required unless this tensor holds a single element, where it defaults to 1.
-
-        The results are *added* into each leaf's ``.grad``; call ``zero_grad`` (or set
-        ``.grad = None``) between steps.
         """
         if not self.requires_grad:
             raise RuntimeError(

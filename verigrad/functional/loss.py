@@ -319,7 +319,10 @@ def cross_entropy_from_probs(probs, target, reduction: str = "mean") -> Tensor:
         Predicted probabilities; each row must lie in [0, 1] and sum to 1 (to 1e-6 relative;
         rows are never silently renormalised).
     target : int array (N,) of class indices, or float array (N, C) of probabilities.
+    reduction : {"mean", "sum", "none"}
 
+    Notes
+    -----
     ``0 log 0`` counts as 0 (``scipy.special.xlogy``). Where a true class has probability 0
     (``y_c1 = 1``, ``yhat_c2 = 1`` for ``c1 != c2``) the loss is ``+inf``: never NaN, never an
     exception. Its gradient ``-y / yhat`` is then ``-inf`` at that entry; computing the loss

@@ -57,6 +57,8 @@ class TrainConfig:
     test_size : float
         Fraction of ``digits``/``.npz`` samples held out, in ``(0, 1)``.
 
+    Notes
+    -----
     The config is frozen: ``dataclasses.replace(config, epochs=40)`` makes a changed copy
     (validated again). Errors are :class:`~verigrad._checks.ParameterError` naming the field.
     """
