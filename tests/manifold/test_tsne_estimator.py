@@ -40,7 +40,14 @@ def test_digits_quality_matches_openTSNE():
         random_state=0,
     ).fit(X)
     assert ours.n_iter_ == 750
-    assert ours.kl_divergence_ == pytest.approx(reference.kl_divergence, rel=0.03)
+    # the exact KL of both maps under the same P: ours no worse than openTSNE's + 3% (ours
+    # sums the repulsion over all pairs on this size, openTSNE interpolates it, so ours is
+    # usually lower; their estimate is no fair yardstick for an exact value)
+    P = joint_probabilities(X, 30.0, method="fft")
+    kl_ours = kl_divergence(P, ours.embedding_)
+    kl_ref = kl_divergence(P, np.asarray(reference))
+    assert ours.kl_divergence_ == pytest.approx(kl_ours, rel=1e-6)
+    assert kl_ours <= 1.03 * kl_ref
     t_ours = trustworthiness(X, ours.embedding_, n_neighbors=10)
     t_ref = trustworthiness(X, np.asarray(reference), n_neighbors=10)
     assert t_ours >= t_ref - 0.01

@@ -29,9 +29,9 @@ scikit-learn, four times openTSNE's).
   ``phi_|y|^2`` follow ``sum_j w_ij = (1 + |y_i|^2) phi_0 - 2 y_i . phi_y + phi_|y|^2`` and
   ``sum_j w_ij^2 (y_i - y_j) = y_i phi_0 - phi_y``. The KL is openTSNE's estimate:
   ``sum_nnz p_ij log(p_ij / (w_ij + eps) + eps) + (sum p) log(Z_fft + eps)``.
-  A 2-D embedding with ``N^2 <= 4 L^2`` (``L`` the FFT length per axis) has its repulsion
-  summed over all pairs instead (:func:`repulsive_forces_direct`): cheaper than the grid
-  there, and exact.
+  A 2-D embedding whose pairs cost less than the grid (a measured cost model, see
+  :mod:`verigrad.manifold.pairwise`; up to about 1,500 points once the map has spread) has
+  its repulsion summed over all pairs instead: cheaper there, and exact.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ import scipy.sparse as sp
 
 from .._checks import ParameterError, check_number
 from .._threads import LazyPool
+from .pairwise import pairs_are_cheaper, repulsive_forces_pairs
 
 __all__ = [
     "kl_divergence",
@@ -358,15 +359,19 @@ def repulsive_forces_fft(
     ints_in_interval: float = 1.0,
     workers=None,
     direct=None,
+    pair_workers=None,
 ):
     """FFT-interpolated ``sum_j w_ij^2 (y_i - y_j)`` ``(N, d)`` and ``Z = sum_{i != j} w_ij``
     for the Cauchy kernel ``w = 1 / (1 + r^2)``, ``d in {1, 2}`` (see the module docstring).
 
-    ``direct``: sum all pairs instead (:func:`repulsive_forces_direct`). None (the default)
-    does so for a 2-D embedding when ``N^2 <= 4 L^2``, ``L`` the FFT length per axis: there
-    the pairs cost less than the grid's FFTs (300 points: about 1 ms against 7 ms), and the
-    result is exact. A small data set whose map spreads out (a large learning rate) would
-    otherwise pay for a grid of up to 3000 x 3000 nodes per gradient.
+    ``direct``: sum all pairs instead (:func:`~verigrad.manifold.pairwise.repulsive_forces_pairs`,
+    exact, on ``pair_workers`` threads, default ``workers``). None (the default) does so for a
+    2-D embedding when the measured cost model
+    (:func:`~verigrad.manifold.pairwise.pairs_are_cheaper`) says the pairs cost less than the
+    grid's FFTs: 300 points take about 1 ms by pairs against 7 ms on the smallest grid, and
+    1,437 points 8-11 ms against 7-24 ms as the map spreads. A small data set whose map spreads
+    out (a large learning rate) would otherwise pay for a grid of up to 3000 x 3000 nodes per
+    gradient.
     """
     n, dim = Y.shape
     p = int(n_interpolation_points)
@@ -374,9 +379,11 @@ def repulsive_forces_fft(
     span = high - low
     n_boxes = _n_boxes(span, min_num_intervals, ints_in_interval)
     if direct is None:
-        direct = dim == 2 and n * n <= 4 * _fft_size(n_boxes * p) ** 2
+        direct = dim == 2 and pairs_are_cheaper(
+            n, _fft_size(n_boxes * p), dim + 2, _threads(pair_workers or workers)
+        )
     if direct:
-        return repulsive_forces_direct(Y)
+        return repulsive_forces_pairs(Y, workers=_threads(pair_workers or workers))
     box_width = span / n_boxes if span > 0 else 1.0
     m = n_boxes * p  # interpolation nodes per dimension
     spacing = box_width / p
@@ -477,7 +484,13 @@ def kl_gradient_fft(
         )
         try:
             repulsive, z = repulsive_forces_fft(
-                Y, n_interpolation_points, min_num_intervals, ints_in_interval, workers - 1, direct
+                Y,
+                n_interpolation_points,
+                min_num_intervals,
+                ints_in_interval,
+                workers - 1,
+                direct,
+                pair_workers=workers,
             )
         except BaseException:
             wait([pending])  # never leave the thread working on arrays the caller may change
@@ -488,6 +501,13 @@ def kl_gradient_fft(
             Y, n_interpolation_points, min_num_intervals, ints_in_interval, 1, direct
         )
         attractive, sum_p, kl_part = attractive_forces(P, Y, pairs=pairs, compute_kl=compute_kl)
+    if not z > 0.0:
+        # every pair's weight underflowed: points so far apart that Q, and so the KL and its
+        # gradient, are non-finite (a learning rate far too large)
+        raise FloatingPointError(
+            "t-SNE diverged: the embedding spread so far that every kernel weight is 0, so the "
+            "objective is non-finite; try a smaller learning_rate"
+        )
     grad = attractive
     grad *= 4.0 * exaggeration
     grad -= (4.0 / (z + EPSILON)) * repulsive

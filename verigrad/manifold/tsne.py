@@ -416,7 +416,14 @@ class TSNE(_sklearn.TransformerMixin, _sklearn.BaseEstimator):
             )
             done += n_iter
             self._log(f"phase done in {time.perf_counter() - phase_start:.2f} s")
-        kl, _ = objective(Y, 1.0, True)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            kl, _ = objective(Y, 1.0, True)
+        if not np.isfinite(kl):
+            # an embedding spread past the floating-point range: finite, but its KL is not
+            raise FloatingPointError(
+                f"t-SNE diverged: the KL divergence of the final embedding is non-finite "
+                f"(learning_rate={lr:g}); try a smaller learning_rate"
+            )
         self.embedding_ = Y.astype(settings.dtype, copy=False)
         self.kl_divergence_ = float(kl)
         self.n_iter_ = done
