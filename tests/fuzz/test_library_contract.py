@@ -9,14 +9,13 @@ that no NaN or infinity comes out, forward or backward.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import verigrad as vg
+from tests.fuzz.campaign import call_library, examples
 from verigrad import functional as F
 from verigrad import metrics, nn, optim, prox
 from verigrad.data import DataLoader, train_test_split
@@ -185,25 +184,92 @@ CASES = [
     ("gradcheck eps 0", lambda: vg.gradcheck(lambda t: (t * t).sum(), _param(), eps=0.0), "eps"),
     ("Tensor reshape", lambda: vg.Tensor(np.ones(6)).reshape(4, 2), "shape"),
     ("Tensor clip no bounds", lambda: vg.Tensor(np.ones(2)).clip(), "clip"),
+    # the examples (#22), one case each
+    ("soft_threshold nan", lambda: prox.soft_threshold(np.ones(3), NAN), "threshold"),
+    ("SGD step NaN gradient", lambda: _step_with_nan_gradient(optim.SGD), "grad"),
+    ("Adam step NaN gradient", lambda: _step_with_nan_gradient(optim.Adam), "grad"),
+    (
+        "load_state_dict NaN",
+        lambda: _linear().load_state_dict({"weight": np.full((2, 3), NAN), "bias": np.zeros(2)}),
+        "state_dict",
+    ),
+    (
+        "load_state_dict complex",
+        lambda: _linear().load_state_dict(
+            {"weight": np.ones((2, 3), complex), "bias": np.zeros(2)}
+        ),
+        "state_dict",
+    ),
+    ("load_state_dict missing keys", lambda: _linear().load_state_dict({}), "state_dict"),
+    ("Adam.load_state_dict of SGD", lambda: _adam_loads_sgd_state(), "state_dict"),
+    (
+        "confusion_matrix 10**9",
+        lambda: metrics.confusion_matrix([0, 10**9], [0, 1]),
+        "labels",
+    ),
+    ("Lasso complex X", lambda: prox.Lasso().fit(np.ones((5, 2)) + 1j, np.arange(5.0)), "X"),
+    ("TSNE complex X", lambda: TSNE().fit(np.ones((20, 2)) + 1j), "X"),
+    pytest.param(
+        "conv2d padding 10**6",
+        lambda: F.conv2d(X4, W, padding=10**6),
+        "padding",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="open: a MemoryError from im2col's padded copy (functional/conv.py)",
+        ),
+    ),
+    pytest.param(
+        "proximal_gradient NaN objective at the start",
+        lambda: prox.proximal_gradient(lambda x: NAN, lambda x: 2 * x, prox.l1(0.1), np.ones(2)),
+        "f",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="open: returns message='diverged' with a NaN history (verigrad/prox)",
+        ),
+    ),
 ]
 
 
-@pytest.mark.parametrize("call, name", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def _linear():
+    return nn.Linear(3, 2)
+
+
+def _step_with_nan_gradient(optimizer_class):
+    p = _param()
+    p.grad = np.array([[NAN, 1.0], [1.0, 1.0]])
+    optimizer = optimizer_class([p], lr=0.1)
+    try:
+        optimizer.step()
+    finally:
+        assert np.all(p.data == 1.0), "a weight moved"
+
+
+def _adam_loads_sgd_state():
+    p = _param()
+    sgd = optim.SGD([p], lr=0.1, momentum=0.9)
+    p.grad = np.ones((2, 2))
+    sgd.step()
+    optim.Adam([p], lr=0.1).load_state_dict(sgd.state_dict())
+
+
+def _params(cases):
+    for case in cases:
+        if hasattr(case, "marks"):  # a pytest.param (itself a tuple)
+            yield pytest.param(*case.values[1:], id=case.values[0], marks=case.marks)
+        else:
+            yield pytest.param(*case[1:], id=case[0])
+
+
+@pytest.mark.parametrize("call, name", list(_params(CASES)))
 def test_bad_call_raises_value_or_type_error_naming_the_argument(call, name):
-    start = time.perf_counter()
-    with pytest.raises((ValueError, TypeError)) as info:
-        call()
-    assert time.perf_counter() - start < 10
-    exc = info.value
-    named = getattr(exc, "param", None) == name or str(exc).startswith(f"{name}:")
-    assert named or name in str(exc), f"{type(exc).__name__}: {exc}"
-    assert "\n" not in str(exc).strip()
+    outcome, exc = call_library(call, name, "library calls")
+    assert outcome == "refused", f"{outcome}: {type(exc).__name__}: {exc}"
 
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=64)
 
 
-@settings(max_examples=40, deadline=None)
+@examples(ci=40, campaign=600)
 @given(
     values=st.lists(finite, min_size=2 * 3 * 5 * 5, max_size=2 * 3 * 5 * 5),
     kernel=st.integers(1, 3),
@@ -224,8 +290,12 @@ def test_finite_input_gives_finite_output_and_gradients(values, kernel, stride):
         lambda t: F.sigmoid(t) * F.tanh(t) + F.relu(t),
     ]
     for op in ops:
-        t = vg.Tensor(x.copy(), requires_grad=True)
-        out = op(t)
-        assert np.all(np.isfinite(out.data))
-        out.sum().backward()
-        assert np.all(np.isfinite(t.grad))
+
+        def forward_backward(op=op):
+            t = vg.Tensor(x.copy(), requires_grad=True)
+            out = op(t)
+            out.sum().backward()
+            return [out.data, t.grad]
+
+        outcome, result = call_library(forward_backward, None, "library calls", valid_ok=True)
+        assert outcome == "accepted", f"{outcome}: {result}"
