@@ -139,11 +139,13 @@ def _memory_row(n, max_iter):
     )
 
 
-def _transform_row(n=None, seed=0):
-    """Fit on 80% of the digits and place the held-out 20% by ``transform``: ours against
-    openTSNE's (each with its defaults, openTSNE on one thread as its transform runs), timed
-    fit + transform, with each side's 10-NN accuracy of the held-out points (``acc``,
-    ``ref_acc``). Target: at most 1.0x openTSNE's time at no lower accuracy."""
+def _transform_row(n=None, seeds=(0, 1, 2)):
+    """For each of the ``seeds``' stratified splits, fit on 80% of the digits and place the
+    held-out 20% by ``transform``: ours against openTSNE's (each with its defaults, openTSNE on
+    one thread as its transform runs), timed fit + transform over all splits, with each side's
+    mean 10-NN accuracy of the held-out points (``acc``, ``ref_acc``; one split of 360 points
+    moves by 0.3 points a neighbour, so a mean over splits). Target: at most 1.0x openTSNE's
+    time at no lower accuracy."""
     import openTSNE
     from sklearn.datasets import load_digits as sk_digits
     from sklearn.model_selection import train_test_split
@@ -153,26 +155,32 @@ def _transform_row(n=None, seed=0):
 
     X, y = sk_digits(return_X_y=True)
     X, y = X[:n].astype(np.float64), y[:n]
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.2, random_state=seed, stratify=y
-    )
-    placed = {}
-
-    def accuracy(train, test):
-        knn = KNeighborsClassifier(n_neighbors=10).fit(train, y_train)
-        return float(knn.score(test, y_test))
+    splits = [train_test_split(X, y, test_size=0.2, random_state=s, stratify=y) for s in seeds]
+    placed = {"ours": [], "ref": []}
 
     def ours():
-        model = TSNE(random_state=0).fit(X_train)
-        placed["ours"] = (model.embedding_, model.transform(X_test))
+        placed["ours"].clear()
+        for X_train, X_test, _, _ in splits:
+            model = TSNE(random_state=0).fit(X_train)
+            placed["ours"].append((model.embedding_, model.transform(X_test)))
 
     def theirs():
-        embedding = openTSNE.TSNE(random_state=0, n_jobs=1).fit(X_train)
-        placed["ref"] = (np.asarray(embedding), np.asarray(embedding.transform(X_test)))
+        placed["ref"].clear()
+        for X_train, X_test, _, _ in splits:
+            embedding = openTSNE.TSNE(random_state=0, n_jobs=1).fit(X_train)
+            placed["ref"].append((np.asarray(embedding), np.asarray(embedding.transform(X_test))))
 
+    def accuracy(side):
+        scores = []
+        for (train, test), (_, _, y_train, y_test) in zip(placed[side], splits, strict=True):
+            knn = KNeighborsClassifier(n_neighbors=10).fit(train, y_train)
+            scores.append(float(knn.score(test, y_test)))
+        return float(np.mean(scores))
+
+    n_train, n_test = len(splits[0][2]), len(splits[0][3])
     row = compare(
         "tsne",
-        f"fit+transform digits {len(y_train)}/{len(y_test)}",
+        f"fit+transform digits {n_train}/{n_test} x{len(seeds)} splits",
         ours,
         theirs,
         "openTSNE fit+transform",
@@ -180,7 +188,7 @@ def _transform_row(n=None, seed=0):
         warmup=0,
         target=1.0,
     )
-    row.extra = {"acc": accuracy(*placed["ours"]), "ref_acc": accuracy(*placed["ref"])}
+    row.extra = {"acc": accuracy("ours"), "ref_acc": accuracy("ref")}
     return row
 
 
@@ -204,7 +212,7 @@ def run(quick: bool = False) -> list:
         X, max_iter = digits[:300], 260
         return [
             _against("openTSNE", f"digits[:300], {max_iter} it", X, max_iter),
-            _transform_row(n=500),
+            _transform_row(n=500, seeds=(0,)),
         ]
     blobs, _ = make_blobs(20000, 50, centers=10, random_state=0)
     max_iter = 750
