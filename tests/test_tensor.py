@@ -596,3 +596,55 @@ def test_leaf_gradients_never_alias_each_other_or_the_caller():
     c = Tensor(np.ones((2, 2)), requires_grad=True)
     c.reshape(4).sum().backward()  # a view and a broadcast reach the leaf: copied
     assert c.grad.flags.writeable and c.grad.flags.owndata
+
+
+# ---------------------------------------------------------------------------- the engine
+def test_tensor_reexports_the_engine():
+    import importlib
+
+    import verigrad.autograd as engine
+
+    module = importlib.import_module("verigrad.tensor")  # vg.tensor is the function
+
+    for name in ("no_grad", "enable_grad", "is_grad_enabled", "topological_order"):
+        assert getattr(module, name) is getattr(engine, name) and name in module.__all__
+    for name in module.__all__:
+        assert hasattr(module, name), name
+
+
+def test_backpropagate_visits_each_node_once_with_its_summed_gradient():
+    from verigrad.autograd import backpropagate
+
+    a = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    constant = Tensor(np.array([5.0, 5.0]))
+    b = a + a  # two paths into a
+    c = (b * b + constant).sum()
+    seen = []
+
+    def visit(node, g):
+        seen.append((node, np.array(g)))
+        return g
+
+    backpropagate(c, np.ones_like(c.data), visit)
+    nodes = [node for node, _ in seen]
+    assert nodes[0] is c and nodes[-1] is a and len(nodes) == len({id(n) for n in nodes})
+    assert all(node is not constant for node in nodes)  # constants are not visited
+    grads = {id(node): g for node, g in seen}
+    np.testing.assert_array_equal(grads[id(b)], 2 * b.data)
+    np.testing.assert_array_equal(grads[id(a)], 4 * b.data)  # dc/da = 2 * 2b
+    assert a.grad is None  # the engine writes no .grad; Tensor.backward does
+
+
+def test_what_visit_returns_is_what_the_parents_receive():
+    from verigrad.autograd import backpropagate
+
+    a = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    b = a * 3.0
+    received = {}
+
+    def visit(node, g):
+        received[id(node)] = g
+        return g * 10 if node is b else g
+
+    backpropagate(b, np.ones(2), visit)
+    np.testing.assert_array_equal(received[id(a)], [30.0, 30.0])

@@ -1,19 +1,17 @@
 """The autograd ``Tensor``: a NumPy array that remembers how it was made.
 
-Reverse-mode automatic differentiation is the chain rule applied backwards over the graph of
-operations. Every operation here returns a new ``Tensor`` holding
+Every operation here returns a new ``Tensor`` holding
 
 * ``data``: the forward result (an ``ndarray``),
 * ``_parents``: the tensors it was computed from,
 * ``_backward``: a closure ``g -> (g_parent_0, g_parent_1, ...)`` that maps the gradient of the
   final scalar with respect to this result (``g``, same shape as ``data``) to its gradient with
-  respect to each parent (a vector-Jacobian product).
+  respect to each parent (a vector-Jacobian product), written beside the forward.
 
-``backward()`` walks the graph once in reverse topological order (an iterative depth-first
-search, so a chain of 100,000 operations does not hit Python's recursion limit), sums the
-contributions that reach a node along different paths (``b = a + a; c = b + b`` gives
-``dc/da = 4``) and adds the result into ``.grad`` of each leaf that requires a gradient, so
-gradients accumulate across calls exactly as in PyTorch.
+``backward()`` hands the graph to the engine in :mod:`verigrad.autograd` (recording mode,
+topological order, the reverse sweep; re-exported here) and adds the gradient that reaches
+each leaf requiring one into its ``.grad``, so gradients accumulate across calls exactly as
+in PyTorch.
 
 Broadcasting: a binary operation broadcasts its operands as NumPy does; its backward sums the
 gradient over the broadcast axes so each parent receives a gradient of its own shape.
@@ -26,12 +24,12 @@ live in :mod:`verigrad.functional` and use :func:`make_node` to join the graph.
 from __future__ import annotations
 
 import numbers
-import threading
 
 import numpy as np
 
 from ._checks import ParameterError, ParameterTypeError
 from ._shapes import is_advanced_index, normalize_axis, unbroadcast
+from .autograd import backpropagate, enable_grad, is_grad_enabled, no_grad, topological_order
 
 __all__ = [
     "Tensor",
@@ -43,53 +41,6 @@ __all__ = [
     "topological_order",
     "as_tensor",
 ]
-
-
-class _GradMode(threading.local):
-    enabled = True
-
-
-_grad_mode = _GradMode()
-
-
-def is_grad_enabled() -> bool:
-    """Whether new operations are being recorded for backward."""
-    return _grad_mode.enabled
-
-
-class no_grad:
-    """Context manager (and decorator) that stops recording operations.
-
-    Inside ``with no_grad():`` every result has ``requires_grad=False`` and keeps no parents, so
-    evaluation code builds no graph and holds no intermediate arrays alive.
-    """
-
-    _enable = False
-
-    def __enter__(self):
-        self._previous = _grad_mode.enabled
-        _grad_mode.enabled = self._enable
-        return self
-
-    def __exit__(self, *exc):
-        _grad_mode.enabled = self._previous
-        return False
-
-    def __call__(self, func):
-        import functools
-
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            with type(self)():
-                return func(*args, **kwargs)
-
-        return wrapper
-
-
-class enable_grad(no_grad):
-    """Context manager that turns recording back on inside a ``no_grad`` block."""
-
-    _enable = True
 
 
 def _index_data(index):
@@ -272,12 +223,9 @@ class Tensor:
                     "grad", f"shape {grad.shape} does not match the tensor's {self.shape}"
                 )
 
-        grads = {id(self): grad}
         handed_out = {id(grad)}  # arrays a .grad may not own without a copy
-        for node in reversed(topological_order(self)):
-            g = grads.pop(id(node), None)
-            if g is None:
-                continue
+
+        def keep(node, g):
             if node._backward is None or node._retain:
                 g = g.astype(node.data.dtype, copy=False)
                 if node.grad is not None:
@@ -287,15 +235,9 @@ class Tensor:
                 else:
                     node.grad = np.array(g, copy=True)
                 handed_out.add(id(node.grad))
-                if node._backward is None:
-                    continue
-            parent_grads = node._backward(g)
-            for parent, pg in zip(node._parents, parent_grads, strict=True):
-                if pg is None or not parent.requires_grad:
-                    continue
-                key = id(parent)
-                previous = grads.get(key)
-                grads[key] = pg if previous is None else previous + pg
+            return g
+
+        backpropagate(self, grad, keep)
 
     # ------------------------------------------------------------------ arithmetic
     def _lift(self, other) -> Tensor:
@@ -640,7 +582,7 @@ def make_node(data: np.ndarray, parents: tuple, backward, op: str = "") -> Tenso
     out.grad = None
     out._retain = False
     out._op = op
-    if _grad_mode.enabled and any(p.requires_grad for p in parents):
+    if is_grad_enabled() and any(p.requires_grad for p in parents):
         out.requires_grad = True
         out._parents = parents
         out._backward = backward
@@ -649,30 +591,6 @@ def make_node(data: np.ndarray, parents: tuple, backward, op: str = "") -> Tenso
         out._parents = ()
         out._backward = None
     return out
-
-
-def topological_order(root: Tensor, requiring_grad: bool = True) -> list:
-    """Nodes reachable from ``root``, parents before children (``root`` last).
-
-    Iterative post-order depth-first search: no recursion, so graph depth is unbounded. With
-    ``requiring_grad`` (what backward walks) constants are left out; without it every node is
-    listed, parents in argument order (what a printed graph shows).
-    """
-    order, visited = [], set()
-    stack = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        for parent in reversed(node._parents):
-            if (parent.requires_grad or not requiring_grad) and id(parent) not in visited:
-                stack.append((parent, False))
-    return order
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
