@@ -447,6 +447,54 @@ def test_lp_pool_zero_window_has_zero_gradient_and_inf_is_max():
     )
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("p", [200.0, 1000.0, 1e6])
+@pytest.mark.parametrize("args", [(2,), ((2, 3), 1, True), (3, 2, True)])
+def test_lp_pool_large_norm_type_is_finite_and_near_the_max_pool_limit(p, dtype, args):
+    """|x|^200 overflows float64 for |x| ~ 10; scaled by the window maximum it never forms."""
+    rng = np.random.default_rng(7)
+    x = Tensor((rng.normal(size=(2, 3, 7, 8)) * 10).astype(dtype), requires_grad=True)
+    y = F.lp_pool2d(x, p, *args)
+    limit = F.lp_pool2d(x.data, float("inf"), *args).data
+    geo_bound = 6.0 * (2 * 3)  # kernel size times the largest ceil_mode scale, generously
+    assert np.all(np.isfinite(y.data)) and y.dtype == dtype
+    assert np.all(y.data >= limit * (1 - 1e-6))
+    assert np.all(y.data <= limit * geo_bound ** (1 / p) * (1 + 1e-6))
+    weights = rng.normal(size=y.shape)
+    (y * weights).sum().backward()
+    assert np.all(np.isfinite(x.grad))
+    if p >= 1000 and args == (2,):  # the gradient tends to max pooling's of |x|
+        ref = Tensor(x.data, requires_grad=True)
+        (F.max_pool2d(ref.abs(), 2) * weights).sum().backward()
+        np.testing.assert_allclose(x.grad, ref.grad, atol=0.05 * np.abs(weights).max())
+
+
+@pytest.mark.parametrize("p", [20.0, 60.0])
+def test_lp_pool_large_norm_type_matches_torch_where_torch_is_finite(p):
+    """Values up to 1.5: torch's x^p stays finite in float64, and both agree."""
+    rng = np.random.default_rng(8)
+    x = rng.uniform(0.1, 1.5, size=(2, 2, 6, 7))
+    for args in ((p, 2), (p, (2, 3), 1, True)):
+        _parity(
+            lambda t, a=args: F.lp_pool2d(t, *a),
+            lambda t, a=args: torch().nn.functional.lp_pool2d(t, *a),
+            x,
+            np.float64,
+        )
+
+
+def test_lp_pool_large_norm_type_gradcheck_and_non_finite_input():
+    rng = np.random.default_rng(9)
+    x = Tensor(_distinct((1, 2, 5, 6), -20.0, 20.0, rng), requires_grad=True)
+    weights = rng.normal(size=F.lp_pool2d(x, 40.0, 2).shape)
+    assert strict_gradcheck(lambda t: (F.lp_pool2d(t, 40.0, 2) * weights).sum(), x)
+    # inf in a window gives inf (as |x|^p summed would), NaN propagates; no warnings
+    z = np.ones((1, 1, 2, 4))
+    z[0, 0, 0, 0], z[0, 0, 0, 2] = np.inf, np.nan
+    out = F.lp_pool2d(z, 300.0, 2).data[0, 0, 0]
+    assert out[0] == np.inf and np.isnan(out[1])
+
+
 def test_stochastic_training_frequencies_match_probabilities():
     # 10,000 identical windows [[0, 1], [3, 6]]: p = (0, 0.1, 0.3, 0.6)
     window = np.array([[0.0, 1.0], [3.0, 6.0]])

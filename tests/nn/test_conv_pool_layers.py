@@ -152,6 +152,24 @@ def test_mixed_pool_layer_alpha_is_learnable_and_stays_in_unit_interval():
         nn.MixedPool2d(2, alpha=1.0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["max", "avg", "lp", "stochastic", "mixed"])
+def test_models_pools_take_the_model_dtype(kind, dtype):
+    """build_model(dtype=float64) gives float64 parameters everywhere, mixed pooling's alpha
+    included (make_pool passes the dtype on), and a float64 forward."""
+    from verigrad.nn.models import build_model, make_pool
+
+    for model in (
+        build_model("cnn", (1, 8, 8), 10, kind, rng=0, dtype=dtype),
+        build_model("cnn", (1, 28, 28), 10, kind, rng=0, dtype=dtype),
+    ):
+        assert {p.dtype for p in model.parameters()} == {np.dtype(dtype)}
+        x = np.random.default_rng(0).random((2,) + ((1, 8, 8) if len(model) < 10 else (1, 28, 28)))
+        assert model(x.astype(dtype)).dtype == dtype
+    layer = make_pool(kind, 2, rng=0, dtype=dtype)
+    assert all(p.dtype == dtype for p in layer.parameters())
+
+
 def test_small_cnn_matches_torch_end_to_end():
     tch = torch()
     rng = np.random.default_rng(9)

@@ -313,6 +313,16 @@ def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False) -> Tensor
 
     See the module docstring for the ``ceil_mode`` scaling, ``|x|`` and all-zero windows.
     ``norm_type`` is a number > 0 or ``inf``.
+
+    Computed scaled by the window maximum ``m = max_window |x|`` (as log-sum-exp is)::
+
+        y = m (s sum_window (|x| / m)^p)^(1/p)        s: the ceil_mode scale (1 inside)
+        dy/dx_i = s sign(x_i) (|x_i| / y)^(p - 1)     (|x_i| <= y, so this is at most s)
+
+    so no power of an entry above 1 is ever taken: a large ``p`` (200 on values near 10,
+    where ``|x|^p`` overflows float64) gives finite values near ``max |x|``, the ``p -> inf``
+    limit (``m <= y <= m (s kh kw)^(1/p)``). A window holding ``inf`` gives ``inf``; NaN
+    propagates.
     """
     p = check_number(norm_type, "norm_type", 0.0, low_open=True)
     x, unbatched = _input(x, "lp_pool2d")
@@ -321,23 +331,37 @@ def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False) -> Tensor
     geo = _geometry(x, "lp_pool2d", kernel_size, stride, ceil_mode=ceil_mode)
     kernel = geo.kernel
     xd = x.data
-    absx = np.abs(xd)
+    dtype = xd.dtype
     # torch: avg_pool (divisor = in-bounds count) times kh*kw
-    scale = (kernel[0] * kernel[1] / geo.divisor(True)).astype(xd.dtype)
-    powered = absx**p
-    total = _window_sum(powered, geo) * scale
-    out = total ** (1.0 / p)
+    scale = (kernel[0] * kernel[1] / geo.divisor(True)).astype(dtype)
+    signed = geo.padded(xd, 0)  # ceil_mode's overhang holds zeros: they add nothing
+    views = [view for _, view in geo.views(signed)]
+    top = WORKSPACE.take(views[0].shape, dtype)
+    np.abs(views[0], out=top)
+    for view in views[1:]:
+        np.maximum(top, np.abs(view), out=top)  # propagates NaN
+    safe_top = np.where(top > 0, top, 1).astype(dtype, copy=False)
+    total = np.zeros_like(top)
+    with np.errstate(invalid="ignore"):  # inf / inf in a window holding inf: fixed below
+        for view in views:
+            total += (np.abs(view) / safe_top) ** p
+        total *= scale
+        out = total ** (1.0 / p) * top
+    out[np.isinf(top)] = np.inf
     shape = x.shape
 
     def backward(g):
-        # dy/dx = scale * sign(x) * (|x| / y)^(p - 1); zero where y == 0 or x == 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            coef = np.where(out > 0, g * scale / np.where(out > 0, out, 1) ** (p - 1), 0)
-        coef = coef.astype(xd.dtype, copy=False)
-        spread = _spread(coef, geo, shape)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            local = np.where(absx > 0, np.sign(xd) * absx ** (p - 1), 0)
-        return ((spread * local).astype(xd.dtype, copy=False),)
+        coef = np.asarray(g, dtype=dtype) * scale
+        safe_out = np.where(out > 0, out, 1).astype(dtype, copy=False)
+
+        def parts(k, target):
+            view = views[k]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.abs(view) / safe_out
+                term = np.where(ratio > 0, ratio ** (p - 1), 0)  # a zero entry: gradient 0
+            np.multiply(coef * np.sign(view), term, out=target, casting="unsafe")
+
+        return (geo.scatter(parts, shape, dtype),)
 
     return _finish(make_node(out, (x,), backward, "lp_pool2d"), unbatched)
 

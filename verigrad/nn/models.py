@@ -17,8 +17,9 @@ MODELS = ("cnn", "mlp", "softmax")
 POOLS = ("max", "avg", "lp", "stochastic", "mixed")
 
 
-def make_pool(kind: str, kernel_size: int = 2, rng=None) -> Module:
-    """A 2x2 (stride 2) pooling layer of the given kind."""
+def make_pool(kind: str, kernel_size: int = 2, rng=None, dtype=np.float32) -> Module:
+    """A 2x2 (stride 2) pooling layer of the given kind; ``dtype`` is the dtype of the model's
+    parameters (mixed pooling's learnable ``alpha``)."""
     check_choice(kind, "pool", POOLS)
     if kind == "max":
         return pool.MaxPool2d(kernel_size)
@@ -28,10 +29,10 @@ def make_pool(kind: str, kernel_size: int = 2, rng=None) -> Module:
         return pool.LPPool2d(2, kernel_size)
     if kind == "stochastic":
         return pool.StochasticPool2d(kernel_size, rng=rng)
-    return pool.MixedPool2d(kernel_size)
+    return pool.MixedPool2d(kernel_size, dtype=dtype)
 
 
-def _relu_and_pool(kind: str, rng) -> tuple:
+def _relu_and_pool(kind: str, rng, dtype) -> tuple:
     """ReLU then 2x2 pooling, as two layers; for max pooling in the opposite order.
 
     ReLU is monotone, so ``max(relu(a), relu(b), ...) == relu(max(a, b, ...))`` exactly, and
@@ -41,8 +42,8 @@ def _relu_and_pool(kind: str, rng) -> tuple:
     Other pools do not commute with ReLU (and stochastic pooling needs non-negative input).
     """
     if kind == "max":
-        return (make_pool(kind, 2, rng), ReLU())
-    return (ReLU(), make_pool(kind, 2, rng))
+        return (make_pool(kind, 2, rng, dtype), ReLU())
+    return (ReLU(), make_pool(kind, 2, rng, dtype))
 
 
 class MLP(Sequential):
@@ -77,9 +78,9 @@ class DigitsCNN(Sequential):
         h, w = image_size[0] // 4, image_size[1] // 4
         super().__init__(
             Conv2d(in_channels, 16, 3, padding=1, rng=rng, dtype=dtype),
-            *_relu_and_pool(pool, rng),
+            *_relu_and_pool(pool, rng, dtype),
             Conv2d(16, 32, 3, padding=1, rng=rng, dtype=dtype),
-            *_relu_and_pool(pool, rng),
+            *_relu_and_pool(pool, rng, dtype),
             Flatten(),
             Linear(32 * h * w, n_classes, rng=rng, dtype=dtype),
         )
@@ -104,9 +105,9 @@ class LeNet5(Sequential):
         w = ((image_size[1]) // 2 - 4) // 2
         super().__init__(
             Conv2d(in_channels, 6, 5, padding=2, rng=rng, dtype=dtype),
-            *_relu_and_pool(pool, rng),
+            *_relu_and_pool(pool, rng, dtype),
             Conv2d(6, 16, 5, rng=rng, dtype=dtype),
-            *_relu_and_pool(pool, rng),
+            *_relu_and_pool(pool, rng, dtype),
             Flatten(),
             Linear(16 * h * w, 120, rng=rng, dtype=dtype),
             ReLU(),
