@@ -81,7 +81,7 @@ h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin: 0; }
 .right { background: #2e7d32; } .wrong { background: #c62828; }
 .missing { background: #757575; } .human { background: #1565c0; }
 .cols { display: flex; gap: 2em; flex-wrap: wrap; } .cols > div { flex: 1; min-width: 300px; }
-.label { color: #666; font-size: 0.85em; }
+.label { color: #666; font-size: 0.85em; margin-top: 0.6em; }
 table.steps { border-collapse: collapse; width: 100%; margin-top: 0.6em; }
 table.steps td { border-top: 1px solid #eee; padding: 0.3em 0.5em; vertical-align: top; }
 tr.firstwrong { background: #ffebee; outline: 2px solid #c62828; }
