@@ -55,6 +55,10 @@ def files(tmp_path):
     nan[0, 0, 0, 0] = np.nan
     np.savez(d / "nan_pixels.npz", X=nan, y=y)
     np.savez(d / "no_y.npz", X=X)
+    np.savez(d / "one_sample.npz", X=X[:1], y=y[:1])
+    np.savez(d / "two_samples.npz", X=X[:2], y=np.array([0, 1]))
+    np.savez(d / "no_features.npz", X=np.zeros((60, 0)), y=y)
+    (d / "sheet.txt").write_text("2 Softmax regression\n2.1 Derivation\n$$x = 1$$\n")
     with open(d / "liar.npy", "wb") as fh:
         np.lib.format.write_array_header_1_0(
             fh, {"descr": "<f8", "fortran_order": False, "shape": (10**12, 3)}
@@ -122,12 +126,20 @@ def _cases():
         "IN/notes.txt",
         "mnist:IN/mnist_corrupt",
         "mnist:IN/mnist_lying",
+        "IN/one_sample.npz",  # leaked 'test_size:' (an internal name)
+        "IN/two_samples.npz",
+        "IN/no_features.npz",  # leaked 'in_features:'
     ]
     for v in data_bad:
         cases.append((f"train --data={v!r}", ["train", "--quiet", "--data", v], "--data"))
     for v in ["IN/missing", "IN/ok.npz", "IN"]:
         cases.append((f"train --resume={v!r}", ["train", "--quiet", "--resume", v], "--resume"))
     cases.append(("train --out=file", ["train", "--quiet", "--out", "IN/ok.npz"], "--out"))
+    cases.append(("train --out=''", ["train", "--quiet", "--out", ""], "--out"))
+    for option in ("--json", "--html"):
+        for v in ["", "IN", "IN/nodir/g.out"]:
+            argv = ["grade", "IN/sheet.txt", option, v]
+            cases.append((f"grade {option}={v!r}", argv, option))
     for v in ["IN/missing.npz", "IN/truncated.npz", "IN/ok.npz", "IN", "IN/empty.npz"]:
         cases.append((f"evaluate {v!r}", ["evaluate", "--checkpoint", v], "--checkpoint"))
     tsne_inputs = [

@@ -28,16 +28,33 @@ def add_arguments(p):
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
 
 
+def _check_output(path, param: str) -> None:
+    """Refuse an output name that cannot be a file, before the sheet is graded."""
+    import os
+
+    from .._checks import MissingFileError, ParameterError
+
+    if path is None:
+        return
+    if not path.strip() or os.path.isdir(path):
+        raise ParameterError(param, f"expected a file name, got {path!r}")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise MissingFileError(param, f"directory {directory} does not exist")
+
+
 def run(args) -> int:
     from ..grading import format_terminal, grade_sheet, report_html, report_json
     from ..io import atomic_write_text
 
+    _check_output(args.json, "json")
+    _check_output(args.html, "html")
     report = grade_sheet(args.sheet)
     print(format_terminal(report))
-    if args.json:
+    if args.json is not None:
         atomic_write_text(args.json, report_json(report) + "\n", "json")
         print(f"wrote {args.json}")
-    if args.html:
+    if args.html is not None:
         atomic_write_text(args.html, report_html(report), "html")
         print(f"wrote {args.html}")
     summary = report.summary

@@ -97,6 +97,8 @@ def load_samples(spec: str, dtype=np.float32):
     y = np.asarray(arrays["y"])
     if len(X) == 0:
         raise ParameterError("data", f"{spec} holds no samples (X has shape {X.shape})")
+    if X[0].size == 0:  # a model would be built with 0 inputs
+        raise ParameterError("data", f"{spec}: X has no features (shape {X.shape})")
     if y.dtype.kind not in "iu" or y.ndim != 1 or len(y) != len(X) or y.min() < 0:
         raise ParameterError(
             "data", f"{spec}: y must be non-negative int labels, one per sample of X"
@@ -133,13 +135,18 @@ def load_dataset(spec: str, seed: int = 0, test_size: float = 0.2, dtype=np.floa
         n_classes = int(max(ytr.max(), yte.max())) + 1
         return Xtr, ytr, Xte, yte, n_classes
     X, y = load_samples(spec, dtype)
-    rng = np.random.default_rng([seed, 1])  # the split has its own stream: same split on resume
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=test_size, rng=rng, stratify=True)
     n_classes = len(np.unique(y))
     if n_classes < 2:
         raise ParameterError(
             "data", f"{spec}: training needs at least 2 classes, y holds {n_classes}"
         )
+    rng = np.random.default_rng([seed, 1])  # the split has its own stream: same split on resume
+    try:
+        Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=test_size, rng=rng, stratify=True)
+    except ParameterError as exc:
+        if exc.param != "test_size":
+            raise
+        Xte = X[:0]  # too few samples for a split: reported below about the data
     if len(Xte) == 0:
         # each class gives round(count * test_size) samples to the test part, so a class of
         # ceil(0.5 / test_size) samples is the least that puts one there
