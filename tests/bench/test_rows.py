@@ -25,13 +25,17 @@ def test_tsne_fft_floor_scales_with_iterations():
     assert 0 < one and 20 * one < many
 
 
-def test_train_row_reports_page_faults_per_step_of_both_sides():
+def test_train_rows_report_page_faults_and_the_digits_run():
     from verigrad.bench import train
 
-    (row,) = train.run(quick=True)
-    assert row.extra["threads"] == 1 and "[1 thread]" in row.case
-    assert row.extra["faults_per_step"] >= 0 and row.extra["ref_faults_per_step"] >= 0
-    assert row.extra["params"] == row.extra["ref_params"]
+    lenet, digits = train.run(quick=True)
+    assert lenet.extra["threads"] == 1 and "[1 thread]" in lenet.case
+    assert lenet.extra["faults_per_step"] >= 0 and lenet.extra["ref_faults_per_step"] >= 0
+    assert lenet.extra["params"] == lenet.extra["ref_params"]
+    # the default `verigrad train` (2 epochs in quick mode) against the same torch loop
+    assert "digits `verigrad train`" in digits.case and "[1 thread]" in digits.case
+    assert digits.extra["epochs"] == 2 and digits.extra["params"] == digits.extra["ref_params"]
+    assert digits.ours_s > 0 and digits.reference_s > 0
 
 
 def test_softmax_classifier_row_reaches_sagas_objective():
