@@ -222,10 +222,6 @@ CASES = [
         "proximal_gradient NaN objective at the start",
         lambda: prox.proximal_gradient(lambda x: NAN, lambda x: 2 * x, prox.l1(0.1), np.ones(2)),
         "f",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="open: returns message='diverged' with a NaN history (verigrad/prox)",
-        ),
     ),
 ]
 

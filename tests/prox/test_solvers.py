@@ -246,3 +246,19 @@ def test_callables_returning_the_wrong_shape_are_named(known_step):
         prox.proximal_gradient(f, grad_f, lambda v, t: float(v.sum()), x0, **kwargs)
     with pytest.raises(ValueError, match=r"grad_f: .*\(4,\), got \(3,\)"):
         prox.estimate_lipschitz(lambda x: np.ones(3), x0)
+
+
+@pytest.mark.parametrize(
+    "f, grad_f, param",
+    [
+        (lambda x: float("nan"), lambda x: 2 * x, "f"),
+        (lambda x: float("inf"), lambda x: 2 * x, "f"),
+        (lambda x: float(x @ x), lambda x: x * np.nan, "grad_f"),
+    ],
+)
+def test_a_non_finite_start_is_refused_naming_the_callable(f, grad_f, param):
+    """Before, a NaN objective at x0 ran and returned message='diverged' with a NaN history."""
+    with pytest.raises(ValueError, match=f"^{param}: "):
+        prox.proximal_gradient(f, grad_f, prox.l1(0.1), np.ones(2), lipschitz=2.0)
+    with pytest.raises(ValueError, match=f"^{param}: "):
+        prox.proximal_gradient(f, grad_f, prox.l1(0.1), np.ones(2))  # Lipschitz estimate first

@@ -210,6 +210,11 @@ def proximal_gradient(
     eta = check_number(eta, "eta", low=0.0, high=1.0, low_open=True, high_open=True)
     if lipschitz is not None:
         lipschitz = check_number(lipschitz, "lipschitz", low=0.0, low_open=True)
+    n_f = n_grad = n_restarts = 0
+    fx = _checked_value(f(x), "f", x.shape)
+    n_f += 1
+    if not math.isfinite(fx):
+        raise ParameterError("f", f"is {fx} at x0: the objective must be finite where it starts")
     if step is None:
         if lipschitz is None:
             lipschitz = 1.05 * estimate_lipschitz(grad_f, x)
@@ -222,9 +227,6 @@ def proximal_gradient(
         check_choice(restart, "restart", ("function", "gradient", True, False))
     g_value = _objective_parts(prox) or (lambda _x: 0.0)
 
-    n_f = n_grad = n_restarts = 0
-    fx = _checked_value(f(x), "f", x.shape)
-    n_f += 1
     objective = fx + float(g_value(x))
     history = [objective]
     x_prev = x
@@ -241,6 +243,8 @@ def proximal_gradient(
             y, fy = x, fx
         if k == 1:  # a wrong shape would surface later as a bare broadcasting error
             grad = _checked_array(grad_f(y), "grad_f", x.shape)
+            if not np.all(np.isfinite(grad)):
+                raise ParameterError("grad_f", "is not finite at x0 (NaN or infinite entries)")
         else:
             grad = np.asarray(grad_f(y), dtype=np.float64)
         n_grad += 1
