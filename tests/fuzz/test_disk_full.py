@@ -125,7 +125,7 @@ def test_a_read_only_out_is_refused_before_training(tmp_path, monkeypatch):
     assert out == ""
 
 
-@examples(ci=2, campaign=25)
+@examples(ci=2, campaign=15)
 @given(k=st.integers(1, 8))
 def test_train_with_the_kth_write_failing(tmp_path_factory, k):
     """Any write of a run (checkpoints of 3 epochs, metrics, figures, report) failing."""

@@ -265,7 +265,7 @@ def test_bad_call_raises_value_or_type_error_naming_the_argument(call, name):
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=64)
 
 
-@examples(ci=40, campaign=600)
+@examples(ci=40, campaign=300)
 @given(
     values=st.lists(finite, min_size=2 * 3 * 5 * 5, max_size=2 * 3 * 5 * 5),
     kernel=st.integers(1, 3),
