@@ -1,5 +1,6 @@
 """Atomic writes: the complete file or none, the usual permissions, and the tree encoding."""
 
+import json
 import os
 import stat
 
@@ -115,3 +116,40 @@ def test_stale_temporaries_are_removed(tmp_path):
     removed = remove_stale_temporaries(tmp_path / "model.npz")
     assert [p.rsplit("/", 1)[1] for p in removed] == [".tmp-abc123model.npz"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-zzzmetrics.json", "model.npz"]
+
+
+def test_a_failed_write_names_the_parameter_and_keeps_the_old_file(tmp_path, monkeypatch):
+    import errno
+
+    from verigrad import io as vio
+
+    target = tmp_path / "metrics.json"
+    vio.atomic_write_json(target, {"old": 1})
+
+    def full(fh):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(vio.UnwritableError) as info:
+        vio.atomic_write(target, full, param="out")
+    exc = info.value
+    assert isinstance(exc, OSError) and exc.param == "out" and exc.errno == errno.ENOSPC
+    assert str(exc) == f"out: cannot write {target}: No space left on device"
+    assert json.loads(target.read_text()) == {"old": 1}
+    assert os.listdir(tmp_path) == ["metrics.json"]
+
+
+def test_a_directory_that_takes_no_file_is_refused(tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    from verigrad.io import UnwritableError, check_writable_directory
+
+    check_writable_directory(tmp_path, "run_dir", "model.npz")  # leaves nothing behind
+    assert os.listdir(tmp_path) == []
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    with pytest.raises(UnwritableError, match=f"^run_dir: cannot write in {tmp_path}: Read-only"):
+        check_writable_directory(tmp_path, "run_dir")
