@@ -125,7 +125,7 @@ class Evaluator:
         return self.symbol(name)
 
     def eval_dots(self):
-        raise NotCheckable("an elided sum (\\dots) cannot be checked")
+        raise NotCheckable("a sum elided with dots (y_1 + ... + y_n) cannot be checked")
 
     def eval_tuple(self, items):
         raise FormulaError("a list of values in parentheses is not a value")
