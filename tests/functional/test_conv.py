@@ -432,36 +432,73 @@ def test_zero_channels_are_an_error_naming_x():
         F.conv_transpose2d(np.ones((1, 0, 5, 5)), np.ones((0, 2, 3, 3)))
 
 
-@pytest.mark.parametrize("threads", ["2", "3"])
-@pytest.mark.parametrize(
-    "x_shape, w_shape, padding",
-    [
-        ((3, 5, 9, 8), (4, 5, 3, 3), 1),  # super-wide input gradient (C kh kw > O)
-        ((2, 1, 7, 6), (6, 1, 3, 3), 0),  # rows of L (C kh kw <= O)
-        ((2, 3, 8, 8), (5, 3, 5, 5), 2),
-    ],
-)
-def test_kernel_passes_split_over_threads_give_the_same_bits(
-    monkeypatch, threads, x_shape, w_shape, padding
-):
-    from verigrad.functional import _parallel
+_SPLIT_CASES = [
+    ((3, 5, 9, 8), (4, 5, 3, 3), 1),  # super-wide input gradient (C kh kw > O)
+    ((2, 1, 7, 6), (6, 1, 3, 3), 0),  # rows of L (C kh kw <= O)
+    ((2, 3, 8, 8), (5, 3, 5, 5), 2),
+    ((5, 6, 14, 14), (16, 6, 5, 5), 0),  # LeNet-5's second layer, 5 samples on 2-3 threads
+]
 
+
+def _conv_run(arrays, padding):
+    ts = [Tensor(a, requires_grad=True) for a in arrays]
+    y = F.conv2d(*ts, padding=padding, algorithm="im2col")
+    y.backward(np.linspace(-1, 1, y.data.size, dtype=np.float32).reshape(y.shape))
+    return [y.data.copy()] + [t.grad.copy() for t in ts]
+
+
+def _conv_arrays(x_shape, w_shape):
     rng = np.random.default_rng(6)
-    arrays = [
+    return [
         rng.normal(size=x_shape).astype(np.float32),
         rng.normal(size=w_shape).astype(np.float32),
         rng.normal(size=w_shape[0]).astype(np.float32),
     ]
 
-    def run():
-        ts = [Tensor(a, requires_grad=True) for a in arrays]
-        y = F.conv2d(*ts, padding=padding, algorithm="im2col")
-        y.backward(np.linspace(-1, 1, y.data.size, dtype=np.float32).reshape(y.shape))
-        return [y.data.copy()] + [t.grad.copy() for t in ts]
 
+@pytest.mark.parametrize("threads", ["2", "3"])
+@pytest.mark.parametrize("x_shape, w_shape, padding", _SPLIT_CASES)
+def test_memory_bound_passes_split_over_threads_give_the_same_bits(
+    monkeypatch, threads, x_shape, w_shape, padding
+):
+    from verigrad.functional import _parallel
+
+    arrays = _conv_arrays(x_shape, w_shape)
     monkeypatch.setenv("VERIGRAD_NUM_THREADS", "1")
-    expected = run()
+    expected = _conv_run(arrays, padding)
     monkeypatch.setattr(_parallel, "MIN_PARALLEL", 0)
+    monkeypatch.setattr(_parallel, "blas_is_controllable", lambda: False)  # one chunk, BLAS as is
     monkeypatch.setenv("VERIGRAD_NUM_THREADS", threads)
-    for got, want in zip(run(), expected, strict=True):
+    for got, want in zip(_conv_run(arrays, padding), expected, strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("threads", ["2", "3"])
+@pytest.mark.parametrize("x_shape, w_shape, padding", _SPLIT_CASES)
+def test_sample_chunks_on_threads_agree_with_one_thread(
+    monkeypatch, threads, x_shape, w_shape, padding
+):
+    """Chunks of samples on separate threads (each with single-threaded GEMMs): the GEMMs'
+    column blocks and the weight gradient's sum change, so equal to float32 rounding."""
+    from verigrad.functional import _parallel
+
+    if not _parallel.blas_is_controllable():
+        pytest.skip("needs threadpoolctl to hold BLAS to one thread")
+    arrays = _conv_arrays(x_shape, w_shape)
+    monkeypatch.setenv("VERIGRAD_NUM_THREADS", "1")
+    expected = _conv_run(arrays, padding)
+    monkeypatch.setenv("VERIGRAD_NUM_THREADS", threads)
+    calls = []
+    original = _parallel._run_parts
+
+    def counting(count, work, used):
+        calls.append((count, used))
+        return original(count, work, used)
+
+    monkeypatch.setattr(_parallel, "_run_parts", counting)
+    got = _conv_run(arrays, padding)
+    # forward and backward each ran their chunks on min(threads, samples) threads
+    used = min(int(threads), x_shape[0])
+    assert [c for c in calls if c[1] == used and c[0] >= used][:2] == [(used, used)] * 2
+    for g, want in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, want, rtol=2e-6, atol=2e-6 * np.abs(want).max())

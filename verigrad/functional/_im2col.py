@@ -20,17 +20,25 @@ column per sample and output pixel); then each pass is one 2-D BLAS matmul per g
 
 Few, large BLAS calls matter: many small multi-threaded calls stall whenever a core is shared.
 
-Every large array comes from :data:`WORKSPACE` (see :mod:`verigrad.functional._workspace`),
-and the memory-bound passes are split over channels on both cores
-(:mod:`verigrad.functional._parallel`). The tests hold these kernels to a plain loop over
-output pixels.
+Threads: with ``T`` threads (``VERIGRAD_NUM_THREADS``) the batch is cut into at least ``T``
+chunks and the chunks run on ``T`` threads, each with its own scratch, im2col, GEMMs and
+col2im, BLAS held to one thread meanwhile (:func:`~verigrad.functional._parallel.run_split_gemm`):
+the small-output-row GEMMs of a LeNet-5 layer (6 or 16 rows) gain little from OpenBLAS's own
+threads, and concurrent multi-threaded OpenBLAS calls take turns. The weight gradient is one
+term per chunk, summed in chunk order. The chunks follow the thread count, so ``T`` threads
+agree with one to float rounding, not bit for bit (the GEMMs' column blocks and the weight
+gradient's sum change); a given thread count always gives the same bits. With one thread (or without ``threadpoolctl``) the
+chunks run in turn and the memory-bound passes inside each are split over channels instead.
+
+Every large array comes from :data:`WORKSPACE` (see :mod:`verigrad.functional._workspace`).
+The tests hold these kernels to a plain loop over output pixels.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._parallel import run_split
+from ._parallel import gemm_threads, run_split, run_split_gemm
 from ._workspace import WORKSPACE
 
 __all__ = [
@@ -50,6 +58,7 @@ __all__ = [
 #: 16 MiB on the benchmark cases and took conv2d case 2's peak from 2.8x to 2.05x its im2col
 #: buffer (the input gradient's columns are per chunk; the forward's are kept whole).
 CHUNK_BYTES = 1 << 23
+
 
 
 def _out_size(size, before, after, kernel, stride, dilation) -> int:
@@ -138,7 +147,10 @@ class _Plan:
             c * kh * kw * max(self.length, self.flat if self.wide else 0),
             o * max(self.length, self.flat),
         )
-        self.chunk = int(max(1, min(n, CHUNK_BYTES // per_sample)))
+        # at least one chunk per thread: the chunks run on separate threads, each with its own
+        # im2col, single-threaded GEMMs and layout passes (see ``run_split_gemm``)
+        parts = gemm_threads(n)
+        self.chunk = int(max(1, min(-(-n // parts), CHUNK_BYTES // per_sample)))
 
     def chunks(self):
         """Slices of samples, as equal as possible (a small last chunk makes slow matmuls)."""
@@ -325,13 +337,13 @@ def conv2d_forward(
     """``conv2d`` of ndarrays: ``(y (N, O, Ho, Wo), plan)``; ``bias (O,)`` optional.
 
     With ``contiguous=False`` ``y`` is instead the NCHW view of the channel-major GEMM output
-    ``(O, N, Ho, row)`` with the bias added in place: no copy (the layout the next layer's
-    kernels read equally well).
+    ``(O, N, Ho, row)`` with the bias added in place, chunk by chunk while each chunk's output
+    is in cache: no copy (the layout the next layer's kernels read equally well).
 
-    Per chunk of samples: im2col, then one matmul per group written straight into an O-major
-    scratch ``(O, N, Ho, row)``; one pass then writes its transposed (and, for wide rows,
-    cropped) view into the C-contiguous ``y`` and adds the bias (the bias add is folded into
-    that copy). ``y`` comes from the workspace: it is reused only once nothing refers to it.
+    Per chunk of samples (chunks on separate threads, see the module docstring): im2col, then
+    one matmul per group written straight into an O-major scratch ``(O, N, Ho, row)``; with
+    ``contiguous`` one pass then writes its transposed (and, for wide rows, cropped) view into
+    the C-contiguous ``y`` and adds the bias (the bias add is folded into that copy). ``y`` comes from the workspace: it is reused only once nothing refers to it.
     ``out_hw`` limits the output size (conv_transpose2d's backward needs it when
     ``output_padding`` adds rows that no window of the forward reached). With
     ``keep_columns`` the whole ``(G, K, N L)`` columns stay in ``plan.columns`` for the weight
@@ -341,23 +353,30 @@ def conv2d_forward(
     n, o, g = x.shape[0], weight.shape[0], groups
     w3 = weight.reshape(g, o // g, plan.k)
     y = WORKSPACE.take((o, n, plan.ho, plan.row), x.dtype)  # O-major GEMM output (scratch)
-    buffers = plan.scratch(x.dtype)
+    y_flat = y.reshape(o, n * plan.length)
     if keep_columns:
         plan.columns = WORKSPACE.take((g, plan.k, n * plan.length), x.dtype)
-    for part in plan.chunks():
-        b = part.stop - part.start
-        if plan.columns is None:
-            cols = buffers["cols"][:, :, : b * plan.length]
-        else:
-            cols = plan.columns[:, :, part.start * plan.length : part.stop * plan.length]
-        plan.im2col(x[part], cols, buffers)
-        out = y.reshape(o, n * plan.length)[:, part.start * plan.length : part.stop * plan.length]
-        np.matmul(w3, cols, out=out.reshape(g, o // g, -1))
-    buffers.release()
+    chunks = list(plan.chunks())
+    add_bias = bias is not None and not contiguous
+
+    def work(span):  # a run of chunks: one thread's share of the samples
+        buffers = plan.scratch(x.dtype)
+        for part in chunks[span]:
+            lo, hi = part.start * plan.length, part.stop * plan.length
+            if plan.columns is None:
+                cols = buffers["cols"][:, :, : hi - lo]
+            else:
+                cols = plan.columns[:, :, lo:hi]
+            plan.im2col(x[part], cols, buffers)
+            out = y_flat[:, lo:hi]
+            np.matmul(w3, cols, out=out.reshape(g, o // g, -1))
+            if add_bias:  # while the chunk's output is in cache
+                out += bias[:, None]
+        buffers.release()
+
+    run_split_gemm(len(chunks), work)
     view = y.transpose(1, 0, 2, 3)[..., : plan.wo]
     if not contiguous:  # the channel-major result as an NCHW view: no copy
-        if bias is not None:
-            run_split(o, lambda part: y[part].__iadd__(bias[part, None, None, None]), y.size)
         return view, plan
     # one pass makes the C-contiguous NCHW result (cropping wide rows) and adds the bias
     result = WORKSPACE.take((n, o, plan.ho, plan.wo), x.dtype)
@@ -375,38 +394,54 @@ def conv2d_forward(
 def conv2d_backward(g, x, weight, plan, input_grad=True, weight_grad=True):
     """``(dL/dx, dL/dW)`` of conv2d from the upstream gradient ``g (N, O, Ho, Wo)``.
 
-    Per chunk, one matmul per group for each: ``dW_g += G_g cols^T`` (the forward's kept
+    Per chunk (chunks on separate threads, see the module docstring), one matmul per group for
+    each: ``dW_g += G_g cols^T`` (the forward's kept
     columns, or rebuilt from ``x``) and ``dcols = W_g^T G_g`` followed by col2im (the
     transposed convolution of ``g``). Gives back ``plan.columns``.
     """
     groups, o = plan.groups, plan.w_shape[0]
     dx = WORKSPACE.take(plan.x_shape, g.dtype) if input_grad else None
-    dw = np.zeros((groups, o // groups, plan.k), dtype=g.dtype) if weight_grad else None
-    buffers = plan.scratch(g.dtype)
+    chunks = list(plan.chunks())
+    # one weight-gradient term per chunk, summed in chunk order below: the same bits whether
+    # the chunks run on one thread or several
+    terms = WORKSPACE.take((len(chunks), groups, plan.k, o // groups), g.dtype) if weight_grad else None
     if input_grad:
         w3t = weight.reshape(groups, o // groups, plan.k).transpose(0, 2, 1)
-        dcols_flat = buffers["dcols"]
-        dcols_flat[: plan.margin] = 0  # col2im reads up to `margin` before the first row
-    for part in plan.chunks():
-        b, lo, hi = part.stop - part.start, part.start * plan.length, part.stop * plan.length
-        rows, flat = plan.gradient_rows(g[part], buffers, weight_grad, input_grad)
-        if weight_grad:
-            if plan.columns is not None:
-                cols = plan.columns[:, :, lo:hi]
-            else:
-                cols = buffers["cols"][:, :, : hi - lo]
-                plan.im2col(x[part], cols, buffers)
-            # as (cols G^T)^T: OpenBLAS threads split a tall-by-short product far better than
-            # a short-by-tall one with a long inner dimension (4-10x under shared cores)
-            dw += np.matmul(cols, rows.transpose(0, 2, 1)).transpose(0, 2, 1)
+
+    def work(span):  # a run of chunks: one thread's share of the samples
+        buffers = plan.scratch(g.dtype)
         if input_grad:
-            size = groups * plan.k * flat.shape[-1]
-            dcols = dcols_flat[plan.margin : plan.margin + size].reshape(groups, plan.k, -1)
-            np.matmul(w3t, flat, out=dcols)
-            plan.col2im(dcols_flat[: plan.margin + size], b, buffers, dx[part])
-    buffers.release()
+            dcols_flat = buffers["dcols"]
+            dcols_flat[: plan.margin] = 0  # col2im reads up to `margin` before the first row
+        for index in range(span.start, span.stop):
+            part = chunks[index]
+            b, lo, hi = part.stop - part.start, part.start * plan.length, part.stop * plan.length
+            rows, flat = plan.gradient_rows(g[part], buffers, weight_grad, input_grad)
+            if weight_grad:
+                if plan.columns is not None:
+                    cols = plan.columns[:, :, lo:hi]
+                else:
+                    cols = buffers["cols"][:, :, : hi - lo]
+                    plan.im2col(x[part], cols, buffers)
+                # as (cols G^T)^T: OpenBLAS threads split a tall-by-short product far better
+                # than a short-by-tall one with a long inner dimension (4-10x, shared cores)
+                np.matmul(cols, rows.transpose(0, 2, 1), out=terms[index])
+            if input_grad:
+                size = groups * plan.k * flat.shape[-1]
+                dcols = dcols_flat[plan.margin : plan.margin + size].reshape(groups, plan.k, -1)
+                np.matmul(w3t, flat, out=dcols)
+                plan.col2im(dcols_flat[: plan.margin + size], b, buffers, dx[part])
+        buffers.release()
+
+    run_split_gemm(len(chunks), work)
+    dw = None
+    if weight_grad:
+        dw = np.zeros((groups, o // groups, plan.k), dtype=g.dtype)
+        for term in terms:
+            dw += term.transpose(0, 2, 1)
+        dw = dw.reshape(plan.w_shape)
     plan.release_columns()
-    return dx, (None if dw is None else dw.reshape(plan.w_shape))
+    return dx, dw
 
 
 def conv2d_input_grad(g, weight, plan):

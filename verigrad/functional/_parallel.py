@@ -11,18 +11,54 @@ the variable the optimizers' chunked updates read; :mod:`verigrad.bench` sets it
 ``OPENBLAS_NUM_THREADS`` so both sides of a comparison get the same cores. Passes over fewer
 than :data:`MIN_PARALLEL` elements stay on the calling thread: handing work to a thread and
 waiting for it costs tens of microseconds, about what one core copies in 2^16 elements.
+
+Whole GEMM-bearing stages (a convolution's chunks of samples, each with its im2col, GEMM and
+layout passes) are split the same way by :func:`run_split_gemm`, with BLAS held to one thread
+for the duration (:func:`verigrad._threads.single_threaded_blas`): OpenBLAS serialises
+concurrent multi-threaded GEMMs, so two threads gain only with one BLAS thread each. A split
+inside a split (a chunk's im2col pass) runs on the calling thread.
 """
 
 from __future__ import annotations
 
-from .._threads import LazyPool, num_threads
+import threading
 
-__all__ = ["MIN_PARALLEL", "num_threads", "run_split"]
+from .._threads import LazyPool, blas_is_controllable, num_threads, single_threaded_blas
+
+__all__ = ["MIN_PARALLEL", "num_threads", "run_split", "run_split_gemm", "gemm_threads"]
 
 #: elements a pass must touch before it is split over threads
 MIN_PARALLEL = 1 << 16
 
 _POOL = LazyPool("verigrad-kernels")
+_INSIDE = threading.local()  # set while a thread runs one part of a split
+
+
+def _run_parts(count, work, threads) -> None:
+    bounds = [round(i * count / threads) for i in range(threads + 1)]
+    parts = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    pool = _POOL.get(threads - 1)
+
+    def part_of_split(part):
+        _INSIDE.active = True
+        try:
+            work(part)
+        finally:
+            _INSIDE.active = False
+
+    futures = [pool.submit(part_of_split, part) for part in parts[1:]]
+    try:
+        part_of_split(parts[0])
+    finally:
+        for future in futures:
+            future.result()
+
+
+def gemm_threads(count: int) -> int:
+    """Threads :func:`run_split_gemm` would use for ``count`` parts (1: no split)."""
+    if getattr(_INSIDE, "active", False) or not blas_is_controllable():
+        return 1
+    return max(1, min(num_threads(), count))
 
 
 def run_split(count: int, work, elements: int, threads: int | None = None) -> None:
@@ -33,15 +69,22 @@ def run_split(count: int, work, elements: int, threads: int | None = None) -> No
     """
     threads = num_threads() if threads is None else threads
     threads = min(threads, count)
-    if threads <= 1 or elements < MIN_PARALLEL:
+    if threads <= 1 or elements < MIN_PARALLEL or getattr(_INSIDE, "active", False):
         work(slice(0, count))
         return
-    bounds = [round(i * count / threads) for i in range(threads + 1)]
-    parts = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    pool = _POOL.get(threads - 1)
-    futures = [pool.submit(work, part) for part in parts[1:]]
-    try:
-        work(parts[0])
-    finally:
-        for future in futures:
-            future.result()
+    _run_parts(count, work, threads)
+
+
+def run_split_gemm(count: int, work) -> None:
+    """Call ``work(part)`` for contiguous slices ``part`` covering ``range(count)``, one per
+    thread (:func:`gemm_threads`), with BLAS on one thread while they run.
+
+    ``work`` may call BLAS; its results must not depend on how ``range(count)`` is cut (each
+    index writes its own outputs), so they are the same bits for any number of threads.
+    """
+    threads = gemm_threads(count)
+    if threads <= 1:
+        work(slice(0, count))
+        return
+    with single_threaded_blas():
+        _run_parts(count, work, threads)

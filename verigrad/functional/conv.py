@@ -21,9 +21,10 @@ input with a permanently zero border, columns, GEMM output, the result, gradient
 from :data:`WORKSPACE` and written with ``out=``, so a training loop pays no page faults for
 fresh memory after its first steps. A buffer is handed out again only once nothing refers to
 it, so results, values saved in the graph and gradients on their way never change under
-their holder. The memory-bound passes (im2col copy, the layout copy that adds the bias,
-col2im, gradient transposes) are split over channels on both cores
-(:mod:`verigrad.functional._parallel`).
+their holder. On several threads the im2col path runs its chunks of samples on separate
+threads, each with single-threaded GEMMs (:mod:`verigrad.functional._im2col`); otherwise the
+memory-bound passes (im2col copy, the layout copy that adds the bias, col2im, gradient
+transposes) are split over channels on both cores (:mod:`verigrad.functional._parallel`).
 
 Algorithms: 3x3 stride-1 layers with many channels use Winograd F(2x2, 3x3)
 (:mod:`verigrad.functional._winograd`, 2.25x fewer multiply-adds); everything else, and every
