@@ -19,6 +19,7 @@ import json
 import os
 import stat
 import tempfile
+import tokenize
 import zipfile
 import zlib
 
@@ -209,7 +210,17 @@ def atomic_write_json(path, obj, param: str = "path") -> None:
 
 
 #: what reading a damaged ``.npy``/``.npz`` can raise (zlib and zipfile errors included)
-READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+#: (numpy parses an .npy header with tokenize: a damaged one can raise TokenError)
+READ_ERRORS = (
+    OSError,
+    ValueError,
+    EOFError,
+    KeyError,
+    SyntaxError,
+    tokenize.TokenError,
+    zipfile.BadZipFile,
+    zlib.error,
+)
 
 
 def _text(exc: BaseException) -> str:

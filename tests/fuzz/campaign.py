@@ -78,7 +78,8 @@ def examples(ci: int, campaign: int):
 
 def classify_cli(code, err: str, what, elapsed: float, budget: float) -> str:
     """The outcome of a command line that exited with ``code`` and wrote ``err``."""
-    lines = err.strip().splitlines()
+    # bench reports progress on stderr ("running NAME ..."): not part of the error
+    lines = [line for line in err.strip().splitlines() if not line.startswith("running ")]
     if elapsed > budget:
         return "hang"
     if code is None or (isinstance(code, int) and code < 0) or "MemoryError" in err:

@@ -225,7 +225,12 @@ def test_graph_names_out(tmp_path, monkeypatch):
 def test_bench_names_json(tmp_path, monkeypatch):
     _full_at(monkeypatch, "b.json")
     out = str(tmp_path / "b.json")
-    _refused(["bench", "--quick", "--json", out, "topk"], "--json", out)
+    outcome, code, _, err = run_cli(["bench", "--quick", "--json", out, "topk"], "disk full")
+    # bench reports its progress on stderr ("running topk ..."): the error is the last line
+    assert code == 2 and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == (
+        f"verigrad bench: error: --json: cannot write {out}: {ENOSPC}"
+    ), err
 
 
 # ---------------------------------------------------------------------------- a real tmpfs

@@ -134,6 +134,7 @@ def run(args) -> int:
     from ..tensor import Tensor
 
     check_int(args.max_nodes, "max_nodes", low=2)
+    check_int(args.seed, "seed", low=0)
     rng = np.random.default_rng(args.seed)
     env = {}
     try:
