@@ -670,3 +670,29 @@ def test_max_2x2_kernel_matches_reference_kernel_and_splits_over_threads(
     out_only, none = max_2x2_forward(x, geo.out_hw, False)
     assert none is None
     np.testing.assert_array_equal(out_only, ref_out)
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_max_2x2_follows_a_channel_major_input_layout(monkeypatch, threads):
+    """conv2d's output is the NCHW view of a (C, N, H, W') array: 2x2 max pooling keeps that
+    layout (outputs, masks, gradient) with the same values as on a C-contiguous copy."""
+    from verigrad.functional import _parallel
+
+    monkeypatch.setattr(_parallel, "MIN_PARALLEL", 0)
+    monkeypatch.setenv("VERIGRAD_NUM_THREADS", threads)
+    rng = np.random.default_rng(11)
+    wide = rng.normal(size=(3, 4, 8, 9)).astype(np.float32)  # (C, N, H, W'), cropped to W = 7
+    wide[0, 0, :2, :2] = 1.0  # a tie
+    channel_major = wide.transpose(1, 0, 2, 3)[..., :7]
+    plain = np.ascontiguousarray(channel_major)
+    g = rng.normal(size=(4, 3, 4, 3)).astype(np.float32)  # C-contiguous upstream gradient
+    results = []
+    for data in (channel_major, plain):
+        x = Tensor(data, requires_grad=True)
+        y = F.max_pool2d(x, 2)
+        y.backward(g)
+        results.append((y.data, x.grad))
+    (y_cm, gx_cm), (y_plain, gx_plain) = results
+    np.testing.assert_array_equal(y_cm, y_plain)
+    np.testing.assert_array_equal(gx_cm, gx_plain)
+    assert y_cm.strides[1] > y_cm.strides[0] and y_plain.flags.c_contiguous

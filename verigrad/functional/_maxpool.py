@@ -234,24 +234,32 @@ def max_2x2_forward(xd, out_hw, need_masks):
     propagates NaN; a window holding NaN sends its gradient to its last NaN (as torch), which
     the masks get from a fix-up pass run only when the output holds NaN. ``masks`` is
     ``(right, lower, down)`` (bool, output-sized) when ``need_masks``, else None.
+
+    Layout: the results follow ``xd``'s. A channel-major input (the NCHW view of a
+    ``(C, N, H, W)`` array, as conv2d returns) gives channel-major outputs and masks (NCHW
+    views again), so every pass reads and writes in memory order; the work is then split over
+    channels instead of samples.
     """
     n, c = xd.shape[:2]
     ho, wo = out_hw
     a, b, cc, d = _quarters(xd, out_hw)
-    out = WORKSPACE.take((n, c, ho, wo), xd.dtype)
-    bottom = WORKSPACE.take((n, c, ho, wo), xd.dtype)
+    take, axis = _layout_of(xd)
+    out = take((n, c, ho, wo), xd.dtype)
+    bottom = take((n, c, ho, wo), xd.dtype)
+    at = _slicer(axis)
     if not need_masks:
 
         def work(p):
-            np.maximum(a[p], b[p], out=out[p])
-            np.maximum(cc[p], d[p], out=bottom[p])
-            np.maximum(out[p], bottom[p], out=out[p])
+            np.maximum(a[at(p)], b[at(p)], out=out[at(p)])
+            np.maximum(cc[at(p)], d[at(p)], out=bottom[at(p)])
+            np.maximum(out[at(p)], bottom[at(p)], out=out[at(p)])
 
-        run_split(n, work, xd.size)
+        run_split(xd.shape[axis], work, xd.size)
         return out, None
-    right, lower, down = (WORKSPACE.take((n, c, ho, wo), np.bool_) for _ in range(3))
+    right, lower, down = (take((n, c, ho, wo), np.bool_) for _ in range(3))
 
-    def work(p):  # over samples (both cores)
+    def work(p):  # over the outer axis in memory (both cores)
+        p = at(p)
         np.greater(b[p], a[p], out=right[p])
         np.maximum(a[p], b[p], out=out[p])
         np.greater(d[p], cc[p], out=lower[p])
@@ -259,7 +267,7 @@ def max_2x2_forward(xd, out_hw, need_masks):
         np.greater(bottom[p], out[p], out=down[p])
         np.maximum(out[p], bottom[p], out=out[p])
 
-    run_split(n, work, xd.size)
+    run_split(xd.shape[axis], work, xd.size)
     if np.isnan(np.add.reduce(out, axis=None)):  # a NaN somewhere (or inf - inf): fix up
         nan_out = np.isnan(out)
         if nan_out.any():
@@ -277,18 +285,23 @@ def max_2x2_backward(g, masks, x_shape):
     ``H``/``W`` is odd and no window reached it)."""
     right, lower, down = masks
     out_hw = g.shape[2:]
-    gx = WORKSPACE.take(x_shape, g.dtype)
+    take, axis = _layout_of(right)  # the forward's layout
+    at = _slicer(axis)
+    if axis != _layout_of(g)[1]:  # one copy of g into that layout: the passes below then
+        g = _in_layout(g, take)  # read and write in memory order (3x faster on LeNet-5)
+    gx = take(x_shape, g.dtype)
     ho, wo = out_hw
     if x_shape[2] > 2 * ho:
         gx[:, :, 2 * ho :] = 0
     if x_shape[3] > 2 * wo:
         gx[:, :, :, 2 * wo :] = 0
     ga, gb, gc, gd = _quarters(gx, out_hw)
-    upper = WORKSPACE.take(g.shape, np.bool_)
-    choose = WORKSPACE.take(g.shape, np.bool_)
+    upper = take(g.shape, np.bool_)
+    choose = take(g.shape, np.bool_)
     select = _selector(g)
 
-    def work(p):  # over samples (both cores)
+    def work(p):  # over the outer axis in memory (both cores)
+        p = at(p)
         np.logical_not(down[p], out=upper[p])
         # (view, row chosen, column chosen within the row, whether the column is the second)
         for view, row, column, second in (
@@ -303,5 +316,36 @@ def max_2x2_backward(g, masks, x_shape):
                 np.greater(row[p], column[p], out=choose[p])  # row and not column
             select(g[p], choose[p], view[p])
 
-    run_split(g.shape[0], work, gx.size)
+    run_split(g.shape[axis], work, gx.size)
     return gx
+
+
+def _channel_major(x) -> bool:
+    """Whether ``x (N, C, H, W)`` is laid out channel-major: the NCHW view of a ``(C, N, H,
+    W')`` array (``W' >= W``: conv2d's wide rows are cropped), channels outermost."""
+    return x.shape[0] > 1 and x.shape[1] > 1 and x.strides[1] > x.strides[0] > 0
+
+
+def _layout_of(x):
+    """``(take, axis)``: a workspace allocator of NCHW-shaped arrays in ``x``'s layout
+    (channel-major or C-contiguous NCHW) and the outer axis in memory (1 or 0)."""
+    if not _channel_major(x):
+        return WORKSPACE.take, 0
+
+    def take(shape, dtype):
+        n, c = shape[:2]
+        return WORKSPACE.take((c, n) + tuple(shape[2:]), dtype).transpose(1, 0, 2, 3)
+
+    return take, 1
+
+
+def _in_layout(a, take):
+    out = take(a.shape, a.dtype)
+    np.copyto(out, a)
+    return out
+
+
+def _slicer(axis):
+    if axis == 0:
+        return lambda p: p
+    return lambda p: (slice(None), p)
