@@ -17,7 +17,8 @@ nearest the output are kept and everything further upstream becomes one ``…`` 
 how many nodes it stands for; the picture carries a note saying so.
 
 Layering: this module is the tensor's sibling (``verigrad.tensor : verigrad.drawing``); it
-imports only :mod:`verigrad.tensor`, :mod:`verigrad._checks` and, lazily, matplotlib.
+imports only :mod:`verigrad.tensor`, :mod:`verigrad.autograd`, :mod:`verigrad._checks` and,
+lazily, matplotlib.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import MissingFileError, ParameterError, ParameterTypeError, check_int
+from .autograd import backpropagate
 from .tensor import Tensor, topological_order
 
 __all__ = [
@@ -159,20 +161,13 @@ def _gradients(root: Tensor, order: list, grad) -> dict:
             raise ParameterError(
                 "grad", f"shape {grad.shape} does not match the output's {root.shape}"
             )
-    pending = {id(root): grad}
     done = {}
-    for node in reversed(order):
-        g = pending.pop(id(node), None)
-        if g is None or not node.requires_grad:
-            continue
+
+    def keep(node, g):
         done[id(node)] = np.array(g, dtype=node.data.dtype)  # a broadcast view made whole
-        if node._backward is None:
-            continue
-        for parent, pg in zip(node._parents, node._backward(g), strict=True):
-            if pg is None or not parent.requires_grad:
-                continue
-            previous = pending.get(id(parent))
-            pending[id(parent)] = pg if previous is None else previous + pg
+        return g
+
+    backpropagate(root, grad, keep)
     return done
 
 
