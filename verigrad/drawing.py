@@ -144,7 +144,7 @@ def _names_by_id(names) -> dict:
     return out
 
 
-def _gradients(root: Tensor, order: list, grad) -> dict:
+def _gradients(root: Tensor, grad) -> dict:
     """``id(node) -> d root / d node`` for every node on a path to a grad-requiring input:
     backward's sweep, keeping the intermediate gradients instead of only the leaves'."""
     if not root.requires_grad:
@@ -207,7 +207,7 @@ def graph_data(root: Tensor, names=None, grad=None, max_nodes=None) -> GraphData
     if max_nodes is not None:
         max_nodes = check_int(max_nodes, "max_nodes", low=2)
     order = topological_order(root, requiring_grad=False)
-    grads = _gradients(root, order, grad)
+    grads = _gradients(root, grad)
     total = len(order)
     kept = {id(n) for n in order}
     if max_nodes is not None and total > max_nodes:
