@@ -6,14 +6,18 @@ accuracy against sparsity (fraction of zero weights) for
 
 * **proximal training**: ``verigrad train --l1 LAMBDA --finetune-epochs 10`` for a sweep of
   lambdas: 20 epochs of soft thresholding in Adam's metric after every step
-  (:mod:`verigrad.optim.optimizer`), then 10 epochs of fine-tuning with the penalty off and
+  (:mod:`verigrad.optim.optimizer`), each layer's lambda scaled by its fan-in and ramped
+  linearly over the 20 epochs (the defaults ``l1_scale="fan-in"``, ``penalty_ramp="linear"``,
+  see :mod:`verigrad.training.loop`), then 10 epochs of fine-tuning with the penalty off and
   the zeros held; the point at the end of the proximal phase is drawn too (``prox-only``),
   to show what the fine-tuning buys;
 * **iterative magnitude pruning** (Han et al. 2015; the gradual schedule of Zhu & Gupta 2017):
   train dense for the same 20 epochs, then prune the smallest-magnitude weights (one global
   threshold over every weight tensor) in 5 steps up to the target sparsity over the first
   half of a fine-tuning run of the same 10 epochs, the mask held fixed after each step (a
-  projection, the prox of the support's indicator, after every optimizer step);
+  projection, the prox of the support's indicator, after every optimizer step), with the
+  schedule of ``--finetune-epochs`` (x0.1 after half of them): both methods see 30 epochs
+  and the same fine-tuning;
 * the dense run, whose accuracy is the reference line (with the 1-point band).
 
 It writes ``sparse.json`` (every run) and ``sparse.png`` (the figure) and returns one row per
@@ -35,8 +39,8 @@ from .harness import Row
 
 __all__ = ["run", "sweep", "magnitude_masks", "prune_and_finetune", "plot_tradeoff", "main"]
 
-#: the lambdas of the proximal sweep (--l1), about 80% and 90% zero weights
-LAMBDAS = (3e-3, 5e-3)
+#: the lambdas of the proximal sweep (--l1), about 81%, 86%, 89% and 92% zero weights
+LAMBDAS = (1.2e-2, 1.8e-2, 2.4e-2, 3.6e-2)
 #: fine-tuning epochs after either sparse method (the same budget for both)
 FINETUNE_EPOCHS = 10
 TARGETS = (0.8, 0.9)
@@ -67,6 +71,7 @@ def prune_and_finetune(dense_state: dict, seed: int, epochs: int, target: float)
     accuracy and sparsity."""
     from ..optim.registry import make_optimizer, make_scheduler
     from ..training.compact import weight_sparsity
+    from ..training.loop import finetune_step_size
 
     with tempfile.TemporaryDirectory() as run_dir:
         trainer = _trainer(seed, epochs, run_dir)
@@ -82,7 +87,13 @@ def prune_and_finetune(dense_state: dict, seed: int, epochs: int, target: float)
         if others:
             groups.append({"params": others})
         trainer.optimizer = make_optimizer(trainer.config.optimizer, groups, trainer.config.lr)
-        trainer.scheduler = make_scheduler(trainer.config.schedule, trainer.optimizer, epochs)
+        # the schedule of --finetune-epochs: the same fine-tuning as proximal training's
+        trainer.scheduler = make_scheduler(
+            trainer.config.schedule,
+            trainer.optimizer,
+            epochs,
+            step_size=finetune_step_size(epochs),
+        )
         prune_epochs = max(1, epochs // 2)
         steps = min(PRUNE_STEPS, prune_epochs)
         schedule = {

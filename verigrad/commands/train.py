@@ -24,6 +24,7 @@ def add_arguments(p):
     from ..nn.models import MODELS, POOLS
     from ..optim.registry import OPTIMIZERS, SCHEDULES
     from ..training import TrainConfig
+    from ..training.config import L1_SCALES, PENALTY_RAMPS
 
     d = TrainConfig()
     p.add_argument(
@@ -80,6 +81,20 @@ def add_arguments(p):
         help="with --l1/--group-l1: N more epochs with the penalties off and the zeros held "
         f"(debiasing, as pruning's fine-tuning; default: {d.finetune_epochs})",
     )
+    p.add_argument(
+        "--l1-scale",
+        choices=L1_SCALES,
+        default=None,
+        help="fan-in: each layer's l1 penalty times sqrt(its fan-in), weights measured in units "
+        f"of their initial scale; none: one LAMBDA for every weight (default: {d.l1_scale})",
+    )
+    p.add_argument(
+        "--penalty-ramp",
+        choices=PENALTY_RAMPS,
+        default=None,
+        help="linear: --l1/--group-l1 grow from 1/epochs of LAMBDA in the first epoch to LAMBDA "
+        f"in the last; none: LAMBDA from the first step (default: {d.penalty_ramp})",
+    )
     p.add_argument("--seed", type=int, default=None, help=f"default: {d.seed}")
     p.add_argument(
         "--out", default=None, metavar="DIR", help="run directory (default: runs/<timestamp>)"
@@ -110,6 +125,8 @@ _TRAJECTORY = (
     "l1",
     "group_l1",
     "finetune_epochs",
+    "l1_scale",
+    "penalty_ramp",
     "seed",
 )
 
@@ -195,8 +212,9 @@ def run(args) -> int:
     log(
         f"model {c.model} (pool {c.pool}), {trainer.model.n_parameters():,} parameters; optimizer {c.optimizer} "
         f"lr {c.lr:g}, schedule {c.schedule}, batch {c.batch_size}, seed {c.seed}"
-        + (f", l1 {c.l1:g}" if c.l1 else "")
+        + (f", l1 {c.l1:g} (layer scale {c.l1_scale})" if c.l1 else "")
         + (f", group-l1 {c.group_l1:g}" if c.group_l1 else "")
+        + (f", penalty ramp {c.penalty_ramp}" if c.l1 or c.group_l1 else "")
         + (f", then {c.finetune_epochs} fine-tuning epochs" if c.finetune_epochs else "")
     )
     try:

@@ -100,12 +100,15 @@ def make_optimizer(name: str, params, lr: float | None = None, weight_decay=None
     return cls(params, **options)
 
 
-def make_scheduler(name: str, optimizer: Optimizer, epochs: int) -> LRScheduler | None:
+def make_scheduler(
+    name: str, optimizer: Optimizer, epochs: int, step_size: int | None = None
+) -> LRScheduler | None:
     """The schedule called ``name`` (one of :data:`SCHEDULES`) for a run of ``epochs`` epochs;
-    None for ``none``."""
+    None for ``none``. ``step_size``: epochs between the ``step`` schedule's decays (default
+    :data:`STEP_SIZE`)."""
     check_choice(name, "schedule", SCHEDULES)
     if name == "step":
-        return StepLR(optimizer, step_size=STEP_SIZE, gamma=0.1)
+        return StepLR(optimizer, step_size=step_size or STEP_SIZE, gamma=0.1)
     if name == "cosine":
         return CosineAnnealingLR(optimizer, T_max=epochs)
     return None

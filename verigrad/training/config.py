@@ -8,7 +8,12 @@ from .._checks import ParameterError, check_choice, check_finite, check_int, che
 from ..nn.models import MODELS, POOLS
 from ..optim.registry import OPTIMIZERS, SCHEDULES, default_lr
 
-__all__ = ["TrainConfig"]
+__all__ = ["TrainConfig", "L1_SCALES", "PENALTY_RAMPS"]
+
+#: how the l1 penalty is spread over the layers (TrainConfig.l1_scale)
+L1_SCALES = ("fan-in", "none")
+#: how the sparsity penalties grow over the sparse epochs (TrainConfig.penalty_ramp)
+PENALTY_RAMPS = ("linear", "none")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +80,12 @@ class TrainConfig:
     l1: float = 0.0
     group_l1: float = 0.0
     finetune_epochs: int = 0
+    #: ``fan-in`` (the l1 penalty of each layer times ``sqrt(fan_in)``: weights measured in
+    #: units of their initial scale) or ``none``; see :func:`verigrad.training.loop.l1_layer_scales`
+    l1_scale: str = "fan-in"
+    #: ``linear`` (l1 and group_l1 grow from 1/epochs of their value in the first epoch to all
+    #: of it in the last) or ``none``; see :func:`verigrad.training.loop.penalty_factor`
+    penalty_ramp: str = "linear"
     seed: int = 0
     test_size: float = 0.2
 
@@ -99,6 +110,8 @@ class TrainConfig:
         check_finite(check_number(self.l1, "l1", 0.0), "l1")
         check_finite(check_number(self.group_l1, "group_l1", 0.0), "group_l1")
         check_int(self.finetune_epochs, "finetune_epochs", 0, 100_000)
+        check_choice(self.l1_scale, "l1_scale", L1_SCALES)
+        check_choice(self.penalty_ramp, "penalty_ramp", PENALTY_RAMPS)
         if self.finetune_epochs and not (self.l1 > 0 or self.group_l1 > 0):
             raise ParameterError(
                 "finetune_epochs",
