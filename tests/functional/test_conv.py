@@ -484,6 +484,7 @@ def test_sample_chunks_on_threads_agree_with_one_thread(
 
     if not _parallel.blas_is_controllable():
         pytest.skip("needs threadpoolctl to hold BLAS to one thread")
+    monkeypatch.setattr(_parallel, "SPLIT_GEMMS", True)  # off by default (see _parallel)
     arrays = _conv_arrays(x_shape, w_shape)
     monkeypatch.setenv("VERIGRAD_NUM_THREADS", "1")
     expected = _conv_run(arrays, padding)

@@ -20,7 +20,8 @@ column per sample and output pixel); then each pass is one 2-D BLAS matmul per g
 
 Few, large BLAS calls matter: many small multi-threaded calls stall whenever a core is shared.
 
-Threads: with ``T`` threads (``VERIGRAD_NUM_THREADS``) the batch is cut into at least ``T``
+Threads (opt-in, ``_parallel.SPLIT_GEMMS``; off by default because it measured slower on
+LeNet-5 at 2 threads): with ``T`` threads (``VERIGRAD_NUM_THREADS``) the batch is cut into at least ``T``
 chunks and the chunks run on ``T`` threads, each with its own scratch, im2col, GEMMs and
 col2im, BLAS held to one thread meanwhile (:func:`~verigrad.functional._parallel.run_split_gemm`):
 the small-output-row GEMMs of a LeNet-5 layer (6 or 16 rows) gain little from OpenBLAS's own

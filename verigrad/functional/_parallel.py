@@ -30,6 +30,11 @@ __all__ = ["MIN_PARALLEL", "num_threads", "run_split", "run_split_gemm", "gemm_t
 #: elements a pass must touch before it is split over threads
 MIN_PARALLEL = 1 << 16
 
+#: whether :func:`run_split_gemm` splits at all. Off: measured in 396 quiet windows at 2
+#: threads, the LeNet-5 step took 24.7 ms with conv2d's chunks on two threads (one BLAS
+#: thread each) against 21.9 ms with OpenBLAS's own two threads (torch 20.7 ms)
+SPLIT_GEMMS = False
+
 _POOL = LazyPool("verigrad-kernels")
 _INSIDE = threading.local()  # set while a thread runs one part of a split
 
@@ -56,7 +61,7 @@ def _run_parts(count, work, threads) -> None:
 
 def gemm_threads(count: int) -> int:
     """Threads :func:`run_split_gemm` would use for ``count`` parts (1: no split)."""
-    if getattr(_INSIDE, "active", False) or not blas_is_controllable():
+    if not SPLIT_GEMMS or getattr(_INSIDE, "active", False) or not blas_is_controllable():
         return 1
     return max(1, min(num_threads(), count))
 
