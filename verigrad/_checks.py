@@ -11,6 +11,7 @@ argparse's own ``dest``, so the library never needs to know a command-line spell
 from __future__ import annotations
 
 import numbers
+import os
 import sys
 
 import numpy as np
@@ -30,6 +31,8 @@ __all__ = [
     "check_finite",
     "check_rng",
     "check_bool",
+    "check_allocation",
+    "memory_bytes",
 ]
 
 
@@ -207,3 +210,26 @@ def _range_text(low, high) -> str:
     if low is not None:
         return f">= {low}"
     return f"<= {high}"
+
+
+def memory_bytes() -> int:
+    """This machine's physical memory in bytes (``2**40`` where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 1 << 40
+
+
+def check_allocation(n_bytes: int, name: str, what: str) -> int:
+    """``n_bytes`` if at most half this machine's memory, else :class:`ParameterError` about
+    ``name`` saying that ``what`` would need that much: a size read from data or typed by a
+    user is refused before NumPy tries (a ``MemoryError`` names nothing, and an allocation
+    that succeeds lazily may be killed by the OS later)."""
+    n_bytes = int(n_bytes)
+    if n_bytes > memory_bytes() // 2:
+        raise ParameterError(
+            name,
+            f"{what} would need {n_bytes:,} bytes, more than half of this machine's memory "
+            f"({memory_bytes():,} bytes)",
+        )
+    return n_bytes

@@ -25,7 +25,7 @@ import zlib
 
 import numpy as np
 
-from ._checks import NamesParameter, ParameterError
+from ._checks import NamesParameter, ParameterError, memory_bytes
 
 __all__ = [
     "TEMPORARY_PREFIX",
@@ -227,13 +227,6 @@ def _text(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def _memory_bytes() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-        return 1 << 40
-
-
 def check_npy_header(fh, available: int, where: str, param: str):
     """Read an ``.npy`` header from ``fh`` and check its claim before anything is allocated.
 
@@ -262,7 +255,7 @@ def check_npy_header(fh, available: int, where: str, param: str):
             f"{where} is truncated: its header declares shape {shape} ({needed:,} bytes) but "
             f"the file holds {max(available - fh.tell(), 0):,}",
         )
-    if needed > _memory_bytes() // 2:
+    if needed > memory_bytes() // 2:
         raise ParameterError(
             param, f"{where} declares shape {shape} ({needed:,} bytes): more than memory allows"
         )

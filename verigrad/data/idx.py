@@ -15,7 +15,7 @@ import zlib
 
 import numpy as np
 
-from .._checks import MissingFileError, ParameterError, ParameterTypeError
+from .._checks import MissingFileError, ParameterError, ParameterTypeError, memory_bytes
 
 __all__ = ["load_idx", "load_mnist", "save_idx"]
 
@@ -31,13 +31,6 @@ _CODES = {v.newbyteorder(">") if v.itemsize > 1 else v: k for k, v in _TYPES.ite
 
 
 _HEADER_MAX = 4 + 4 * 255
-
-
-def _memory_bytes() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-        return 1 << 40
 
 
 def _open(path: str, param: str):
@@ -107,7 +100,7 @@ def load_idx(path, param: str = "path") -> np.ndarray:
                 f"{path}: truncated: shape {shape} needs {expected:,} data bytes, the file has "
                 f"{size - header:,}",
             )
-        if expected > _memory_bytes() // 2:
+        if expected > memory_bytes() // 2:
             raise ParameterError(
                 param,
                 f"{path}: declares shape {shape} ({expected:,} bytes): more than memory allows",

@@ -49,7 +49,7 @@ import os
 
 import numpy as np
 
-from .._checks import ParameterError, check_int, check_pair
+from .._checks import ParameterError, check_allocation, check_int, check_pair, memory_bytes
 from ..tensor import Tensor, as_tensor, is_grad_enabled, make_node
 from ._im2col import (  # noqa: F401  (_Plan, CHUNK_BYTES: for tests and benchmarks)
     CHUNK_BYTES,
@@ -127,6 +127,27 @@ def _check_fits(padded, effective, what="x"):
             f"the (dilated) kernel {effective[0]}x{effective[1]} is larger "
             f"than the padded input {padded[0]}x{padded[1]} of {what}",
         )
+
+
+def _conv_bytes(x_shape, weight_shape, pads, stride, dilation, itemsize) -> int:
+    """Bytes of conv2d's padded input, im2col matrix and output for these sizes."""
+    n, c, h, w = x_shape
+    o, _, kh, kw = weight_shape
+    hp, wp = h + pads[0] + pads[1], w + pads[2] + pads[3]
+    ho = max(0, (hp - dilation[0] * (kh - 1) - 1) // stride[0] + 1)
+    wo = max(0, (wp - dilation[1] * (kw - 1) - 1) // stride[1] + 1)
+    return itemsize * (n * c * hp * wp + n * c * kh * kw * ho * wo + n * o * ho * wo)
+
+
+def _check_conv_memory(x_shape, weight_shape, pads, stride, dilation, itemsize):
+    """Refuse sizes whose buffers exceed half the memory before allocating, naming
+    ``padding`` when the padding alone makes them so (``padding=10**6``), else ``x``."""
+    needed = _conv_bytes(x_shape, weight_shape, pads, stride, dilation, itemsize)
+    if needed <= memory_bytes() // 2:
+        return
+    unpadded = _conv_bytes(x_shape, weight_shape, (0, 0, 0, 0), stride, dilation, itemsize)
+    name = "padding" if unpadded <= memory_bytes() // 2 else "x"
+    check_allocation(needed, name, f"conv2d of x {tuple(x_shape)} with padding {pads}")
 
 
 def _conv_padding(padding, kernel, dilation, stride):
@@ -229,6 +250,7 @@ def conv2d(
         (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1),
     )
 
+    _check_conv_memory(x.shape, weight.shape, pads, stride, dilation, np.dtype(dtype).itemsize)
     method = choose_algorithm(algorithm, x.shape, weight.shape, stride, dilation, groups)
     xd, wd = _as(x.data, dtype), _as(weight.data, dtype)
     bd = None if bias is None else _as(bias.data, dtype)
@@ -296,6 +318,11 @@ def conv_transpose2d(
             f"{h}x{w}, kernel {kh}x{kw}, stride {stride}, padding {(ph, pw)}",
         )
     pads = (ph, ph, pw, pw)  # output_padding rows are never reached by a window: zero
+    check_allocation(
+        np.dtype(dtype).itemsize * n * (o + c * kh * kw) * ho * wo,
+        "stride" if max(stride) > 1 else "x",
+        f"conv_transpose2d of x {tuple(x.shape)} to an output of {ho}x{wo}",
+    )
 
     xd, wd = _as(x.data, dtype), _as(weight.data, dtype)
     # the adjoint conv2d maps (N, O, Ho, Wo) to x's (N, C, H, W) with weight (C, O/G, kh, kw)
