@@ -33,7 +33,10 @@ BENCHMARKS = {
     "topk": ("topk", "top-5 error on (100000, 1000) scores vs scikit-learn and torch.topk"),
     "tsne": ("tsne", "t-SNE (fft) vs openTSNE and scikit-learn"),
     "lasso": ("lasso", "Lasso to scikit-learn's objective vs scikit-learn coordinate descent"),
-    "train": ("train", "one epoch of the LeNet-style net on 10,000 28x28 images vs torch"),
+    "train": (
+        "train",
+        "a LeNet-5 epoch (10,000 28x28 images) and the default digits `verigrad train` vs torch",
+    ),
     "lasso_sparse": ("lasso_sparse", "Lasso on a 3000x8000 sparse design vs sklearn's sparse cd"),
     "softmax_classifier": (
         "softmax_classifier",
