@@ -52,6 +52,41 @@ def add_arguments(p):
 PARAMETER_DESTS = {"random_state": "seed", "X": "input"}
 
 
+def _same_file(a: str, b: str) -> bool:
+    """Whether paths ``a`` and ``b`` name one file (a symlink, a hard link, ``./x`` and ``x``
+    alike); ``b`` need not exist yet."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # b does not exist yet: nothing to overwrite
+        return False
+
+
+def output_paths(out: str) -> list:
+    """Every file ``verigrad tsne --out OUT`` writes: the plot and the embedding next to it."""
+    stem = os.path.splitext(out)[0]
+    return [out, stem + ".npy", stem + ".csv"]
+
+
+def _refuse_overwriting_inputs(args) -> None:
+    """Refuse (naming ``--out``) an ``--out`` whose plot or embedding files would overwrite
+    INPUT or the ``--labels`` file: the embedding is written next to the plot under the same
+    base name, so ``tsne data.csv --out data.png`` would replace data.csv."""
+    inputs = [("INPUT", args.input)]
+    if args.labels is not None and os.path.isfile(args.labels):
+        inputs.append(("--labels", args.labels))
+    for written in output_paths(args.out):
+        for what, path in inputs:
+            if _same_file(path, written):
+                raise ParameterError(
+                    "out",
+                    f"{args.out} would make verigrad tsne write {written}, which is the "
+                    f"{what} file {path}; choose another --out name "
+                    f"(e.g. {os.path.splitext(args.out)[0]}-tsne.png)",
+                )
+
+
 def run(args) -> int:
     import time
 
@@ -64,6 +99,7 @@ def run(args) -> int:
 
     if not args.out.lower().endswith(".png"):
         raise ValueError(f"--out: expected a .png path, got {args.out!r}")
+    _refuse_overwriting_inputs(args)
     if not args.perplexity >= 1:  # also refuses nan
         raise ValueError(
             f"--perplexity: must be >= 1 (the effective number of neighbours), "
@@ -110,8 +146,8 @@ def run(args) -> int:
             bar.close()
     seconds = time.perf_counter() - start
     Y = model.embedding_
-    stem = os.path.splitext(args.out)[0]
-    atomic_write(stem + ".npy", lambda fh: np.save(fh, Y), "out")
+    _, npy_path, csv_path = output_paths(args.out)
+    atomic_write(npy_path, lambda fh: np.save(fh, Y), "out")
     header = ",".join(f"dim{k}" for k in range(Y.shape[1]))
     if labels is not None:
         table = np.column_stack([Y.astype(object), np.asarray(labels).astype(str)])
@@ -123,7 +159,7 @@ def run(args) -> int:
         )
     else:
         text = header + "\n" + "\n".join(",".join(f"{v:.9g}" for v in row) for row in Y) + "\n"
-    atomic_write(stem + ".csv", lambda fh: fh.write(text.encode("utf-8")), "out")
+    atomic_write(csv_path, lambda fh: fh.write(text.encode("utf-8")), "out")
     shown = Y[:, :2]
     note = _plot_note(Y.shape[1])
     title = (
@@ -136,7 +172,7 @@ def run(args) -> int:
     if not args.quiet:
         print(
             f"embedded {len(X)} points in {seconds:.1f} s, KL divergence "
-            f"{model.kl_divergence_:.4f}; wrote {args.out}, {stem}.npy, {stem}.csv"
+            f"{model.kl_divergence_:.4f}; wrote {args.out}, {npy_path}, {csv_path}"
         )
         if note:
             print(f"note: {note}")
