@@ -93,3 +93,30 @@ def test_canonical_data(tmp_path, monkeypatch):
     assert canonical_data("mnist:.") == "mnist:" + os.path.realpath(tmp_path)
     assert canonical_data("digits") == "digits" and canonical_data("mnist:") == "mnist:"
     assert canonical_data(None) is None
+
+
+def _gapped(tmp_path, y):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "g.npz", X=rng.random((len(y), 64)), y=np.asarray(y, np.int64))
+    return str(tmp_path / "g.npz")
+
+
+def test_labels_that_are_not_class_indices_are_refused(tmp_path):
+    # ten classes with one relabelled 1000 would size a 1001-class model and confusion matrix
+    y = np.arange(200) % 10
+    y[y == 9] = 1000
+    with pytest.raises(ParameterError) as info:
+        load_dataset(_gapped(tmp_path, y))
+    text = str(info.value)
+    assert info.value.param == "data"
+    assert "10 distinct labels" in text and "largest is 1000" in text
+    assert "np.unique(y, return_inverse=True)" in text
+
+
+@pytest.mark.parametrize(
+    "classes", [[0, 1, 2, 3, 4, 5, 6, 7, 8], [0, 1, 2, 4, 5, 6, 7, 8, 9], [1, 2], [0, 2], [0, 3]]
+)
+def test_a_class_or_two_absent_is_still_accepted(tmp_path, classes):
+    y = np.resize(np.asarray(classes), 120)
+    *_, n_classes = load_dataset(_gapped(tmp_path, y))
+    assert n_classes == max(classes) + 1

@@ -51,6 +51,7 @@ def files(tmp_path):
     np.savez(d / "complex.npz", X=X.astype(np.complex64), y=y)
     np.savez(d / "float_labels.npz", X=X, y=y + 0.7)
     np.savez(d / "huge_label.npz", X=X, y=np.where(np.arange(60) == 0, 10**9, y))
+    np.savez(d / "gapped_labels.npz", X=X, y=np.where(y == 2, 1000, y))  # 3 classes, ids to 1000
     nan = X.copy()
     nan[0, 0, 0, 0] = np.nan
     np.savez(d / "nan_pixels.npz", X=nan, y=y)
@@ -120,6 +121,7 @@ def _cases():
         "IN/complex.npz",
         "IN/float_labels.npz",
         "IN/huge_label.npz",
+        "IN/gapped_labels.npz",  # sized a 1001-class model and confusion figure (hang)
         "IN/nan_pixels.npz",
         "IN/no_y.npz",
         "IN/dir.npz",

@@ -120,18 +120,37 @@ def _check_labels(y: np.ndarray, spec: str) -> np.ndarray:
     return y
 
 
+def _check_class_ids(y: np.ndarray, spec: str) -> None:
+    """Refuse labels that are not class indices 0..K-1 in any sane sense: more than half of the
+    ids ``0..y.max()`` never occur. A model has ``y.max() + 1`` outputs, so ten classes with
+    one relabelled 1000 would silently train 1001 (and draw a 1001 x 1001 confusion matrix);
+    a class or two absent from a subset (nine of the ten digits) stays accepted."""
+    ids = np.unique(y)
+    n_ids = int(ids[-1]) + 1
+    if 2 * len(ids) < n_ids:
+        raise ParameterError(
+            "data",
+            f"{spec}: y holds {len(ids)} distinct labels but the largest is {int(ids[-1])}, "
+            f"so {n_ids - len(ids)} of the {n_ids} class ids 0..{int(ids[-1])} never occur; "
+            f"labels must be class indices 0..K-1: remap them, e.g. "
+            f"y = np.unique(y, return_inverse=True)[1]",
+        )
+
+
 def load_dataset(spec: str, seed: int = 0, test_size: float = 0.2, dtype=np.float32):
     """A source split for training: ``(X_train, y_train, X_test, y_test, n_classes)``.
 
     Digits and ``.npz`` data are split (stratified, from the stream ``[seed, 1]``, so the same
     seed gives the same split on resume); MNIST comes with its own test set. ``n_classes`` is
-    the largest label + 1.
+    the largest label + 1; labels of which more than half the ids below it never occur are
+    refused (they are not class indices).
     """
     if spec.startswith("mnist:"):
         (Xtr, ytr), (Xte, yte) = load_mnist(_mnist_directory(spec), dtype=dtype, param="data")
         _check_labels(np.concatenate([ytr, yte]), spec)
         if len(ytr) == 0 or len(yte) == 0:
             raise ParameterError("data", f"{spec}: the train and test files must hold samples")
+        _check_class_ids(np.concatenate([ytr, yte]), spec)
         n_classes = int(max(ytr.max(), yte.max())) + 1
         return Xtr, ytr, Xte, yte, n_classes
     X, y = load_samples(spec, dtype)
@@ -140,6 +159,7 @@ def load_dataset(spec: str, seed: int = 0, test_size: float = 0.2, dtype=np.floa
         raise ParameterError(
             "data", f"{spec}: training needs at least 2 classes, y holds {n_classes}"
         )
+    _check_class_ids(y, spec)
     rng = np.random.default_rng([seed, 1])  # the split has its own stream: same split on resume
     try:
         Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=test_size, rng=rng, stratify=True)
