@@ -39,8 +39,8 @@ from .harness import Row
 
 __all__ = ["run", "sweep", "magnitude_masks", "prune_and_finetune", "plot_tradeoff", "main"]
 
-#: the lambdas of the proximal sweep (--l1), about 81%, 86%, 89% and 92% zero weights
-LAMBDAS = (1.2e-2, 1.8e-2, 2.4e-2, 3.6e-2)
+#: the lambdas of the proximal sweep (--l1), from about 77% to 92% zero weights
+LAMBDAS = (8e-3, 1.2e-2, 1.8e-2, 2.4e-2, 3.6e-2)
 #: fine-tuning epochs after either sparse method (the same budget for both)
 FINETUNE_EPOCHS = 10
 TARGETS = (0.8, 0.9)
@@ -297,7 +297,8 @@ def plot_tradeoff(records, path, title: str = "") -> str:
     )
     low = min([100 * r["accuracy"] for r in records if "accuracy" in r] + [90.0])
     ax.set_ylim(max(0.0, low - 1.0), 100.0)
-    ax.set_xlim(0, 100)
+    sparse = [100 * r["sparsity"] for r in records if r["method"] != "dense" and "sparsity" in r]
+    ax.set_xlim(max(0.0, 10 * (min(sparse, default=10.0) // 10) - 10), 100)  # the measured range
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=8)
     return save_figure(fig, path)
