@@ -72,34 +72,72 @@ def plot_curves(epochs, series: dict, path, title: str = "") -> str:
     return save_figure(fig, path)
 
 
+#: up to this many classes the confusion figure writes each count in its cell and names each
+#: class on the axes; beyond, cells are too small to read (the figure's size is capped)
+CONFUSION_ANNOTATED_MAX = 30
+
+#: the confusion figure's largest side in inches (at 110 dpi, about 1,300 pixels)
+CONFUSION_MAX_INCHES = 12.0
+
+#: a confusion matrix with more classes than this is drawn in blocks of classes summed: the
+#: figure has fewer pixels than cells anyway, and imshow would copy the whole matrix as floats
+CONFUSION_MAX_CELLS = 500
+
+
 def plot_confusion(matrix, path, class_names=None, title: str = "Confusion matrix") -> str:
-    """A confusion matrix (rows: true class, columns: predicted), counts written in the cells."""
+    """A confusion matrix (rows: true class, columns: predicted), counts written in the cells.
+
+    Up to :data:`CONFUSION_ANNOTATED_MAX` classes every cell shows its count and every class
+    its name; beyond, the axes carry a few class indices and the counts are the colour only.
+    The figure is at most :data:`CONFUSION_MAX_INCHES` a side whatever the class count, and
+    above :data:`CONFUSION_MAX_CELLS` classes each drawn cell sums a ``k x k`` block of classes
+    (said in the title), so time and memory stay bounded up to ``data.MAX_CLASSES``.
+    """
+    from matplotlib.ticker import MaxNLocator
+
     matrix = np.asarray(matrix)
     n = matrix.shape[0]
-    names = [str(c) for c in (class_names if class_names is not None else range(n))]
-    fig, axes = new_figure(size=(0.55 * n + 2.5, 0.5 * n + 2.0))
+    side = min(CONFUSION_MAX_INCHES, 0.5 * n + 2.0)
+    fig, axes = new_figure(size=(min(CONFUSION_MAX_INCHES, 0.55 * n + 2.5), side))
     ax = axes[0, 0]
-    image = ax.imshow(matrix, cmap="Blues")
+    block = -(-n // CONFUSION_MAX_CELLS)  # ceil: classes per drawn cell
+    shown = _block_sums(matrix, block) if block > 1 else matrix
+    extent = None if block == 1 else (-0.5, n - 0.5, n - 0.5, -0.5)
+    image = ax.imshow(shown, cmap="Blues", extent=extent, interpolation="nearest")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    ax.set_xticks(range(n), names)
-    ax.set_yticks(range(n), names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
+    if n <= CONFUSION_ANNOTATED_MAX:
+        names = [str(c) for c in (class_names if class_names is not None else range(n))]
+        ax.set_xticks(range(n), names)
+        ax.set_yticks(range(n), names)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
+    ax.set_xlabel("predicted" + ("" if n <= CONFUSION_ANNOTATED_MAX else " (class index)"))
+    ax.set_ylabel("true" + ("" if n <= CONFUSION_ANNOTATED_MAX else " (class index)"))
+    if block > 1:
+        title = f"{title}\n({n} classes; each cell sums {block} x {block} classes)"
     ax.set_title(title)
-    threshold = matrix.max() / 2 if matrix.size else 0
-    for i in range(n):
-        for j in range(n):
-            if matrix[i, j]:
-                ax.text(
-                    j,
-                    i,
-                    f"{matrix[i, j]:g}",
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color="white" if matrix[i, j] > threshold else "black",
-                )
+    if n <= CONFUSION_ANNOTATED_MAX:
+        threshold = matrix.max() / 2 if matrix.size else 0
+        for i, j in zip(*np.nonzero(matrix), strict=True):
+            ax.text(
+                j,
+                i,
+                f"{matrix[i, j]:g}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if matrix[i, j] > threshold else "black",
+            )
     return save_figure(fig, path)
+
+
+def _block_sums(matrix: np.ndarray, block: int) -> np.ndarray:
+    """``matrix`` (n, n) summed over ``block x block`` tiles (the last ones partial), without
+    a copy of the whole matrix."""
+    starts = np.arange(0, matrix.shape[0], block)
+    rows = np.add.reduceat(matrix, starts, axis=0)
+    return np.add.reduceat(rows, starts, axis=1)
 
 
 def plot_embedding(Y, path, labels=None, title: str = "", legend_title: str = "class") -> str:
