@@ -267,6 +267,8 @@ def test_l1_training_reports_sparsity(tmp_path):
                 "0.002",
                 "--optimizer",
                 "sgd",
+                "--penalty-ramp",
+                "none",  # the full penalty from the first of the two epochs
                 "--out",
                 str(out),
                 "--no-tsne",
