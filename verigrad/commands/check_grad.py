@@ -6,11 +6,12 @@ import json
 import math
 
 HELP = "check a hand-derived gradient formula against autograd at random points"
-DESCRIPTION = """Evaluate a scalar function and your formula for its gradient at random points,
+#: a raw string: the examples hold LaTeX (\frac, \neq) and shell line continuations
+DESCRIPTION = r"""Evaluate a scalar function and your formula for its gradient at random points,
 compare with the gradient autograd computes, and say whether they agree; if not, show the
 worst entry (the point, the index, both values) as a counterexample.
 
-  verigrad check-grad --f "cross_entropy(softmax(W @ x + b), y)" --wrt W \\
+  verigrad check-grad --f "cross_entropy(softmax(W @ x + b), y)" --wrt W \
       --grad "outer(softmax(W @ x + b) - y, x)" --shape W=3x4 x=4 b=3 --onehot y=3
 
 Formulas are Python-like expressions over the declared variables: numbers, + - * / ** @,
@@ -21,12 +22,12 @@ on probabilities p. Anything else (attributes, other names or calls, strings, la
 exponents or shapes) is refused. Formulas are never passed to eval/exec.
 
 With --latex, --f, --grad and every --define are LaTeX, as on paper; index notation works
-(free indices make an array, \\sum_k sums, \\sum_{k \neq i} excludes), and --grad may carry
+(free indices make an array, \sum_k sums, \sum_{k \neq i} excludes), and --grad may carry
 its left side:
 
-  verigrad check-grad --latex --define "a = Wx + b" --define "\\hat y = \\sigma(a)" \
-      --f "-\\sum_i y_i \\log \\hat y_i" --wrt W \
-      --grad "\frac{\\partial l}{\\partial W_{ij}} = (\\hat y_i - y_i) x_j" \
+  verigrad check-grad --latex --define "a = Wx + b" --define "\hat y = \sigma(a)" \
+      --f "-\sum_i y_i \log \hat y_i" --wrt W \
+      --grad "\frac{\partial l}{\partial W_{ij}} = (\hat y_i - y_i) x_j" \
       --shape W=3x4 x=4 b=3 --onehot y=3
 
 Exit status: 0 every formula agrees at every point tried, 1 some formula disagrees,
