@@ -295,3 +295,21 @@ def test_fuzzed_formulas_parse_or_are_refused_quickly(fragments, noise):
             result = compare(context, part, part, trials=1)
             assert result.equal in (True, False, None)
         assert time.perf_counter() - start < 10.0  # generous: CI machines are shared
+
+
+def test_counterexample_indices_follow_the_quantity():
+    """``x_j W_{ij}`` meets its indices j first; the entry still lists the quantity's i, j."""
+    context = Context(dict(VARIABLES))
+    quantity = parse_latex("W_{ij}").parts[0]
+    left = parse_latex("x_j W_{ij}").parts[0]
+    result = compare(context, left, quantity, quantity=quantity)
+    assert result.equal is False
+    assert list(result.counterexample["entry"]) == ["i", "j"]
+    i, j = result.counterexample["entry"].values()
+    assert result.detail.startswith(f"differ at i={i}, j={j}:")
+    # without a quantity, the left side orders them (here j, i)
+    plain = compare(context, left, quantity)
+    assert list(plain.counterexample["entry"]) == ["j", "i"]
+    # an index the quantity lacks follows its own
+    other = compare(context, parse_latex("x_j W_{ij} v_k").parts[0], quantity, quantity=quantity)
+    assert list(other.counterexample["entry"]) == ["i", "j", "k"]

@@ -39,6 +39,19 @@ def test_2_1_is_wrong_and_its_first_false_step_is_4(report):
     assert q.expected == r"\frac{\partial l}{\partial W_{ij}} = (\hat{y}_i - y_i) x_j"
 
 
+def test_counterexamples_list_i_before_j(report):
+    """dl/dW_ij's indices in its own order everywhere: the final expression writes x_j first."""
+    import re
+
+    q = _by_id(report)["2.1"]
+    texts = [q.detail] + [s.detail for s in q.steps]
+    places = [m for t in texts for m in re.findall(r"differ at ([^:]*):", t)]
+    assert len(places) >= 5
+    assert all(re.fullmatch(r"i=\d, j=\d", p) for p in places), places
+    assert q.detail.startswith("final expression (10) is wrong: differ at i=1, j=4: 0 vs 0.185625")
+    assert list(q.counterexample["entry"]) == ["i", "j"]
+
+
 def test_step_8_is_false_by_the_entry_x_j_exp_a_i(report):
     (step,) = [s for s in _by_id(report)["2.1"].steps if s.label == "(8)"]
     cex = step.counterexample

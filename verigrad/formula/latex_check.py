@@ -63,8 +63,14 @@ def compare(
     seed: int = 0,
     tol: float = 1e-6,
     max_redraws: int = 20,
+    quantity=None,
 ) -> Comparison:
-    """Are tree nodes ``left`` and ``right`` equal at random points? (see the module doc)"""
+    """Are tree nodes ``left`` and ``right`` equal at random points? (see the module doc)
+
+    ``quantity`` is the node both sides stand for (``\\frac{\\partial l}{\\partial W_{ij}}``,
+    by default ``left``): a counterexample's entry names its indices first, in its order
+    (``i=1, j=4``), then any other index in order of appearance, so every message about one
+    quantity lists its indices the same way."""
     rng = np.random.default_rng(seed)
     points = 0
     redraws = 0
@@ -100,7 +106,9 @@ def compare(
                 bad = np.abs(x - y) > tol * (1 + np.abs(y))
                 if bad.any():
                     index = np.unravel_index(int(np.argmax(np.abs(x - y))), x.shape)
-                    entry = {n: int(i) + 1 for n, i in zip(names, index, strict=False)}
+                    found = {n: int(i) + 1 for n, i in zip(names, index, strict=False)}
+                    own = a.names if quantity is None else _index_names(ev, quantity)
+                    entry = {n: found[n] for n in _index_order(own, names)}
                     rest = [int(i) + 1 for i in index[len(names) :]]
                     if rest:
                         entry["position"] = rest
@@ -124,6 +132,21 @@ def compare(
         if redraws > max_redraws:
             return Comparison(None, "not finite at the random points tried")
     return Comparison(True, f"equal at {points} random points (tol {tol:g})", None, points)
+
+
+def _index_names(ev: Evaluator, node) -> tuple:
+    """The free indices of ``node`` in its own order; none when it cannot be evaluated (the
+    counterexample then keeps the order of appearance)."""
+    try:
+        with np.errstate(all="ignore"):
+            return ev(node).names
+    except (FormulaError, ValueError, TypeError, IndexError, ZeroDivisionError, FloatingPointError):
+        return ()
+
+
+def _index_order(own, names) -> list:
+    """``names`` with those of ``own`` first, in ``own``'s order."""
+    return [n for n in own if n in names] + [n for n in names if n not in own]
 
 
 def _matrix_as_index(a: Indexed, other: Indexed) -> Indexed:

@@ -10,7 +10,8 @@ left side is a symbol the problem does not know is a local definition. Each ``=`
 ``a = b = c`` is checked by :func:`~verigrad.formula.compare` at random points (tolerance
 :data:`TOLERANCE`). A derivation is ``right`` when its final expression for every target
 equals the truth and no step is false; the report names the first false step with its
-counterexample.
+counterexample. Counterexamples list a quantity's indices in its own order (``dl/dW_ij``:
+``i=1, j=4``).
 
 Numbers, sizes and matrices are graded in :mod:`~verigrad.grading.numbers`; update rules
 (6c) here, against ``W - \\eta \\partial L / \\partial W``. Symbols a sheet defines in one part of
@@ -137,7 +138,7 @@ def _grade_derivation(question, text) -> QuestionResult:
         node, block = final
         if block.latex not in answer_blocks:
             answer_blocks.append(block.latex)
-        result = compare(context, node, truth, TRIALS + 2, 99, TOLERANCE)
+        result = compare(context, node, truth, TRIALS + 2, 99, TOLERANCE, quantity=truth)
         if result.equal is None:
             problems.append(f"final expression {block.label} not checked: {result.detail}")
         elif not result.equal:

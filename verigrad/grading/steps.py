@@ -119,7 +119,15 @@ def check_step(context, block, seed):
                 verdicts.append("unchecked")
                 details.append(f"a '{relation}' statement is not checked")
                 continue
-            result = compare(context, chain.parts[k], chain.parts[k + 1], TRIALS, seed, TOLERANCE)
+            result = compare(
+                context,
+                chain.parts[k],
+                chain.parts[k + 1],
+                TRIALS,
+                seed,
+                TOLERANCE,
+                quantity=chain.parts[0],  # the derived quantity orders a counterexample's indices
+            )
             if result.equal is None:
                 verdicts.append("unchecked")
                 details.append(result.detail)
