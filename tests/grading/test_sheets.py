@@ -55,7 +55,7 @@ EXPECTED = {
     "missing-factor.md": {
         "2.1": ("wrong", "(2)", "is wrong"),  # x_j forgotten
         "2.2": ("human", None, "prose"),
-        "3b": ("wrong", None, "no value given"),  # only one of the two partials
+        "3b": ("wrong", None, "no value given for df/dy"),  # only one of the two partials
     },
     "autoencoder-ista.md": {
         "6a": ("right", None, "equals the truth"),
@@ -152,3 +152,46 @@ def test_pdf_noise_and_part_labels():
     got = {q.id: q.verdict for q in report.questions}
     assert got["1a"] == "human" and got["5b"] == "right" and got["9C"] == "human"
     assert sum(v == "missing" for v in got.values()) == len(got) - 3
+
+
+_DF_DY = (
+    r"$$\frac{\partial f}{\partial y} = \frac{\sigma(y) (1 - \sigma(y))}{3x + y - \sigma(x)}"
+    r" - \frac{x^2 + \sigma(y)}{(3x + y - \sigma(x))^2}$$"
+)
+
+
+def test_an_incomplete_derivation_names_the_missing_quantity():
+    """3a asks for df/dx and df/dy; a right df/dy alone is wrong, and the detail says why."""
+    report = grade_text(parse_sheet("3 Chain rule\n\n(a) " + _DF_DY + "\n"))
+    (q,) = [q for q in report.questions if q.id == "3a"]
+    assert q.verdict == "wrong" and q.first_wrong_step is None
+    assert q.detail == "no final expression for df/dx (the answer gives df/dy, which is right)"
+    wrong_dy = _DF_DY.replace("(3x + y - \\sigma(x))^2", "(3x + y - \\sigma(x))^3")
+    report = grade_text(parse_sheet("3 Chain rule\n\n(a) " + wrong_dy + "\n"))
+    (q,) = [q for q in report.questions if q.id == "3a"]
+    assert q.detail.startswith(
+        "no final expression for df/dx (the answer gives df/dy, which is wrong)"
+    )
+    assert "final expression" in q.detail and "is wrong: differ" in q.detail
+
+
+def test_a_derivation_without_a_final_expression_names_its_quantity():
+    text = "2 Softmax regression\n2.1 Derivation\n$$\\hat{y}_i = \\sigma(a)_i \\quad (1)$$\n"
+    (q,) = [q for q in grade_text(parse_sheet(text)).questions if q.id == "2.1"]
+    assert q.detail.startswith("no final expression for dl/dW_ij"), q.detail
+
+
+@pytest.mark.parametrize(
+    "latex, name",
+    [
+        (r"\frac{\partial l}{\partial W_{ij}}", "dl/dW_ij"),
+        (r"\frac{\partial f}{\partial x}", "df/dx"),
+        (r"\frac{\partial L}{\partial W^*}", "dL/dW*"),
+        (r"\frac{\partial l}{\partial \hat{y}_i}", "dl/dyhat_i"),
+        ("L", "L"),
+    ],
+)
+def test_quantity_names_are_plain_text(latex, name):
+    from verigrad.grading.results import quantity_name
+
+    assert quantity_name(latex) == name

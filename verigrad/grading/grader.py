@@ -10,8 +10,10 @@ left side is a symbol the problem does not know is a local definition. Each ``=`
 ``a = b = c`` is checked by :func:`~verigrad.formula.compare` at random points (tolerance
 :data:`TOLERANCE`). A derivation is ``right`` when its final expression for every target
 equals the truth and no step is false; the report names the first false step with its
-counterexample. Counterexamples list a quantity's indices in its own order (``dl/dW_ij``:
-``i=1, j=4``).
+counterexample. An answer that leaves out one of the asked quantities is ``wrong``, and its
+detail names the missing quantity and says how the given ones fared (``no final expression for
+df/dx (the answer gives df/dy, which is right)``). Counterexamples list a quantity's indices
+in its own order (``dl/dW_ij``: ``i=1, j=4``).
 
 Numbers, sizes and matrices are graded in :mod:`~verigrad.grading.numbers`; update rules
 (6c) here, against ``W - \\eta \\partial L / \\partial W``. Symbols a sheet defines in one part of
@@ -34,6 +36,7 @@ from .results import (
     StepResult,
     excerpt,
     one_line,
+    quantity_name,
 )
 from .sheet import Sheet, math_blocks, read_sheet
 from .steps import TEXT, check_step, is_update, top_level_split
@@ -130,20 +133,28 @@ def _grade_derivation(question, text) -> QuestionResult:
     else:
         truth = parse_latex(question.extra["truth"]).parts[0]
         pairs = [(truth, last)]
+    names = [quantity_name(group[0]) for group in question.targets] or [None]
     answer_blocks, problems, counterexample = [], [], None
-    for truth, final in pairs:
+    absent, given = [], {}  # asked quantities without a final expression; the others' outcome
+    for name, (truth, final) in zip(names, pairs, strict=True):
         if final is None:
-            problems.append("no final expression found for one of the asked quantities")
+            absent.append(name)
             continue
         node, block = final
         if block.latex not in answer_blocks:
             answer_blocks.append(block.latex)
         result = compare(context, node, truth, TRIALS + 2, 99, TOLERANCE, quantity=truth)
         if result.equal is None:
+            given[name] = "could not be checked"
             problems.append(f"final expression {block.label} not checked: {result.detail}")
         elif not result.equal:
+            given[name] = "is wrong"
             problems.append(f"final expression {block.label} is wrong: {result.detail}")
             counterexample = counterexample or result.counterexample
+        else:
+            given[name] = "is right"
+    if absent:
+        problems.insert(0, _absent_detail(absent, given))
     answer = "; ".join(answer_blocks)
     own = {
         k: v for k, v in context.definitions.items() if question.context.definitions.get(k) is not v
@@ -193,6 +204,17 @@ def _grade_derivation(question, text) -> QuestionResult:
         None,
         definitions=own,
     )
+
+
+def _absent_detail(absent: list, given: dict) -> str:
+    """``no final expression for df/dx (the answer gives df/dy, which is right)``."""
+    if absent == [None]:
+        return "no final expression found"
+    detail = f"no final expression for {' or '.join(absent)}"
+    if given:
+        outcomes = ", ".join(f"{name}, which {outcome}" for name, outcome in given.items())
+        detail += f" (the answer gives {outcomes})"
+    return detail
 
 
 def _updated_symbol(context, chain):

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..formula import FormulaError, parse_latex
 from ..formula.indexed import Evaluator
-from .results import QuestionResult, StepResult, excerpt
+from .results import QuestionResult, StepResult, excerpt, quantity_name
 from .sheet import Block, math_blocks
 from .steps import TEXT, statements, top_level_split
 
@@ -74,7 +74,7 @@ def grade_values(question, text) -> QuestionResult:
         if not ok:
             problems.append(f"{block.label}: {detail}")
             counterexample = counterexample or {"written": written, "true": true}
-    missing = [question.targets[k][0] for k in range(len(targets)) if k not in found]
+    missing = [quantity_name(question.targets[k][0]) for k in range(len(targets)) if k not in found]
     answer = "; ".join(s.latex for s in steps)
     if not steps:
         return QuestionResult(

@@ -7,11 +7,20 @@ machine cannot judge, or a formula it could not read: the reason is given). Step
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ..formula import FormulaError
 
-__all__ = ["StepResult", "QuestionResult", "Report", "TOLERANCE", "TRIALS", "MAX_BLOCKS"]
+__all__ = [
+    "StepResult",
+    "QuestionResult",
+    "Report",
+    "TOLERANCE",
+    "TRIALS",
+    "MAX_BLOCKS",
+    "quantity_name",
+]
 
 TOLERANCE = 1e-6
 TRIALS = 3
@@ -81,6 +90,24 @@ class Report:
             "questions": [q.as_dict() for q in self.questions],
             "summary": self.summary,
         }
+
+
+_DERIVATIVE = re.compile(r"\\frac\{\\partial\s*(.+?)\}\{\\partial\s*(.+)\}")
+
+
+def _plain(latex: str) -> str:
+    text = re.sub(r"\\hat\{(\w+)\}", r"\1hat", latex).replace("^*", "*")
+    text = re.sub(r"\\(\w+)", r"\1", text)
+    return re.sub(r"[{}\s]", "", text)
+
+
+def quantity_name(latex: str) -> str:
+    """An asked quantity's LaTeX as the plain text of a detail:
+    ``\\frac{\\partial l}{\\partial W_{ij}}`` is ``dl/dW_ij``, ``W^*`` is ``W*``."""
+    match = _DERIVATIVE.fullmatch(latex.strip())
+    if match:
+        return f"d{_plain(match[1])}/d{_plain(match[2])}"
+    return _plain(latex)
 
 
 def one_line(exc) -> str:
