@@ -12,6 +12,7 @@ from verigrad.cli import main
 from verigrad.drawing import (
     GraphData,
     draw_graph,
+    first_non_finite,
     format_value,
     graph_data,
     layout,
@@ -219,6 +220,17 @@ def test_graph_command(tmp_path, capsys):
         (["--f", "x", "--at", "x=a"], "--at: x: 'a' is not a number"),
         (["--f", "x * 2", "--shape", "x=3"], "--f: the formula must give a scalar"),
         (["--f", "x * 2", "--at", "x=1", "--max-nodes", "1"], "--max-nodes: must be >= 2"),
+        # a NaN or an infinity anywhere in the graph, never drawn as "value nan"
+        (["--f", "log(x)", "--at", "x=-1"], "--at: the formula is not finite at x=-1"),
+        (["--f", "y * log(x)", "--at", "x=-1,y=2"], "the value of log is nan"),
+        (["--f", "x / y", "--at", "x=1,y=0"], "--at: the formula is not finite at x=1,y=0"),
+        (["--f", "sqrt(x)", "--at", "x=0"], "--at: the formula is not finite at x=0: the grad"),
+        (["--f", "sum(log(W))", "--shape", "W=3"], "--f: the formula is not finite"),
+        # the non-finite node is among those a summarised picture would hide
+        (
+            ["--f", "log(x) + x + x + x + x + x + x", "--at", "x=-1", "--max-nodes", "3"],
+            "--at: the formula is not finite at x=-1",
+        ),
     ],
 )
 def test_graph_command_refuses_bad_input_in_one_line(tmp_path, capsys, argv, words):
@@ -256,3 +268,18 @@ def test_graph_command_reads_latex(tmp_path, capsys):
     ]:
         assert main(["graph", *bad, "--out", str(tmp_path / "g.png")]) == 2
         assert words in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
+def test_first_non_finite_finds_where_the_trouble_starts():
+    x = Tensor(-1.0, requires_grad=True)
+    y = Tensor(2.0, requires_grad=True)
+    found = first_non_finite(graph_data(F.relu(x.log() * y) + y, names={"x": x, "y": y}))
+    assert found.node.op == "log" and found.what == "value" and found.inputs == ("x",)
+    assert found.describe() == "the value of log is nan"
+    z = Tensor(0.0, requires_grad=True)
+    found = first_non_finite(graph_data(z.sqrt() * 3, names={"z": z}))
+    assert found.node.name == "z" and found.what == "gradient"
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    assert first_non_finite(graph_data((w.log() * w).sum(), names={"w": w})) is None

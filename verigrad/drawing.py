@@ -40,6 +40,8 @@ __all__ = [
     "MAX_NODES",
     "FORMATS",
     "graph_data",
+    "NonFinite",
+    "first_non_finite",
     "Layout",
     "layout",
     "format_value",
@@ -242,6 +244,59 @@ def graph_data(root: Tensor, names=None, grad=None, max_nodes=None) -> GraphData
                 cut.add(id(node))
                 edges.append((0, index[id(node)]))
     return GraphData(tuple(nodes), tuple(edges), index[id(root)], total, hidden)
+
+
+@dataclass(frozen=True)
+class NonFinite:
+    """Where a graph first stops being finite: ``node`` holds a NaN or an infinity in its
+    ``what`` (``"value"`` or ``"gradient"``); ``inputs`` are the names of the labelled leaves
+    upstream of it (the ones a different point would change)."""
+
+    node: GraphNode
+    what: str
+    inputs: tuple
+
+    def describe(self) -> str:
+        """``"the value of log is nan"``: one phrase for a message."""
+        array = self.node.value if self.what == "value" else self.node.grad
+        bad = np.asarray(array, dtype=np.float64)
+        bad = bad[~np.isfinite(bad)].reshape(-1)
+        title = self.node.name or self.node.op or self.node.label
+        count = "" if np.size(array) == 1 else f" ({bad.size} of {np.size(array)} entries)"
+        return f"the {self.what} of {title} is {float(bad[0])}{count}"
+
+
+def first_non_finite(data: GraphData) -> NonFinite | None:
+    """The node where ``data`` first holds a NaN or an infinity, None if nowhere.
+
+    Values are searched inputs first and gradients output first (the directions each flows),
+    so the node found is where the trouble starts: ``log(x)`` at ``x = -1`` gives the value of
+    ``log``; ``sqrt(x)`` at ``x = 0`` the gradient at ``x``. The summary node of a summarised
+    graph holds nothing: draw with ``max_nodes=None`` to search every node.
+    """
+    parents = {}
+    for parent, child in data.edges:
+        parents.setdefault(child, []).append(parent)
+
+    def inputs(index):
+        seen, stack = {index}, [index]
+        while stack:
+            for parent in parents.get(stack.pop(), ()):
+                if parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+        return tuple(sorted(data.nodes[i].name for i in seen if data.nodes[i].name))
+
+    def finite(array):
+        return array is None or bool(np.all(np.isfinite(np.asarray(array, dtype=np.float64))))
+
+    for node in data.nodes:
+        if not finite(node.value):
+            return NonFinite(node, "value", inputs(node.index))
+    for node in reversed(data.nodes):
+        if not finite(node.grad):
+            return NonFinite(node, "gradient", inputs(node.index))
+    return None
 
 
 # ---------------------------------------------------------------------------- the layout

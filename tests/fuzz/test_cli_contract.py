@@ -218,6 +218,9 @@ def _cases():
         (["bench", "--json", "IN/nodir/x.json", "topk"], "--json"),
     ]:
         cases.append((" ".join(argv), argv, what))
+    for formula, point in [("log(x)", "x=-1"), ("x / y", "x=1,y=0"), ("sqrt(x)", "x=0")]:
+        argv = ["graph", "--f", formula, "--at", point, "--out", "g.png"]  # drew "value nan"
+        cases.append((f"graph --f={formula!r} --at={point!r}", argv, "--at"))
     return cases
 
 

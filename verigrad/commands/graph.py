@@ -124,18 +124,51 @@ def _evaluate_latex(source: str, env: dict):
     return out.t, frozenset(used)
 
 
+def _refuse_non_finite(found, args, formula_param: str) -> None:
+    """Refuse a graph with a NaN or an infinity in any node's value or gradient (``found``:
+    :func:`~verigrad.drawing.first_non_finite` of the whole graph, not only the drawn part),
+    naming what the user must change: ``--at`` when a point given there feeds the node (log(x)
+    at x=-1), the formula otherwise (the --shape entries are random draws)."""
+    if found is None:
+        return
+    from .._checks import NotFiniteError
+
+    at_names = set(parse_point(args.at))
+    from_at = [name for name in found.inputs if name in at_names]
+    if from_at:
+        point = ",".join(f"{n}={v:g}" for n, v in parse_point(args.at).items())
+        raise NotFiniteError(
+            "values",
+            f"the formula is not finite at {point}: {found.describe()}; choose a point where "
+            "every node's value and gradient are finite",
+        )
+    raise NotFiniteError(
+        formula_param,
+        f"the formula is not finite at the values drawn for its variables: {found.describe()}; "
+        "--shape entries are N(0, 1) draws, so apply log or sqrt to positive expressions only "
+        "(exp(W), W**2 + 1, ...)",
+    )
+
+
 def run(args) -> int:
     import numpy as np
 
-    from .._checks import ParameterError, check_int
-    from ..drawing import draw_graph, format_value
+    from .._checks import check_int
+
+    check_int(args.max_nodes, "max_nodes", low=2)
+    check_int(args.seed, "seed", low=0)
+    # a NaN or an infinity is refused (naming the option to change), not warned about
+    with np.errstate(all="ignore"):
+        return _draw(args, np.random.default_rng(args.seed))
+
+
+def _draw(args, rng) -> int:
+    from .._checks import ParameterError
+    from ..drawing import draw_graph, first_non_finite, format_value, graph_data
     from ..formula import FormulaError, evaluate, parse, parse_shape
     from ..io import UnwritableError
     from ..tensor import Tensor
 
-    check_int(args.max_nodes, "max_nodes", low=2)
-    check_int(args.seed, "seed", low=0)
-    rng = np.random.default_rng(args.seed)
     env = {}
     try:
         for name, value in parse_point(args.at).items():
@@ -160,11 +193,13 @@ def run(args) -> int:
     if out.size != 1:
         raise ParameterError(param, f"the formula must give a scalar, it gives shape {out.shape}")
     unused = sorted(set(env) - used)
+    names = {n: t for n, t in env.items() if n in used}
+    _refuse_non_finite(first_non_finite(graph_data(out, names=names)), args, param)
     try:
         data = draw_graph(
             out,
             args.out,
-            names={n: t for n, t in env.items() if n in used},
+            names=names,
             max_nodes=args.max_nodes,
             title=source,
         )
