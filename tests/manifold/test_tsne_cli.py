@@ -106,7 +106,8 @@ def test_bad_input_exits_2(data, capsys, args, message):
     ]
     (root / "nan_label.csv").write_text("a,b,c,d,e,kind\n" + "\n".join(rows) + "\n")
     rest = [str(root / a[5:]) if a.startswith("ROOT/") else a for a in args[1:]]
-    argv = ["tsne", str(root / args[0]), "--out", str(root / "bad.png")] + FAST + rest
+    # not bad.png: its embedding would be bad.csv, an input (refused before it is read)
+    argv = ["tsne", str(root / args[0]), "--out", str(root / "refused.png")] + FAST + rest
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
