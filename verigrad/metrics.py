@@ -407,7 +407,7 @@ class TopKError:
             values = list(ks)
         except TypeError:
             raise ParameterTypeError(
-                "ks", f"expected an int or a sequence of ints, got {ks!r}"
+                "ks", f"expected an int or a sequence of ints, got {ks!s}"
             ) from None
         if not values:
             raise ParameterError("ks", "needs at least one k")

@@ -150,6 +150,12 @@ def _pca(X, n_components):
     return centred @ vectors
 
 
+def _shown(value) -> str:
+    """``value`` as an error message shows it: a numpy scalar as the plain number
+    (``1.5``, not ``np.float64(1.5)``), anything else by its repr (``'abc'``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _random_state_generator(random_state) -> np.random.Generator:
     """The run's Generator from ``random_state`` (None, int >= 0, Generator or RandomState)."""
     if isinstance(random_state, np.random.RandomState):
@@ -167,7 +173,7 @@ def _random_state_generator(random_state) -> np.random.Generator:
     raise ParameterTypeError(
         "random_state",
         "expected None, an int seed, a numpy.random.Generator or a "
-        f"numpy.random.RandomState, got {random_state!r}",
+        f"numpy.random.RandomState, got {_shown(random_state)}",
     )
 
 
@@ -314,10 +320,10 @@ class TSNE(_sklearn.TransformerMixin, _sklearn.BaseEstimator):
             check_choice(self.init, "init", ("pca", "random"))
         elif not isinstance(self.init, (np.ndarray, list, tuple)):
             raise ParameterTypeError(
-                "init", f"expected 'pca', 'random' or an array, got {self.init!r}"
+                "init", f"expected 'pca', 'random' or an array, got {_shown(self.init)}"
             )
         if not isinstance(self.verbose, (bool, numbers.Integral)):
-            raise ParameterTypeError("verbose", f"expected a bool, got {self.verbose!r}")
+            raise ParameterTypeError("verbose", f"expected a bool, got {_shown(self.verbose)}")
         return _FitSettings(
             X=X,
             dtype=dtype,

@@ -68,7 +68,7 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
             raise ParameterError(
                 "y",
                 "needs samples of at least 2 classes in the data, but the data contains only "
-                f"one class: {self.classes_[0]!r}",
+                f"one class: {self.classes_.tolist()[0]!r}",  # 0, not np.int64(0)
             )
         fit = multinomial_fit(
             X,

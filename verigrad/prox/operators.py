@@ -337,7 +337,7 @@ def _check_groups(groups, name: str = "groups") -> list:
     for k, g in enumerate(groups):
         if isinstance(g, numbers.Integral):
             raise ParameterTypeError(
-                name, f"group {k} must be a list of indices, got the integer {g!r}"
+                name, f"group {k} must be a list of indices, got the integer {int(g)}"
             )
         idx = np.asarray(list(g) if not isinstance(g, np.ndarray) else g)
         if idx.size == 0:
@@ -460,7 +460,13 @@ class _Box(ProxOperator):
         self.lo = self._bound(lo, "lo")
         self.hi = self._bound(hi, "hi")
         if np.any(np.asarray(self.lo) > np.asarray(self.hi)):
-            raise ValueError(f"lo, hi: need lo <= hi everywhere, got lo={lo!r}, hi={hi!r}")
+            low, high = np.broadcast_arrays(np.asarray(self.lo), np.asarray(self.hi))
+            at = tuple(int(i) for i in np.argwhere(low > high)[0])
+            where = f"[{', '.join(map(str, at))}]" if at else ""
+            raise ValueError(
+                f"lo, hi: need lo <= hi everywhere, got lo{where}={float(low[at]):g} > "
+                f"hi{where}={float(high[at]):g}"
+            )
 
     @staticmethod
     def _bound(b, name):
