@@ -159,5 +159,5 @@ def test_absurd_penalties_stop_with_model_collapsed(tmp_path, capsys, argv):
 
 def test_finetune_epochs_without_a_penalty_is_refused(tmp_path, capsys):
     assert main(["train", "--out", str(tmp_path / "r"), *FAST, "--finetune-epochs", "2"]) == 2
-    _one_line_error(capsys, "--finetune-epochs", "l1 or group_l1")
+    _one_line_error(capsys, "--finetune-epochs", "give the l1 or the group-l1 penalty")
     assert not (tmp_path / "r").exists()

@@ -86,6 +86,19 @@ def test_train_names_out_and_the_file(tmp_path, monkeypatch, name):
         assert load_model(os.path.join(run, "model.npz")) is not None
 
 
+def test_a_resumed_run_names_resume(tmp_path, monkeypatch):
+    """The directory a resumed run writes to was given by --resume, not --out."""
+    run = str(tmp_path / "run")
+    assert run_cli([*TRAIN, "--out", run], "disk full")[0] == "accepted"
+    _full_at(monkeypatch, "model.npz")
+    _refused(
+        ["train", "--resume", run, "--epochs", "2", "--no-tsne", "--quiet"],
+        "--resume",
+        os.path.join(run, "model.npz"),
+    )
+    assert load_model(os.path.join(run, "model.npz")) is not None
+
+
 def test_train_without_out_names_out(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _full_at(monkeypatch, "model.npz")

@@ -74,10 +74,15 @@ def run(args) -> int:
     gap = float(np.max(np.abs(scores - small_scores))) if len(X) else 0.0
     time_before, time_after = _best_time(model, X, args.repeats), _best_time(small, X, args.repeats)
     widths = result["widths"]
-    print(f"{args.checkpoint}: removed filters/neurons per layer:")
     from ..training.compact import find_units
 
-    for unit in find_units(model):
+    units = find_units(model)
+    print(
+        f"{args.checkpoint}: removed filters/neurons per layer:"
+        if units
+        else f"{args.checkpoint}: the model has no filters or hidden neurons to remove"
+    )
+    for unit in units:
         layer = model[unit.index]
         n = layer.weight.shape[0]
         kept = int(widths.get(str(unit.index), n))

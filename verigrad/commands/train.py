@@ -186,6 +186,8 @@ def run(args) -> int:
 
     log = (lambda *a, **k: None) if args.quiet else print
     if args.resume:
+        # a resumed run writes where --resume points: an unwritable directory is that option's
+        args._dests = {**PARAMETER_DESTS, "run_dir": "resume"}
         trainer = Trainer.resume(_run_directory(args.resume), epochs=args.epochs)
         _refuse_conflicts(args, trainer.config, trainer.run_dir)
         log(f"resuming {trainer.run_dir} at epoch {trainer.epoch} of {trainer.config.total_epochs}")
@@ -210,7 +212,8 @@ def run(args) -> int:
         f"{trainer.Xtr.shape[1:]}, {trainer.n_classes} classes"
     )
     log(
-        f"model {c.model} (pool {c.pool}), {trainer.model.n_parameters():,} parameters; optimizer {c.optimizer} "
+        f"model {c.model}{f' (pool {c.pool})' if c.model == 'cnn' else ''}, "
+        f"{trainer.model.n_parameters():,} parameters; optimizer {c.optimizer} "
         f"lr {c.lr:g}, schedule {c.schedule}, batch {c.batch_size}, seed {c.seed}"
         + (f", l1 {c.l1:g} (layer scale {c.l1_scale})" if c.l1 else "")
         + (f", group-l1 {c.group_l1:g}" if c.group_l1 else "")
@@ -235,11 +238,16 @@ def run(args) -> int:
             else ""
         )
         if isinstance(exc, ModelCollapsed):
+            penalties = " and ".join(
+                f"{option} {value:g}"
+                for option, value in (("--l1", exc.l1), ("--group-l1", exc.group_l1))
+                if value
+            )
             raise ValueError(
                 f"the model collapsed to zero at epoch {exc.epoch}: every weight of layer(s) "
                 f"{', '.join(exc.layers)} is 0, so its predictions no longer depend on the "
-                f"input; --l1 {exc.l1:g} and --group-l1 {exc.group_l1:g} are too strong for "
-                f"--lr {exc.lr:g}: start a new run with smaller values{saved}"
+                f"input; {penalties} {'is' if ' and ' not in penalties else 'are'} too strong "
+                f"for --lr {exc.lr:g}: start a new run with smaller values{saved}"
             ) from None
         raise ValueError(
             f"{exc.what} at epoch {exc.epoch}: training diverged; the step is set by "

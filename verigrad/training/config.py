@@ -115,7 +115,8 @@ class TrainConfig:
         if self.finetune_epochs and not (self.l1 > 0 or self.group_l1 > 0):
             raise ParameterError(
                 "finetune_epochs",
-                "fine-tunes the zeros that l1 or group_l1 leave; give one of them too",
+                "fine-tunes the zeros a sparsity penalty leaves: give the l1 or the group-l1 "
+                "penalty too",
             )
         check_int(self.seed, "seed", 0, 2**63 - 1)
         check_number(self.test_size, "test_size", 0.0, 1.0, low_open=True, high_open=True)

@@ -226,7 +226,7 @@ class Trainer:
             raise ParameterError(
                 "group_l1",
                 f"the {config.model} model has no conv filters or hidden neurons to make zero "
-                "(its only layer's outputs are the classes); use l1 for sparse weights",
+                "(its only layer's outputs are the classes); use the l1 penalty for sparse weights",
             )
         self.scheduler = make_scheduler(config.schedule, self.optimizer, config.epochs)
         self._finetuning = False

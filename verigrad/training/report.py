@@ -51,9 +51,12 @@ def _tsne_figure(model, X, y, path, seed: int) -> dict:
     perplexity = float(min(30.0, (n - 1) / 3))
     tsne = TSNE(perplexity=perplexity, method="exact" if n <= 1000 else "fft", random_state=seed)
     embedding = tsne.fit_transform(features)
-    plot_embedding(
-        embedding, path, labels=y, title=f"t-SNE of the penultimate features ({n} test images)"
+    what = (
+        "penultimate-layer features"
+        if isinstance(model, Sequential) and len(model) > 1
+        else "input pixels (the model has no hidden layer)"
     )
+    plot_embedding(embedding, path, labels=y, title=f"t-SNE of the {what} ({n} test images)")
     return {"tsne_kl_divergence": float(tsne.kl_divergence_)}
 
 
