@@ -57,3 +57,44 @@ def test_block_sums_keep_the_total_and_the_partial_last_block():
     sums = verigrad.plots._block_sums(matrix, 3)
     assert sums.shape == (3, 3) and sums.sum() == matrix.sum()
     assert sums[0, 0] == matrix[:3, :3].sum() and sums[2, 2] == matrix[6, 6]
+
+
+def _embedding(n=66):
+    return np.random.default_rng(0).normal(size=(n, 2))
+
+
+@pytest.mark.parametrize(
+    "labels", [np.arange(66) % 3, np.array(["a", "b", "c"] * 22), np.arange(66) % 3 + 0.5]
+)
+def test_few_distinct_labels_are_classes_with_a_legend(monkeypatch, labels):
+    figures = _figures(monkeypatch)
+    verigrad.plots.plot_embedding(_embedding(), "e.png", labels=labels, legend_title="kind")
+    fig = figures[0]
+    ax = fig.axes[0]
+    assert len(fig.axes) == 1  # no colorbar
+    legend = ax.get_legend()
+    assert legend is not None and legend.get_title().get_text() == "kind"
+    assert [t.get_text() for t in legend.get_texts()] == [str(c) for c in np.unique(labels)]
+    colours = {tuple(c.get_facecolor()[0]) for c in ax.collections}
+    assert len(colours) == 3
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.round(np.linspace(0.1, 2.5, 66), 1),  # a measurement: 25 distinct floats
+        np.round(np.linspace(0.1, 2.5, 66), 1).astype(str),  # the same read as text
+        np.arange(66) % 40,  # more class ids than a legend shows
+    ],
+)
+def test_many_numeric_labels_are_coloured_by_value_with_a_colorbar(monkeypatch, labels):
+    figures = _figures(monkeypatch)
+    verigrad.plots.plot_embedding(_embedding(), "e.png", labels=labels, legend_title="d")
+    fig = figures[0]
+    ax, colorbar_ax = fig.axes
+    assert ax.get_legend() is None and colorbar_ax.get_ylabel() == "d"
+    (points,) = ax.collections
+    np.testing.assert_allclose(points.get_array(), labels.astype(float))
+    assert points.get_cmap().name == "viridis"
+    assert points.norm.vmin == labels.astype(float).min()
+    assert points.norm.vmax == labels.astype(float).max()

@@ -140,8 +140,31 @@ def _block_sums(matrix: np.ndarray, block: int) -> np.ndarray:
     return np.add.reduceat(rows, starts, axis=1)
 
 
+#: at most this many distinct labels get a colour each and a legend; numeric labels with more
+#: (a measurement, not a class) are coloured by value with a colorbar instead
+LEGEND_MAX = 20
+
+
+def _numeric(labels: np.ndarray):
+    """``labels`` as float64 if they are all numbers (numbers read as text too), else None."""
+    if labels.dtype.kind in "biuf":
+        return labels.astype(np.float64)
+    if labels.dtype.kind in "US":
+        try:
+            return labels.astype(np.float64)
+        except ValueError:
+            return None
+    return None
+
+
 def plot_embedding(Y, path, labels=None, title: str = "", legend_title: str = "class") -> str:
-    """A 2-D (or 1-D, drawn against a jitter) scatter of an embedding, coloured by ``labels``."""
+    """A 2-D (or 1-D, drawn against a jitter) scatter of an embedding, coloured by ``labels``.
+
+    Up to :data:`LEGEND_MAX` distinct labels are classes: a colour each (tab10/tab20) and a
+    legend titled ``legend_title``. More distinct *numeric* labels (a continuous column, or
+    many class ids) are coloured by value with a continuous colormap and a colorbar labelled
+    ``legend_title``; more distinct non-numeric labels get repeating colours and no legend.
+    """
     Y = np.asarray(Y, dtype=float)
     if Y.ndim != 2 or Y.shape[1] not in (1, 2):
         raise ParameterError("Y", f"expected an embedding of shape (N, 1) or (N, 2), got {Y.shape}")
@@ -151,11 +174,17 @@ def plot_embedding(Y, path, labels=None, title: str = "", legend_title: str = "c
     fig, axes = new_figure(size=(6.5, 6.0))
     ax = axes[0, 0]
     size = max(2.0, min(20.0, 4000.0 / max(len(Y), 1)))
+    labels = None if labels is None else np.asarray(labels)
+    classes = None if labels is None else np.unique(labels)
+    values = None if labels is None else _numeric(labels)
     if labels is None:
         ax.scatter(Y[:, 0], Y[:, 1], s=size, alpha=0.7, linewidths=0)
+    elif len(classes) > LEGEND_MAX and values is not None:
+        points = ax.scatter(
+            Y[:, 0], Y[:, 1], c=values, cmap="viridis", s=size, alpha=0.8, linewidths=0
+        )
+        fig.colorbar(points, ax=ax, fraction=0.046, pad=0.04, label=legend_title)
     else:
-        labels = np.asarray(labels)
-        classes = np.unique(labels)
         cmap = _pyplot().get_cmap("tab10" if len(classes) <= 10 else "tab20")
         for i, c in enumerate(classes):
             members = labels == c
@@ -168,7 +197,7 @@ def plot_embedding(Y, path, labels=None, title: str = "", legend_title: str = "c
                 color=cmap(i % cmap.N),
                 label=str(c),
             )
-        if len(classes) <= 20:
+        if len(classes) <= LEGEND_MAX:
             ax.legend(
                 title=legend_title,
                 markerscale=max(1.0, 12 / size),

@@ -55,3 +55,31 @@ def test_an_out_beside_the_input_under_another_name_works(inputs, monkeypatch):
     assert main(["tsne", "data.csv", "--out", "data-tsne.png", *FAST]) == 0
     assert np.load("data-tsne.npy").shape == (60, 2)
     assert (inputs / "data.csv").read_text().startswith("a,b,c,d\n")
+
+
+def test_a_continuous_label_column_gets_a_colorbar_and_a_class_column_a_legend(
+    tmp_path, monkeypatch
+):
+    import verigrad.plots
+
+    figures = []
+    monkeypatch.setattr(verigrad.plots, "save_figure", lambda fig, path: figures.append(fig))
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(66, 3))
+    width = np.round(np.linspace(0.1, 2.5, 66), 1)  # like iris.csv's column d: 25 values
+    species = np.arange(66) % 3
+    with open(tmp_path / "t.csv", "w") as fh:
+        fh.write("a,b,c,d,species\n")
+        for row, w, s in zip(X, width, species, strict=True):
+            fh.write(",".join(f"{v:.6g}" for v in row) + f",{w},{s}\n")
+    for column in ("d", "species"):
+        out = tmp_path / f"{column}.png"
+        assert (
+            main(["tsne", str(tmp_path / "t.csv"), "--labels", column, "--out", str(out), *FAST])
+            == 0
+        )
+    continuous, classes = figures
+    assert len(continuous.axes) == 2 and continuous.axes[0].get_legend() is None
+    assert continuous.axes[1].get_ylabel() == "d"
+    assert len(classes.axes) == 1
+    assert classes.axes[0].get_legend().get_title().get_text() == "species"

@@ -181,9 +181,9 @@ def test_plot_says_what_it_does_not_show(data, capsys, monkeypatch, n_components
     titles = []
     plot = verigrad.plots.plot_embedding
 
-    def spy(Y, path, labels=None, title=""):
+    def spy(Y, path, labels=None, title="", **options):
         titles.append(title)
-        return plot(Y, path, labels=labels, title=title)
+        return plot(Y, path, labels=labels, title=title, **options)
 
     monkeypatch.setattr(verigrad.plots, "plot_embedding", spy)
     out = root / f"components_{n_components}.png"

@@ -168,7 +168,7 @@ def run(args) -> int:
     )
     if note:
         title += f"\n({note})"
-    plot_embedding(shown, args.out, labels=labels, title=title)
+    plot_embedding(shown, args.out, labels=labels, title=title, legend_title=_label_title(args))
     if not args.quiet:
         print(
             f"embedded {len(X)} points in {seconds:.1f} s, KL divergence "
@@ -177,6 +177,15 @@ def run(args) -> int:
         if note:
             print(f"note: {note}")
     return 0
+
+
+def _label_title(args) -> str:
+    """What the legend or colorbar calls the labels: the CSV column given to --labels."""
+    if args.labels is None:
+        return "class"  # an .npz's y
+    if os.path.isfile(args.labels):
+        return "label"
+    return f"column {args.labels}" if args.labels.lstrip("-").isdigit() else args.labels
 
 
 def _plot_note(n_components):
