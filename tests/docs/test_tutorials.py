@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TUTORIALS = sorted((ROOT / "docs" / "tutorials").glob("*.md"))
+NUMPY_REPR = re.compile(r"\bnp\.(?:float|int|uint|bool|str|complex)\w*\(|\bnp\.(?:True|False)_")
 FENCE = re.compile(r"^```python[^\n]*\n(.*?)^```\s*$", re.M | re.S)
 
 
@@ -25,13 +26,17 @@ def test_there_is_a_tutorial_for_each_of_the_nine_sections():
 
 
 @pytest.mark.parametrize("page", TUTORIALS, ids=[p.stem for p in TUTORIALS])
-def test_tutorial_runs(page, tmp_path, monkeypatch):
+def test_tutorial_runs(page, tmp_path, monkeypatch, capsys):
+    """Every block runs, and what the page prints is plain: no numpy scalar reprs
+    (``np.float64(0.5)``) for a reader to decode."""
     monkeypatch.chdir(tmp_path)  # pictures a page draws land in the scratch directory
     monkeypatch.setenv("MPLBACKEND", "Agg")
     namespace = {"__name__": f"tutorial_{page.stem.replace('-', '_')}"}
     for number, block in enumerate(python_blocks(page), 1):
         code = compile(block, f"{page.name} block {number}", "exec")
         exec(code, namespace)  # noqa: S102 - our own documentation, run as a test
+    printed = capsys.readouterr().out
+    assert not NUMPY_REPR.search(printed), NUMPY_REPR.search(printed).group()
 
 
 def test_site_navigation_names_existing_pages():
