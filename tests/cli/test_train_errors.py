@@ -161,3 +161,14 @@ def test_finetune_epochs_without_a_penalty_is_refused(tmp_path, capsys):
     assert main(["train", "--out", str(tmp_path / "r"), *FAST, "--finetune-epochs", "2"]) == 2
     _one_line_error(capsys, "--finetune-epochs", "give the l1 or the group-l1 penalty")
     assert not (tmp_path / "r").exists()
+
+
+def test_a_finite_divergence_is_warned_about(tmp_path, capsys):
+    """--lr 1e9 with Adam ends with a loss near 1e26, finite, at chance accuracy: the run is
+    saved as asked (exit 0) but stderr says it diverged; a normal run says nothing."""
+    assert main(["train", *FAST, "--lr", "1e9", "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("verigrad train: warning: the final training loss")
+    assert "--lr" in err[0]
+    assert main(["train", *FAST, "--out", str(tmp_path / "b")]) == 0
+    assert capsys.readouterr().err == ""

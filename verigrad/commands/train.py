@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 
@@ -272,4 +273,22 @@ def run(args) -> int:
         f"wrote {out_dir}/: metrics.json {CHECKPOINT} "
         + " ".join(os.path.basename(p) for p in paths.values())
     )
+    warning = _divergence_warning(trainer.history, trainer.n_classes)
+    if warning:
+        print(f"verigrad train: warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _divergence_warning(history, n_classes: int) -> str | None:
+    """A finite run that still went wrong: its last training loss is far above chance level's,
+    ``log(n_classes)`` (uniform predictions). ``--lr 1e9`` with Adam ends near 1e26, finite, at
+    chance accuracy; a run that learns anything ends well below ``log(n_classes)``."""
+    losses = [e["train_loss"] for e in history if "train_loss" in e]
+    chance = math.log(max(n_classes, 2))
+    if not losses or not losses[-1] > 10 * chance:
+        return None
+    return (
+        f"the final training loss {losses[-1]:.4g} is far above chance level's "
+        f"log({n_classes}) = {chance:.3g}: the run diverged without overflowing; "
+        "try a smaller --lr"
+    )
