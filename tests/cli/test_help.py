@@ -36,3 +36,30 @@ def test_check_grad_help_shows_the_latex_example_as_typed(capsys):
         '      --grad "\\frac{\\partial l}{\\partial W_{ij}} = (\\hat y_i - y_i) x_j" \\',
         "      --shape W=3x4 x=4 b=3 --onehot y=3",
     ]
+
+
+def test_tsne_help_gives_every_option_a_help_and_its_default(capsys):
+    import argparse
+
+    from verigrad.cli import build_parser
+    from verigrad.commands import tsne
+    from verigrad.manifold import TSNE
+    from verigrad.manifold.tsne import EXPLORATION_ITER
+
+    parser = build_parser()._subparsers._group_actions[0].choices["tsne"]
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        assert action.help, f"{action.option_strings or action.dest} has no help"
+        if action.default not in (None, False):
+            assert "default" in action.help, action.option_strings
+            shown = f"{action.default:g}" if isinstance(action.default, float) else action.default
+            assert str(shown) in action.help, (action.option_strings, action.help)
+    library = TSNE().get_params()
+    defaults = {a.dest: a.default for a in parser._actions}
+    for name in ("n_components", "perplexity", "max_iter", "init"):
+        assert defaults[name] == library[name], name  # the command keeps TSNE's defaults
+    assert tsne.EXPLORATION_ITER == EXPLORATION_ITER and library["early_exaggeration"] == 12.0
+    text = _help(capsys, "tsne")
+    for words in ("(default 30)", "(default 1000)", "(default 2;", "pca (default)", "default 0"):
+        assert words in text, words

@@ -13,11 +13,21 @@ plot (PNG) plus the embedding next to it as .npy and .csv.
 INPUT: .npy (a 2-D array; more dimensions are flattened per row), .npz (array 'X' and
 optional labels 'y'), or .csv (numbers, optional header row). --labels colours the points:
 a column of the CSV (index or header name, removed from the features) or a file of labels
-(.npy, or text with one label per line)."""
+(.npy, or text with one label per line); up to 20 distinct labels get a colour each and a
+legend, more numeric ones (a measurement) a colour scale and a colorbar.
+
+The other settings are TSNE's defaults: early exaggeration 12, learning rate "auto"
+(max(N / 12 / 4, 50)). An --out whose .npy or .csv would overwrite INPUT is refused.
+
+  verigrad tsne iris.csv --labels species --out iris-tsne.png"""
 
 
 #: up to this many points ``--method auto`` runs the exact O(N^2) method
 AUTO_EXACT_MAX = 1000
+
+#: TSNE's early-exaggeration phase (verigrad.manifold.tsne.EXPLORATION_ITER), named in --help
+#: without importing numpy at ``verigrad --help``
+EXPLORATION_ITER = 250
 
 
 def add_arguments(p):
@@ -33,19 +43,50 @@ def add_arguments(p):
         metavar="COLUMN|FILE",
         help="CSV column (index or name) or a file of labels used to colour the points",
     )
-    p.add_argument("--perplexity", type=float, default=30.0)
+    p.add_argument(
+        "--perplexity",
+        type=float,
+        default=30.0,
+        metavar="P",
+        help="neighbours per point: at least 1, below the sample count (default 30)",
+    )
     p.add_argument(
         "--method",
         choices=("auto", "fft", "exact"),
         default="auto",
-        help=f"auto (default): exact up to {AUTO_EXACT_MAX} points (faster there: the FFT grid "
-        "has a fixed minimum size) or for --n-components above 2, fft otherwise",
+        help=f"auto (default; TSNE's own default is fft): exact up to {AUTO_EXACT_MAX} points "
+        "(faster there: the FFT grid has a fixed minimum size) or for --n-components above 2, "
+        "fft otherwise",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--max-iter", type=int, default=1000, dest="max_iter")
-    p.add_argument("--n-components", type=int, default=2, dest="n_components")
-    p.add_argument("--init", choices=("pca", "random"), default="pca")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random seed (default 0, so reruns repeat; TSNE's own default is None)",
+    )
+    p.add_argument(
+        "--max-iter",
+        type=int,
+        default=1000,
+        dest="max_iter",
+        metavar="N",
+        help=f"iterations, the first {EXPLORATION_ITER} with early exaggeration 12 (default 1000)",
+    )
+    p.add_argument(
+        "--n-components",
+        type=int,
+        default=2,
+        dest="n_components",
+        metavar="N",
+        help="embedding dimensions (default 2; fft: 1 or 2; the plot shows the first two)",
+    )
+    p.add_argument(
+        "--init",
+        choices=("pca", "random"),
+        default="pca",
+        help="initial embedding: pca (default) or random (drawn with --seed)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
 
 
 #: TSNE's parameters set by options of another name (library parameter -> argparse dest)
