@@ -89,3 +89,27 @@ def test_same_source_is_judged_by_the_file_not_the_working_directory(tmp_path, c
     monkeypatch.chdir(other_dir)
     other = _report(capsys, "--checkpoint", "../train/r/model.npz", "--data", "d.npz")
     assert other["split"] == "all" and other["n"] == 50
+
+
+def test_checkpoint_is_positional_like_export_and_compact(checkpoint, capsys):
+    by_position = _report(capsys, checkpoint)
+    by_option = _report(capsys, "--checkpoint", checkpoint)
+    assert by_position == by_option and by_position["checkpoint"] == checkpoint
+    assert main(["evaluate", checkpoint, "--k", "1"]) == 0
+    assert capsys.readouterr().out.startswith(f"{checkpoint} (epoch 1) on the test split")
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        ([], "CHECKPOINT: give the checkpoint to evaluate"),
+        (["CKPT", "--checkpoint", "CKPT"], "CHECKPOINT: given twice"),
+        (["missing.npz"], "CHECKPOINT: missing.npz: no such file"),
+        (["--checkpoint", "missing.npz"], "--checkpoint: missing.npz: no such file"),
+    ],
+)
+def test_checkpoint_given_once_errors_name_the_spelling_used(checkpoint, capsys, argv, needle):
+    argv = [checkpoint if a == "CKPT" else a for a in argv]
+    assert main(["evaluate", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1, err

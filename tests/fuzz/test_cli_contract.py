@@ -144,6 +144,7 @@ def _cases():
             cases.append((f"grade {option}={v!r}", argv, option))
     for v in ["IN/missing.npz", "IN/truncated.npz", "IN/ok.npz", "IN", "IN/empty.npz"]:
         cases.append((f"evaluate {v!r}", ["evaluate", "--checkpoint", v], "--checkpoint"))
+        cases.append((f"evaluate CHECKPOINT={v!r}", ["evaluate", v], "CHECKPOINT"))
     tsne_inputs = [
         "IN/missing.npy",
         "IN/empty.npy",

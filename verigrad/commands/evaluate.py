@@ -13,13 +13,25 @@ Which samples: --split auto (the default) uses the test split of the data the ch
 trained on (the same seeded split as training), and every sample of any other --data; --split
 test or --split all chooses explicitly. The first line says which was used.
 
-  verigrad evaluate --checkpoint runs/20261126-101500/model.npz
-  verigrad evaluate --checkpoint run/model.npz --data other.npz --k 1,2"""
+The checkpoint is given like export's and compact's, as CHECKPOINT (--checkpoint FILE, the
+older spelling, still works; give one of the two).
+
+  verigrad evaluate runs/20261126-101500/model.npz
+  verigrad evaluate run/model.npz --data other.npz --k 1,2"""
 
 
 def add_arguments(p):
     p.add_argument(
-        "--checkpoint", required=True, metavar="FILE", help="model.npz written by verigrad train"
+        "checkpoint",
+        nargs="?",
+        metavar="CHECKPOINT",
+        help="model.npz written by verigrad train",
+    )
+    p.add_argument(
+        "--checkpoint",
+        dest="checkpoint_option",
+        metavar="FILE",
+        help="the same as CHECKPOINT (the older spelling)",
     )
     p.add_argument(
         "--data",
@@ -76,6 +88,25 @@ def _parse_k(text: str) -> list:
     return ks
 
 
+def _checkpoint(args) -> str:
+    """The checkpoint given as CHECKPOINT or as --checkpoint (exactly one of them); errors
+    about it then name the spelling the user typed."""
+    positional, option = args.checkpoint, args.checkpoint_option
+    if positional is not None and option is not None:
+        raise ParameterError(
+            "checkpoint",
+            f"given twice ({positional} and --checkpoint {option}): give the checkpoint once",
+        )
+    if positional is None and option is None:
+        raise ParameterError(
+            "checkpoint", "give the checkpoint to evaluate: verigrad evaluate RUN/model.npz"
+        )
+    if option is not None:
+        args._dests = {**getattr(args, "_dests", {}), "checkpoint": "checkpoint_option"}
+        args.checkpoint = option
+    return args.checkpoint
+
+
 def run(args) -> int:
     import json
 
@@ -84,8 +115,9 @@ def run(args) -> int:
     from ..training import evaluate_model, load_checkpoint
     from ..training.checkpoint import restore_model
 
+    checkpoint = _checkpoint(args)
     ks = _parse_k(args.k) if args.k is not None else None
-    arrays, meta = load_checkpoint(args.checkpoint)
+    arrays, meta = load_checkpoint(checkpoint)
     config = meta["config"]
     spec = args.data or config["data"]
     split = args.split
@@ -117,7 +149,7 @@ def run(args) -> int:
         else f"all {len(y)} samples of {spec}"
     )
     report = {
-        "checkpoint": args.checkpoint,
+        "checkpoint": checkpoint,
         "data": spec,
         "split": split,
         "n": int(len(y)),
@@ -132,7 +164,7 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(f"{args.checkpoint} (epoch {meta['epoch']}) on {samples}")
+        print(f"{checkpoint} (epoch {meta['epoch']}) on {samples}")
         print(f"  loss {report['loss']:.4f}  accuracy {report['accuracy']:.4f}")
         for k in ks:
             print(f"  top-{k} error {report[f'top{k}_error']:.4f}")
