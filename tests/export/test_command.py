@@ -67,3 +67,31 @@ def test_as_a_subprocess(checkpoint, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert out.stat().st_size > 10_000  # the weights (about 6,000 float32 parameters)
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--to", "torch", "--out", "m.onnx"], "--out: m.onnx: --to torch writes a .pt2 file"),
+        (["--to", "onnx", "--out", "m.pt2"], "--out: m.pt2: --to onnx writes a .onnx file"),
+        (["--to", "onnx", "--out", "model.npz"], "--out: model.npz: --to onnx writes a .onnx"),
+        (["--to", "torch", "--out", "m"], "not one without a suffix; use m.pt2"),
+        (["--out", "m.bin"], "--to: give --to onnx or --to torch"),
+    ],
+)
+def test_a_suffix_that_contradicts_the_format_is_refused(
+    checkpoint, tmp_path, capsys, monkeypatch, argv, needle
+):
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", checkpoint, *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_without_to_the_suffix_chooses_the_format(checkpoint, tmp_path, capsys):
+    assert main(["export", checkpoint, "--out", str(tmp_path / "m.onnx")]) == 0
+    assert "ONNX opset 17" in capsys.readouterr().out
+    assert main(["export", checkpoint, "--out", str(tmp_path / "m.pt2")]) == 0
+    assert "torch.export program" in capsys.readouterr().out
+    assert torch.export.load(tmp_path / "m.pt2") is not None

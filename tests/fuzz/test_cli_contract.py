@@ -219,6 +219,9 @@ def _cases():
         (["bench", "--json", "IN/nodir/x.json", "topk"], "--json"),
     ]:
         cases.append((" ".join(argv), argv, what))
+    for to, out in [("torch", "m.onnx"), ("onnx", "m.pt2"), ("onnx", "IN/ok.npz")]:
+        argv = ["export", "IN/ok.npz", "--to", to, "--out", out]  # wrote torch under .onnx
+        cases.append((f"export --to={to} --out={out!r}", argv, "--out"))
     for formula, point in [("log(x)", "x=-1"), ("x / y", "x=1,y=0"), ("sqrt(x)", "x=0")]:
         argv = ["graph", "--f", formula, "--at", point, "--out", "g.png"]  # drew "value nan"
         cases.append((f"graph --f={formula!r} --at={point!r}", argv, "--at"))

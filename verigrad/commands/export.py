@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 HELP = "export a checkpoint's model to ONNX or PyTorch (torch.export)"
 DESCRIPTION = """Export the model of a checkpoint written by verigrad train.
 
@@ -16,8 +18,14 @@ the logits (batch, classes) of the model in eval mode (stochastic pooling in its
 dropout off). Optimizer state for continuing training in torch: see
 verigrad.export.torch_state and examples/continue_in_torch.py.
 
-  verigrad export runs/20261126-082512/model.npz --to onnx --out model.onnx
+The file's suffix says its format: .onnx for --to onnx, .pt2 (torch.export's convention) for
+--to torch; a suffix of the other format is refused, and without --to the suffix chooses.
+
+  verigrad export runs/20261126-082512/model.npz --out model.onnx
   verigrad export runs/20261126-082512/model.npz --to torch --out model.pt2"""
+
+#: --to -> the suffix of its files (torch.export.save's convention: .pt2)
+SUFFIXES = {"onnx": ".onnx", "torch": ".pt2"}
 
 #: the library names the exported model ``model`` and the converted one ``module``
 PARAMETER_DESTS = {"module": "checkpoint", "model": "checkpoint"}
@@ -27,11 +35,44 @@ def add_arguments(p):
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="model.npz written by verigrad train")
     p.add_argument(
         "--to",
-        required=True,
-        choices=("onnx", "torch"),
-        help="onnx: an ONNX graph; torch: a torch.export program (torch.export.load)",
+        choices=tuple(SUFFIXES),
+        default=None,
+        help="onnx: an ONNX graph; torch: a torch.export program (torch.export.load); "
+        "default: the one --out's suffix names (.onnx or .pt2)",
     )
-    p.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="the file to write: FILE.onnx for --to onnx, FILE.pt2 for --to torch",
+    )
+
+
+def _format(to, out: str) -> str:
+    """The format to write: ``to``, or the one ``out``'s suffix names when ``to`` is None.
+    A suffix that names the other format, or none of them, is refused about ``out`` (``to``
+    when that was not given): a torch program under a .onnx name opens in no ONNX tool."""
+    from .._checks import ParameterError
+
+    suffix = os.path.splitext(out)[1].lower()
+    named = next((fmt for fmt, s in SUFFIXES.items() if s == suffix), None)
+    if to is None:
+        if named is None:
+            raise ParameterError(
+                "to",
+                f"give --to onnx or --to torch, or an --out ending in .onnx or .pt2 "
+                f"(got --out {out})",
+            )
+        return named
+    if suffix != SUFFIXES[to]:
+        fix = f"use {os.path.splitext(out)[0]}{SUFFIXES[to]}"
+        if named is not None:
+            fix += f" (or --to {named} for a {SUFFIXES[named]} file)"
+        raise ParameterError(
+            "out",
+            f"{out}: --to {to} writes a {SUFFIXES[to]} file, not {suffix or 'one without a suffix'}; {fix}",
+        )
+    return to
 
 
 def run(args) -> int:
@@ -39,6 +80,7 @@ def run(args) -> int:
 
     from ..training import load_checkpoint, load_model
 
+    args.to = _format(args.to, args.out)
     model = load_model(args.checkpoint)
     _, meta = load_checkpoint(args.checkpoint)  # the input shape, classes and epoch
     input_shape = tuple(int(n) for n in meta["input_shape"])
