@@ -53,7 +53,10 @@ def test_bad_input_is_one_line_and_exit_2(checkpoint, tmp_path, capsys, monkeypa
     out = tmp_path / "m.onnx"
     assert main(["export", checkpoint, "--to", "onnx", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err == "verigrad export: error: onnx is not installed: pip install verigrad[export]\n"
+    assert (
+        err
+        == "verigrad export: error: onnx is not installed: pip install onnx (from a clone: pip install -e '.[export]')\n"
+    )
     assert not out.exists()
 
 

@@ -37,7 +37,7 @@ verigrad                  ONNX
 
 Any other layer (a Module subclass with its own ``forward``) is a ParameterError naming its
 path in the model and its class. ``onnx`` is imported only when called; without it the error
-says ``pip install verigrad[export]``.
+says how to install it.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ def import_onnx():
         import onnx
     except ModuleNotFoundError:
         raise ModuleNotFoundError(
-            "onnx is not installed: pip install verigrad[export]", name="onnx"
+            "onnx is not installed: pip install onnx (from a clone: pip install -e '.[export]')",
+            name="onnx",
         ) from None
     return onnx
 
@@ -481,7 +482,7 @@ def to_onnx(model: Module, input_shape, *, dtype=None, opset: int = OPSET, name:
         ``model`` for a layer ONNX export does not cover (named by its path and class) or
         parameters of different dtypes; ``dtype`` other than float32/64; ``input_shape`` for a shape the model refuses; ``opset`` below 17.
     ModuleNotFoundError
-        onnx is missing (the message says ``pip install verigrad[export]``).
+        onnx is missing (the message says how to install it).
     """
     if not isinstance(model, Module):
         raise ParameterTypeError("model", f"expected a verigrad.nn.Module, got {type(model)}")
