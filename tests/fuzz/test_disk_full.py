@@ -111,7 +111,7 @@ def test_a_full_disk_mid_run_keeps_the_last_checkpoint(tmp_path, monkeypatch):
     run = str(tmp_path / "run")
     assert run_cli([*TRAIN, "--out", run], "disk full")[0] == "accepted"
     _full_at(monkeypatch, "model.npz")
-    _refused(["train", "--resume", run, "--epochs", "2", "--quiet"], "--out", f"{run}/model.npz")
+    _refused(["train", "--resume", run, "--epochs", "2", "--quiet"], "--resume", f"{run}/model.npz")
     assert load_checkpoint(os.path.join(run, "model.npz"))[1]["epoch"] == 1
     assert _temporaries(tmp_path) == []
 
@@ -299,7 +299,7 @@ def test_a_real_full_tmpfs(tmp_path):
         done = _verigrad("train", "--resume", str(run), "--epochs", "2", "--quiet")
         assert done.returncode == 2, done.stderr
         assert done.stderr.strip() == (
-            f"verigrad train: error: --out: cannot write {run}/model.npz: {ENOSPC}"
+            f"verigrad train: error: --resume: cannot write {run}/model.npz: {ENOSPC}"
         )
         assert _temporaries(mount) == []
         assert load_checkpoint(run / "model.npz")[1]["epoch"] == 1
