@@ -32,6 +32,7 @@ __all__ = [
     "UnwritableError",
     "remove_stale_temporaries",
     "check_writable_directory",
+    "same_file",
     "check_npy_header",
     "load_npy",
     "read_json",
@@ -133,6 +134,17 @@ def atomic_write(path, write, param: str = "path") -> None:
 
 
 _atomic_write = atomic_write  # the name callers used before it was public
+
+
+def same_file(a, b) -> bool:
+    """Whether paths ``a`` and ``b`` name one file (a symlink, a hard link, ``./x`` and ``x``
+    alike); either need not exist yet (then only their resolved paths are compared)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one does not exist yet: nothing to overwrite
+        return False
 
 
 def check_writable_directory(directory, param: str, name: str = "") -> None:

@@ -66,6 +66,10 @@ def test_compact_errors(group_run, tmp_path, capsys):
     _one_line(capsys, "CHECKPOINT", "is a directory")
     assert main(["compact", ckpt, "--out", ckpt]) == 2
     _one_line(capsys, "--out", "would overwrite")
+    link = tmp_path / "link.npz"  # the checkpoint under another name: still refused
+    link.symlink_to(ckpt)
+    assert main(["compact", ckpt, "--out", str(link)]) == 2
+    _one_line(capsys, "--out", "would overwrite")
     assert main(["compact", ckpt, "--out", str(tmp_path / "o.txt")]) == 2
     _one_line(capsys, "--out", ".npz")
     assert main(["compact", ckpt, "--out", str(tmp_path / "o.npz"), "--repeats", "0"]) == 2

@@ -128,3 +128,17 @@ def test_fuzzed_sheets_grade_without_error(pieces, noise):
     assert [q.id for q in report.questions] == list(QUESTION_IDS)
     assert all(q.verdict in ("right", "wrong", "missing", "human") for q in report.questions)
     assert time.perf_counter() - start < 30
+
+
+@pytest.mark.parametrize("option", ["--json", "--html"])
+def test_an_output_that_is_the_sheet_is_refused(tmp_path, capsys, option):
+    """grade SHEET --json SHEET would replace the student's sheet with its report."""
+    sheet = tmp_path / "sheet.md"
+    sheet.write_text("$$\\frac{\\partial l}{\\partial W_{ij}} = x_j$$\n")
+    link = tmp_path / "same.md"
+    link.symlink_to(sheet)
+    for target in (str(sheet), str(link), str(tmp_path / "." / "sheet.md")):
+        assert main(["grade", str(sheet), option, target]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"verigrad grade: error: {option}: ") and "sheet" in err, err
+    assert sheet.read_text().startswith("$$\\frac")

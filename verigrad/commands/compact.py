@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import os
-
 from .._checks import ParameterError
 
 HELP = "remove the zero filters and neurons of a checkpoint: a smaller model, same predictions"
@@ -16,7 +14,7 @@ identical.
 
   verigrad train --group-l1 1e-3 --out run
   verigrad compact run/model.npz --out run/compact.npz
-  verigrad evaluate --checkpoint run/compact.npz"""
+  verigrad evaluate run/compact.npz"""
 
 
 def add_arguments(p):
@@ -56,7 +54,9 @@ def run(args) -> int:
     check_int(args.repeats, "repeats", 1, 1000)
     if not args.out.endswith(".npz"):
         raise ParameterError("out", f"the compacted checkpoint is an .npz file, got {args.out}")
-    if os.path.abspath(args.out) == os.path.abspath(args.checkpoint):
+    from ..io import same_file
+
+    if same_file(args.out, args.checkpoint):
         raise ParameterError("out", "would overwrite the checkpoint being compacted")
     _, meta = load_checkpoint(args.checkpoint)
     config = meta["config"]

@@ -28,14 +28,18 @@ def add_arguments(p):
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
 
 
-def _check_output(path, param: str) -> None:
-    """Refuse an output name that cannot be a file, before the sheet is graded."""
+def _check_output(path, param: str, sheet: str) -> None:
+    """Refuse an output name that cannot be a file, or that is the sheet itself, before the
+    sheet is graded."""
     import os
 
     from .._checks import MissingFileError, ParameterError
+    from ..io import same_file
 
     if path is None:
         return
+    if same_file(path, sheet):
+        raise ParameterError(param, f"{path} is the sheet being graded: choose another file")
     if not path.strip() or os.path.isdir(path):
         raise ParameterError(param, f"expected a file name, got {path!r}")
     directory = os.path.dirname(os.path.abspath(path))
@@ -47,8 +51,8 @@ def run(args) -> int:
     from ..grading import format_terminal, grade_sheet, report_html, report_json
     from ..io import atomic_write_text
 
-    _check_output(args.json, "json")
-    _check_output(args.html, "html")
+    _check_output(args.json, "json", args.sheet)
+    _check_output(args.html, "html", args.sheet)
     report = grade_sheet(args.sheet)
     print(format_terminal(report))
     if args.json is not None:

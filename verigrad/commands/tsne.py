@@ -93,17 +93,6 @@ def add_arguments(p):
 PARAMETER_DESTS = {"random_state": "seed", "X": "input"}
 
 
-def _same_file(a: str, b: str) -> bool:
-    """Whether paths ``a`` and ``b`` name one file (a symlink, a hard link, ``./x`` and ``x``
-    alike); ``b`` need not exist yet."""
-    if os.path.realpath(a) == os.path.realpath(b):
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # b does not exist yet: nothing to overwrite
-        return False
-
-
 def output_paths(out: str) -> list:
     """Every file ``verigrad tsne --out OUT`` writes: the plot and the embedding next to it."""
     stem = os.path.splitext(out)[0]
@@ -114,12 +103,14 @@ def _refuse_overwriting_inputs(args) -> None:
     """Refuse (naming ``--out``) an ``--out`` whose plot or embedding files would overwrite
     INPUT or the ``--labels`` file: the embedding is written next to the plot under the same
     base name, so ``tsne data.csv --out data.png`` would replace data.csv."""
+    from ..io import same_file
+
     inputs = [("INPUT", args.input)]
     if args.labels is not None and os.path.isfile(args.labels):
         inputs.append(("--labels", args.labels))
     for written in output_paths(args.out):
         for what, path in inputs:
-            if _same_file(path, written):
+            if same_file(path, written):
                 raise ParameterError(
                     "out",
                     f"{args.out} would make verigrad tsne write {written}, which is the "
