@@ -145,15 +145,17 @@ def test_fft_gradient_approximates_exact(sparse_P, n_components, tolerance):
     assert kl_fft == pytest.approx(kl, rel=1e-3)
 
 
-def test_small_2d_embeddings_sum_all_pairs_exactly_and_fast(sparse_P):
-    """Where the pairs cost less than the grid (N^2 <= 4 L^2), the fft method sums them: the
-    gradient and KL equal the exact method's over the same sparse P. Before, an 80-point map
-    spread by a large learning rate paid for a grid of thousands of nodes per axis."""
+def test_small_2d_embeddings_sum_all_pairs_accurately_and_fast(sparse_P):
+    """Where the pairs cost less than the grid, the fft method sums them (single-precision
+    passes): the gradient and KL equal the exact method's over the same sparse P to 1e-4 and
+    1e-6 relative (the grid's error is about 1e-3). Before, an 80-point map spread by a large
+    learning rate paid for a grid of thousands of nodes per axis."""
     Y = np.random.default_rng(8).normal(size=(300, 2)) * 20
+    Y -= Y.mean(axis=0)
     kl, grad = kl_gradient_fft(sparse_P, Y)
     kl_exact, grad_exact = kl_gradient_exact(sparse_P, Y)
-    np.testing.assert_allclose(grad, grad_exact, rtol=1e-9, atol=1e-12 * np.abs(grad).max())
-    assert kl == pytest.approx(kl_exact, rel=1e-9)
+    assert np.abs(grad - grad_exact).max() < 1e-4 * np.abs(grad_exact).max()
+    assert kl == pytest.approx(kl_exact, rel=1e-6)
     forces, z = repulsive_forces_direct(Y)
     brute = 1.0 / (1.0 + ((Y[:, None] - Y[None]) ** 2).sum(-1))
     np.fill_diagonal(brute, 0.0)

@@ -31,7 +31,8 @@ scikit-learn, four times openTSNE's).
   ``sum_nnz p_ij log(p_ij / (w_ij + eps) + eps) + (sum p) log(Z_fft + eps)``.
   A 2-D embedding whose pairs cost less than the grid (a measured cost model, see
   :mod:`verigrad.manifold.pairwise`; up to about 1,500 points once the map has spread) has
-  its repulsion summed over all pairs instead: cheaper there, and exact.
+  its repulsion summed over all pairs instead: cheaper there, and accurate to single
+  precision (5e-5 relative, the grid's is about 1e-3).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ import scipy.sparse as sp
 
 from .._checks import ParameterError, check_number
 from .._threads import LazyPool
-from .pairwise import pairs_are_cheaper, repulsive_forces_pairs
+from .pairwise import pairs_are_cheaper, repulsion_to_reference, repulsive_forces_pairs
 
 __all__ = [
     "kl_divergence",
@@ -361,17 +362,16 @@ def repulsive_forces_fft(
     ints_in_interval: float = 1.0,
     workers=None,
     direct=None,
-    pair_workers=None,
 ):
     """FFT-interpolated ``sum_j w_ij^2 (y_i - y_j)`` ``(N, d)`` and ``Z = sum_{i != j} w_ij``
     for the Cauchy kernel ``w = 1 / (1 + r^2)``, ``d in {1, 2}`` (see the module docstring).
 
     ``direct``: sum all pairs instead (:func:`~verigrad.manifold.pairwise.repulsive_forces_pairs`,
-    exact, on ``pair_workers`` threads, default ``workers``). None (the default) does so for a
-    2-D embedding when the measured cost model
+    single-precision passes: 5e-5 relative, against the grid's 1e-3). None (the default) does
+    so for a 2-D embedding when the measured cost model
     (:func:`~verigrad.manifold.pairwise.pairs_are_cheaper`) says the pairs cost less than the
-    grid's FFTs: 300 points take about 1 ms by pairs against 7 ms on the smallest grid, and
-    1,437 points 8-11 ms against 7-24 ms as the map spreads. A small data set whose map spreads
+    grid's FFTs: 300 points take about 0.5 ms by pairs against 7 ms on the smallest grid, and
+    1,437 points 8-9 ms against 12-29 ms as the map spreads. A small data set whose map spreads
     out (a large learning rate) would otherwise pay for a grid of up to 3000 x 3000 nodes per
     gradient.
     """
@@ -382,10 +382,10 @@ def repulsive_forces_fft(
     n_boxes = _n_boxes(span, min_num_intervals, ints_in_interval)
     if direct is None:
         direct = dim == 2 and pairs_are_cheaper(
-            n, _fft_size(n_boxes * p), dim + 2, _threads(pair_workers or workers)
+            n, _fft_size(n_boxes * p), dim + 2, _threads(workers)
         )
     if direct:
-        return repulsive_forces_pairs(Y, workers=_threads(pair_workers or workers))
+        return repulsive_forces_pairs(Y, workers=_threads(workers))
     box_width = span / n_boxes if span > 0 else 1.0
     m = n_boxes * p  # interpolation nodes per dimension
     spacing = box_width / p
@@ -492,7 +492,6 @@ def kl_gradient_fft(
                 ints_in_interval,
                 workers - 1,
                 direct,
-                pair_workers=workers,
             )
         except BaseException:
             wait([pending])  # never leave the thread working on arrays the caller may change
@@ -517,7 +516,7 @@ def kl_gradient_fft(
     return kl, grad
 
 
-def kl_gradient_partial(P, neighbors, Y, reference, exaggeration: float = 1.0):
+def kl_gradient_partial(P, neighbors, Y, reference, exaggeration: float = 1.0, dtype=np.float64):
     """Per-point KL objective of new points ``Y`` ``(m, d)`` placed against a fixed
     ``reference`` embedding ``(N, d)`` (``TSNE.transform``).
 
@@ -530,18 +529,16 @@ def kl_gradient_partial(P, neighbors, Y, reference, exaggeration: float = 1.0):
 
         grad_i = 2 (exaggeration sum_j p_ij w_ij (y_i - r_j) - sum_j w_ij^2 (y_i - r_j) / Z_i).
 
-    The repulsion is summed over all pairs in row blocks (``O(m N)`` per call, BLAS).
+    The repulsion is summed over all pairs in row blocks (``O(m N)`` per call), its passes in
+    ``dtype`` (:func:`~verigrad.manifold.pairwise.repulsion_to_reference`). float64, the
+    default, keeps each point's result independent of which other points are placed with it
+    to 1e-7 (scikit-learn's subset-invariance check); float32's block products round
+    differently with the block's shape.
     """
-    m = Y.shape[0]
     diff = Y[:, None, :] - reference[neighbors]  # (m, k, d)
     w_near = 1.0 / (1.0 + np.einsum("mkd,mkd->mk", diff, diff))
     attractive = np.einsum("mk,mkd->md", P * w_near, diff)
-    repulsive = np.empty_like(Y)
-    z = np.empty(m)
-    for start, stop, w in _kernel_blocks(Y, other=reference):
-        z[start:stop] = w.sum(axis=1)
-        np.square(w, out=w)
-        repulsive[start:stop] = _weighted_differences(reference, 0, None, w, rows=Y[start:stop])
+    repulsive, z = repulsion_to_reference(Y, reference, dtype=dtype)
     repulsive /= z[:, None]
     grad = 2.0 * (exaggeration * attractive - repulsive)
     positive = P > 0

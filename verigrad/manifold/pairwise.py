@@ -1,4 +1,4 @@
-"""The t-SNE repulsion summed over all pairs in single precision: the fast path for small maps.
+"""The t-SNE repulsion summed over all pairs, in single precision: the fast path for small maps.
 
 For the Cauchy kernel ``w_ij = 1 / (1 + |y_i - y_j|^2)`` the repulsive forces and the
 normaliser are
@@ -8,15 +8,19 @@ normaliser are
 Both are symmetric in ``(i, j)``, so each pair is computed once: the rows are cut into blocks
 of ``block`` rows, and block ``I`` meets only the columns from its own first row on (the upper
 triangle). A block of squared weights ``W2`` then adds ``y_I rowsum(W2) - W2 y`` to the forces
-of its rows and ``y colsum(W2) - W2^T y_I`` to those of its columns. The elementwise passes
-run in float32 on buffers that stay in the L2 cache and are reused from call to call (a fresh
-block per call costs page faults worth more than the arithmetic); the sums are accumulated in
-float64. Relative error against the float64 sums: about 1e-6 for ``Z`` and 1e-5 for the
-forces of a map 80 units wide, far below the FFT interpolation's (about 1e-3).
+of its rows and ``y colsum(W2) - W2^T y_I`` to those of its columns; the sums and the
+weighted positions come from one product each with the charges ``[1, y]``. The passes run in
+float32 on buffers reused from call to call (a fresh block per call costs page faults worth
+more than the arithmetic); the blocks' contributions are added in float64. Relative error
+against float64 throughout: about 1e-6 for ``Z`` and 5e-5 for the forces of a map 80 units
+wide, far below the FFT interpolation's (about 1e-3).
 
-On 1,437 points (2 cores shared, one thread) this takes about 8 ms a call, where the FFT grid
-of a map 80 units wide takes 24 ms; :func:`pairs_are_cheaper` is the measured cost model that
-chooses between the two.
+On 1,437 points (one thread) this takes about 7.5-9 ms a call (float64: 13.5 ms), where the
+FFT-interpolated repulsion takes 12-21 ms while the map is small and 22-29 ms once it is 80
+units wide;
+:func:`pairs_are_cheaper` is the measured cost model that chooses between the two. A second
+thread gained nothing on the 2-core machine (the blocks' passes are bound by memory, not by
+arithmetic), so t-SNE runs the pairs on one thread and the attractive term on the other.
 """
 
 from __future__ import annotations
@@ -29,15 +33,17 @@ import numpy as np
 
 from .._threads import LazyPool
 
-__all__ = ["repulsive_forces_pairs", "pairs_are_cheaper"]
+__all__ = ["repulsive_forces_pairs", "pairs_are_cheaper", "repulsion_to_reference"]
 
-#: rows per block: 128 rows x N columns of float32 (N = 1,500: 750 KB) stay in the L2 cache
+#: rows per block: 128 rows x N columns of float32 (N = 1,500: 750 KB, about the L2 cache)
 _BLOCK_ROWS = 128
 #: measured seconds per point pair (N^2, both triangles counted) of repulsive_forces_pairs,
-#: and per ``T * L^2 * log2 L`` of the FFT convolution (T charge grids of L^2 nodes): 1,437
-#: points took 8 ms by pairs; grids of 300^2 and 500^2 nodes took 7.3 and 24 ms
-_SECONDS_PER_PAIR = 5.2e-9
-_SECONDS_PER_FFT_UNIT = 2.5e-9
+#: and per ``T * L^2 * log2 L`` of a whole FFT-interpolated repulsion (T charge grids of L^2
+#: nodes: spreading, kernel spectrum, convolution, gathering), one thread, idle machine: 1,437
+#: and 3,000 points took 8.9 and 31.6 ms by pairs (4.6e-9, 3.6e-9); grids with L = 300, 480
+#: and 900 took 12-21, 22-29 and 92-101 ms (2.7e-9 to 7.1e-9, the most at small L)
+_SECONDS_PER_PAIR = 4.0e-9
+_SECONDS_PER_FFT_UNIT = 4.0e-9
 
 _workspace = threading.local()
 _POOL = LazyPool("verigrad-tsne-pairs")
@@ -72,33 +78,38 @@ def _strict_upper(b: int, dtype) -> np.ndarray:
     return mask
 
 
-def repulsive_forces_pairs(Y, block: int = _BLOCK_ROWS, dtype=np.float64, workers: int = 1):
+def repulsive_forces_pairs(Y, block: int = _BLOCK_ROWS, dtype=np.float32, workers: int = 1):
     """``(F, Z)`` for the embedding ``Y`` ``(N, d)`` (any ``d``): ``F`` ``(N, d)`` float64 with
     ``F_i = sum_j w_ij^2 (y_i - y_j)``, and ``Z = sum_{i != j} w_ij``, every pair summed.
 
-    ``dtype`` of the elementwise passes (float32: about 1.5x faster, 1e-5 relative error; the
-    sums are float64 either way). ``workers`` threads share the row blocks (split into equal
+    ``dtype`` of the elementwise passes and the block products: float32 (the default) is
+    about 1.8x faster than float64, with a relative error of about 1e-6 in ``Z`` and 5e-5 in
+    the forces (the FFT interpolation's is about 1e-3); float64 is exact to round-off. The
+    blocks' contributions are summed in float64 either way. ``workers`` threads share the row blocks (split into equal
     amounts of pairs); the result does not depend on how many.
     """
     n, dim = Y.shape
     Yf = np.ascontiguousarray(Y, dtype=dtype)
     columns = [np.ascontiguousarray(Yf[:, k]) for k in range(dim)]
+    charges = np.concatenate([np.ones((n, 1), dtype=Yf.dtype), Yf], axis=1)
     block = max(1, min(n, int(block)))
     starts = list(range(0, n, block))
     groups = _split_by_work(starts, block, n, max(1, int(workers)))
     pending = []
     if len(groups) > 1:
         pool = _POOL.get(len(groups) - 1)
-        pending = [pool.submit(_sum_blocks, Yf, columns, group, block) for group in groups[1:]]
+        pending = [
+            pool.submit(_sum_blocks, Yf, charges, columns, group, block) for group in groups[1:]
+        ]
     try:
-        parts = _sum_blocks(Yf, columns, groups[0], block)
+        parts = _sum_blocks(Yf, charges, columns, groups[0], block)
     finally:
         wait(pending)  # never leave a thread working on arrays the caller may change
     for job in pending:
         parts.extend(job.result())
-    forces, z = parts[0]
-    for more_forces, more_z in parts[1:]:
-        forces += more_forces
+    forces, z = np.zeros((n, dim)), 0.0
+    for start, more_forces, more_z in parts:  # in block order, however they were computed
+        forces[start:] += more_forces
         z += more_z
     return forces, z
 
@@ -112,21 +123,24 @@ def _split_by_work(starts, block, n, workers):
     return [starts[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
-def _sum_blocks(Yf, columns, starts, block):
+def _sum_blocks(Yf, charges, columns, starts, block):
     """Per block of rows beginning at ``starts``, its contribution ``(forces, z)`` (see the
     module docstring): kept apart so that the caller sums them in block order, and the result
     is the same bit for bit however the blocks were shared among threads."""
     n, dim = Yf.shape
     weights, scratch = _buffers(block * n, Yf.dtype)
     with np.errstate(over="ignore"):  # a squared distance past the range: weight 0, its limit
-        return [_one_block(Yf, columns, start, block, weights, scratch) for start in starts]
+        return [
+            _one_block(Yf, charges, columns, start, block, weights, scratch) for start in starts
+        ]
 
 
-def _one_block(Yf, columns, start, block, weights, scratch):
+def _one_block(Yf, charges, columns, start, block, weights, scratch):
     """The contribution of the rows ``start:start + block`` against the columns from
-    ``start`` on, computed in the scratch vectors ``weights`` and ``scratch``."""
+    ``start`` on, computed in the scratch vectors ``weights`` and ``scratch``; ``charges`` is
+    ``[1, Y]`` ``(N, 1 + d)``."""
     n, dim = Yf.shape
-    forces = np.zeros((n, dim))
+    forces = np.zeros((n - start, dim))  # the block touches the rows from start on
     stop = min(n, start + block)
     rows, width = stop - start, n - start
     w = weights[: rows * width].reshape(rows, width)
@@ -140,11 +154,51 @@ def _one_block(Yf, columns, start, block, weights, scratch):
     w += 1.0
     np.reciprocal(w, out=w)
     w[:, :rows] *= _strict_upper(rows, Yf.dtype)  # each pair once, no self-interaction
-    z = 2.0 * float(w.sum(dtype=np.float64))
+    z = 2.0 * float(w.sum())  # pairwise summation: float32 keeps Z to about 1e-7
     np.multiply(w, w, out=w)
+    # one GEMM per side gives both the weight sums and the weighted positions: [1, y] columns
+    by_row = w @ charges[start:]  # (rows, 1 + d)
+    by_column = charges[start:stop].T @ w  # (1 + d, width)
     own, tail = Yf[start:stop], Yf[start:]
-    forces[start:stop] += own * w.sum(axis=1, dtype=np.float64)[:, None]
-    forces[start:stop] -= w @ tail
-    forces[start:] += tail * w.sum(axis=0, dtype=np.float64)[:, None]
-    forces[start:] -= (own.T @ w).T
+    forces[:rows] += own * by_row[:, :1]
+    forces[:rows] -= by_row[:, 1:]
+    forces += tail * by_column[0][:, None]
+    forces -= by_column[1:].T
+    return start, forces, z
+
+
+def repulsion_to_reference(Y, reference, block: int = _BLOCK_ROWS, dtype=np.float32):
+    """For new points ``Y`` ``(m, d)`` against a fixed map ``reference`` ``(N, d)``
+    (``TSNE.transform``): ``(F, z)`` with ``F_i = sum_j w_ij^2 (y_i - r_j)`` ``(m, d)`` and
+    ``z_i = sum_j w_ij`` ``(m,)``, float64, every pair summed in blocks of ``block`` rows with
+    ``dtype`` passes as :func:`repulsive_forces_pairs` (float32: about 5e-5 relative)."""
+    m, dim = Y.shape
+    n = reference.shape[0]
+    Yf = np.ascontiguousarray(Y, dtype=dtype)
+    ref = np.ascontiguousarray(reference, dtype=dtype)
+    ref_columns = [np.ascontiguousarray(ref[:, k]) for k in range(dim)]
+    charges = np.concatenate([np.ones((n, 1), dtype=dtype), ref], axis=1)
+    block = max(1, min(m, int(block)))
+    weights, scratch = _buffers(block * n, np.dtype(dtype))
+    forces = np.empty((m, dim))
+    z = np.empty(m)
+    with np.errstate(over="ignore"):  # a squared distance past the range: weight 0
+        for start in range(0, m, block):
+            stop = min(m, start + block)
+            rows = stop - start
+            w = weights[: rows * n].reshape(rows, n)
+            d = scratch[: rows * n].reshape(rows, n)
+            np.subtract(Yf[start:stop, :1], ref_columns[0][None, :], out=w)
+            np.multiply(w, w, out=w)
+            for k in range(1, dim):
+                np.subtract(Yf[start:stop, k : k + 1], ref_columns[k][None, :], out=d)
+                np.multiply(d, d, out=d)
+                w += d
+            w += 1.0
+            np.reciprocal(w, out=w)
+            z[start:stop] = w.sum(axis=1)
+            np.multiply(w, w, out=w)
+            by_row = w @ charges  # (rows, 1 + d): sum_j w^2 and sum_j w^2 r_j
+            forces[start:stop] = Yf[start:stop] * by_row[:, :1]
+            forces[start:stop] -= by_row[:, 1:]
     return forces, z
