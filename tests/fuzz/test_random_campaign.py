@@ -62,7 +62,7 @@ def _base(command, d):
             *("train", "--quiet", "--model", "softmax", "--epochs", "1", "--no-tsne"),
             *("--out", "OUT/run"),
         ],
-        "evaluate": ["evaluate", "--checkpoint", f"{d}/run/model.npz"],
+        "evaluate": ["evaluate", f"{d}/run/model.npz"],
         "tsne": ["tsne", f"{d}/X.npy", "--out", "OUT/o.png", "--quiet", "--max-iter", "250"],
         "answers": ["answers", "--section", "1"],
         "check-grad": ["check-grad", *check, "--shape", "W=3x4", "x=4"],
