@@ -99,6 +99,20 @@ def screenshot(page: Path, shot: Path, width: int = 1200, height: int = 1600) ->
         )
 
 
+def check_rendered(opened, page: str, path: Path, tmp_path: Path, raw_latex) -> None:
+    """The checks both pages share: every ``<math>`` in ``page`` laid out by the browser with
+    a size, no ``raw_latex`` left in the visible text, and a screenshot that is a rendered page
+    (a PNG of some weight, not a blank one)."""
+    assert len(opened.math) == page.count("<math") > 0
+    assert all(width > 0 and height > 0 for _, width, height in opened.math)
+    text = text_outside_math(opened.dom)
+    assert [bad for bad in raw_latex if bad in text] == []
+    shot = tmp_path / "shot.png"
+    screenshot(path, shot)
+    assert shot.read_bytes().startswith(b"\x89PNG")
+    assert shot.stat().st_size > 20_000
+
+
 def text_outside_math(page: str) -> str:
     """What a reader sees as text, formulas left out: no style, no ``<math>``, no images."""
     page = re.sub(r"<style>.*?</style>|<math\b.*?</math>|<img[^>]*>", " ", page, flags=re.S)
