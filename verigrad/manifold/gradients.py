@@ -77,36 +77,30 @@ def _row_blocks(n: int, rows: int):
         yield start, min(n, start + rows)
 
 
-def _kernel_blocks(Y, dof: float = 1.0, other=None):
+def _kernel_blocks(Y, dof: float = 1.0):
     """The row-block pairwise loop of the all-pairs methods: yields ``(start, stop, u)`` with
-    ``u = (1 + |y_i - o_j|^2 / dof)^-1`` of shape ``(stop - start, M)`` against the rows of
-    ``other`` ``(M, d)`` (default: ``Y`` itself, and then zero on the diagonal: no
-    self-interaction). Distances are BLAS products; memory stays ``O(block * M)``. ``u`` is
-    the caller's to overwrite."""
-    reference = Y if other is None else other
+    ``u = (1 + |y_i - y_j|^2 / dof)^-1`` of shape ``(stop - start, N)``, zero on the diagonal
+    (no self-interaction). Distances are BLAS products; memory stays ``O(block * N)``. ``u``
+    is the caller's to overwrite."""
     norms = np.einsum("ij,ij->i", Y, Y)
-    other_norms = norms if other is None else np.einsum("ij,ij->i", other, other)
-    for start, stop in _row_blocks(Y.shape[0], _BLOCK_ELEMENTS // max(1, reference.shape[0])):
-        u = Y[start:stop] @ reference.T
+    for start, stop in _row_blocks(Y.shape[0], _BLOCK_ELEMENTS // max(1, Y.shape[0])):
+        u = Y[start:stop] @ Y.T
         u *= -2
-        u += other_norms[None, :]
+        u += norms[None, :]
         u += norms[start:stop, None]
         np.maximum(u, 0, out=u)
         if dof != 1.0:
             u /= dof
         u += 1.0
         np.reciprocal(u, out=u)
-        if other is None:
-            local = np.arange(stop - start)
-            u[local, local + start] = 0.0
+        local = np.arange(stop - start)
+        u[local, local + start] = 0.0
         yield start, stop, u
 
 
-def _weighted_differences(Y, start, stop, weights, rows=None):
-    """``sum_j weights_ij (y_i - y_j)`` for the rows ``start:stop`` (``weights`` a row block);
-    with ``rows``: ``sum_j weights_ij (rows_i - Y_j)``."""
-    rows = Y[start:stop] if rows is None else rows
-    return rows * weights.sum(axis=1)[:, None] - weights @ Y
+def _weighted_differences(Y, start, stop, weights):
+    """``sum_j weights_ij (y_i - y_j)`` for the rows ``start:stop`` (``weights`` a row block)."""
+    return Y[start:stop] * weights.sum(axis=1)[:, None] - weights @ Y
 
 
 def _check_shapes(P, Y):
