@@ -136,7 +136,7 @@ def test_bad_input_shape_names_the_parameter():
 
 def test_missing_onnx_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
-    with pytest.raises(ModuleNotFoundError, match=r"pip install verigrad\[export\]"):
+    with pytest.raises(ModuleNotFoundError, match=r"pip install onnx \(from a clone: pip install -e"):
         to_onnx(nn.Linear(2, 2), (2,))
 
 

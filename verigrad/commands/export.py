@@ -9,7 +9,7 @@ DESCRIPTION = """Export the model of a checkpoint written by verigrad train.
 
   --to onnx   an ONNX graph (opset 17), checked with onnx.checker; run it with onnxruntime:
               onnxruntime.InferenceSession(FILE).run(None, {"input": X})
-              needs the export extra: pip install verigrad[export]
+              needs onnx: pip install onnx (from a clone: pip install -e '.[export]')
   --to torch  a torch.export program (torch.export.save), which runs with torch alone:
               torch.export.load(FILE).module()(X)
 
