@@ -68,7 +68,8 @@ def _buffers(size: int, dtype):
 
 
 def _strict_upper(b: int, dtype) -> np.ndarray:
-    """``(b, b)`` float32 mask, 1 above the diagonal, 0 on and below it (cached per size)."""
+    """``(b, b)`` mask of ``dtype``, 1 above the diagonal, 0 on and below it (cached per size
+    and dtype)."""
     masks = getattr(_workspace, "masks", None)
     if masks is None:
         masks = _workspace.masks = {}
@@ -85,8 +86,8 @@ def repulsive_forces_pairs(Y, block: int = _BLOCK_ROWS, dtype=np.float32, worker
     ``dtype`` of the elementwise passes and the block products: float32 (the default) is
     about 1.8x faster than float64, with a relative error of about 1e-6 in ``Z`` and 5e-5 in
     the forces (the FFT interpolation's is about 1e-3); float64 is exact to round-off. The
-    blocks' contributions are summed in float64 either way. ``workers`` threads share the row blocks (split into equal
-    amounts of pairs); the result does not depend on how many.
+    blocks' contributions are summed in float64 either way. ``workers`` threads share the row
+    blocks (split into equal amounts of pairs); the result does not depend on how many.
     """
     n, dim = Y.shape
     Yf = np.ascontiguousarray(Y, dtype=dtype)
@@ -135,6 +136,20 @@ def _sum_blocks(Yf, charges, columns, starts, block):
         ]
 
 
+def _cauchy_weights(w, d, rows, columns):
+    """``w = 1 / (1 + |r_i - c_j|^2)`` into ``w`` ``(len(r), len(c))``, with ``d`` of the same
+    shape as scratch; ``rows`` and ``columns`` are lists of per-dimension coordinate vectors."""
+    np.subtract(rows[0][:, None], columns[0][None, :], out=w)
+    np.multiply(w, w, out=w)
+    for r, c in zip(rows[1:], columns[1:], strict=True):
+        np.subtract(r[:, None], c[None, :], out=d)
+        np.multiply(d, d, out=d)
+        w += d
+    w += 1.0
+    np.reciprocal(w, out=w)
+    return w
+
+
 def _one_block(Yf, charges, columns, start, block, weights, scratch):
     """The contribution of the rows ``start:start + block`` against the columns from
     ``start`` on, computed in the scratch vectors ``weights`` and ``scratch``; ``charges`` is
@@ -143,16 +158,12 @@ def _one_block(Yf, charges, columns, start, block, weights, scratch):
     forces = np.zeros((n - start, dim))  # the block touches the rows from start on
     stop = min(n, start + block)
     rows, width = stop - start, n - start
-    w = weights[: rows * width].reshape(rows, width)
-    d = scratch[: rows * width].reshape(rows, width)
-    np.subtract(columns[0][start:stop, None], columns[0][None, start:], out=w)
-    np.multiply(w, w, out=w)
-    for k in range(1, dim):
-        np.subtract(columns[k][start:stop, None], columns[k][None, start:], out=d)
-        np.multiply(d, d, out=d)
-        w += d
-    w += 1.0
-    np.reciprocal(w, out=w)
+    w = _cauchy_weights(
+        weights[: rows * width].reshape(rows, width),
+        scratch[: rows * width].reshape(rows, width),
+        [c[start:stop] for c in columns],
+        [c[start:] for c in columns],
+    )
     w[:, :rows] *= _strict_upper(rows, Yf.dtype)  # each pair once, no self-interaction
     z = 2.0 * float(w.sum())  # pairwise summation: float32 keeps Z to about 1e-7
     np.multiply(w, w, out=w)
@@ -177,6 +188,7 @@ def repulsion_to_reference(Y, reference, block: int = _BLOCK_ROWS, dtype=np.floa
     Yf = np.ascontiguousarray(Y, dtype=dtype)
     ref = np.ascontiguousarray(reference, dtype=dtype)
     ref_columns = [np.ascontiguousarray(ref[:, k]) for k in range(dim)]
+    new_columns = [np.ascontiguousarray(Yf[:, k]) for k in range(dim)]
     charges = np.concatenate([np.ones((n, 1), dtype=dtype), ref], axis=1)
     block = max(1, min(m, int(block)))
     weights, scratch = _buffers(block * n, np.dtype(dtype))
@@ -186,16 +198,12 @@ def repulsion_to_reference(Y, reference, block: int = _BLOCK_ROWS, dtype=np.floa
         for start in range(0, m, block):
             stop = min(m, start + block)
             rows = stop - start
-            w = weights[: rows * n].reshape(rows, n)
-            d = scratch[: rows * n].reshape(rows, n)
-            np.subtract(Yf[start:stop, :1], ref_columns[0][None, :], out=w)
-            np.multiply(w, w, out=w)
-            for k in range(1, dim):
-                np.subtract(Yf[start:stop, k : k + 1], ref_columns[k][None, :], out=d)
-                np.multiply(d, d, out=d)
-                w += d
-            w += 1.0
-            np.reciprocal(w, out=w)
+            w = _cauchy_weights(
+                weights[: rows * n].reshape(rows, n),
+                scratch[: rows * n].reshape(rows, n),
+                [c[start:stop] for c in new_columns],
+                ref_columns,
+            )
             z[start:stop] = w.sum(axis=1)
             np.multiply(w, w, out=w)
             by_row = w @ charges  # (rows, 1 + d): sum_j w^2 and sum_j w^2 r_j
