@@ -3,8 +3,13 @@
 import numpy as np
 import pytest
 
-from verigrad.manifold import gradients
-from verigrad.manifold.pairwise import pairs_are_cheaper, repulsive_forces_pairs
+from verigrad.manifold import gradients, pairwise
+from verigrad.manifold.pairwise import (
+    pairs_are_cheaper,
+    repulsion_to_reference,
+    repulsive_forces_pairs,
+    spatial_order,
+)
 
 
 def _brute(Y):
@@ -12,6 +17,20 @@ def _brute(Y):
     w = 1.0 / (1.0 + (diff**2).sum(-1))
     np.fill_diagonal(w, 0.0)
     return np.einsum("ij,ijk->ik", w**2, diff), w.sum()
+
+
+def _brute_to(Y, reference):
+    diff = Y[:, None, :] - reference[None, :, :]
+    w = 1.0 / (1.0 + (diff**2).sum(-1))
+    return np.einsum("ij,ijk->ik", w**2, diff), w.sum(axis=1)
+
+
+def _clustered_map(n, width, seed=0):
+    """A map like t-SNE's: ten tight clusters spread over ``width`` units, centred."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-width / 2, width / 2, size=(10, 2))
+    Y = centres[rng.integers(0, 10, size=n)] + rng.normal(size=(n, 2)) * width / 40
+    return Y - Y.mean(axis=0)
 
 
 @pytest.mark.parametrize(
@@ -82,9 +101,9 @@ def test_cost_model_prefers_pairs_for_small_maps_and_grids_for_large_ones():
     assert pairs_are_cheaper(300, 300, 4)
     # 20,000 points: the grid, even at its largest usual size
     assert not pairs_are_cheaper(20_000, 600, 4)
-    # more threads for the pairs move the crossover up
-    assert not pairs_are_cheaper(2_600, 400, 4)
-    assert pairs_are_cheaper(2_600, 400, 4, workers=2)
+    # more threads for the pairs move the crossover up (a grid of 400: about 22 ms)
+    assert not pairs_are_cheaper(4_000, 400, 4)
+    assert pairs_are_cheaper(4_000, 400, 4, workers=2)
 
 
 def test_fft_path_uses_pairs_when_cheaper(monkeypatch):
@@ -105,3 +124,67 @@ def test_fft_path_uses_pairs_when_cheaper(monkeypatch):
     assert np.abs(forces - expected).max() < 1e-4 * np.abs(expected).max()
     gradients.repulsive_forces_fft(np.random.default_rng(1).normal(size=(20_000, 2)))
     assert calls == [400]
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+@pytest.mark.parametrize("block", [1, 7, 256])
+def test_repulsion_to_reference_equals_brute_force(dim, block):
+    """New points against a fixed map, blocks that overhang and single rows: float64 exact to
+    round-off, float32 (the charges' product) to 1e-4 of the largest force."""
+    rng = np.random.default_rng(dim)
+    reference = rng.normal(size=(300, dim)) * 15
+    Y = rng.normal(size=(45, dim)) * 15
+    expected_forces, expected_z = _brute_to(Y, reference)
+    forces, z = repulsion_to_reference(Y, reference, block=block, dtype=np.float64)
+    np.testing.assert_allclose(forces, expected_forces, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(z, expected_z, rtol=1e-12)
+    forces, z = repulsion_to_reference(Y, reference, block=block)
+    assert np.abs(forces - expected_forces).max() < 1e-4 * np.abs(expected_forces).max()
+    np.testing.assert_allclose(z, expected_z, rtol=1e-4)
+
+
+def test_spatial_order_is_a_permutation_into_compact_tiles():
+    Y = _clustered_map(2000, 100.0)
+    order = spatial_order(Y, 256)
+    np.testing.assert_array_equal(np.sort(order), np.arange(2000))
+
+    def mean_radius(rows):
+        tiles = [Y[rows[s : s + 256]] for s in range(0, 2000, 256)]
+        return np.mean([np.sqrt(((t - t.mean(0)) ** 2).sum(1).max()) for t in tiles])
+
+    # tiles of 256 of the 2,000 points: a ninth of the map each, against all of it
+    assert mean_radius(order) < 0.5 * mean_radius(np.arange(2000))
+    np.testing.assert_array_equal(spatial_order(Y[:, :1], 256), np.argsort(Y[:, 0], kind="stable"))
+
+
+def test_float32_product_form_is_used_on_a_tsne_sized_map_and_is_accurate():
+    """On a map 100 units wide, most tiles' weights come from the charges' product (the fast
+    path this module is for; a tile that straddles two far clusters may take the
+    differences), and the forces stay within 5e-4 of the largest and 1e-4 in norm (tight
+    clusters are the hard case: the per-dimension differences reach 2.6e-4 here too)."""
+    Y = _clustered_map(1500, 100.0, seed=4)
+    coords = np.ascontiguousarray(Y[spatial_order(Y, 256)].T)
+    by_product = [
+        pairwise._charges(coords[:, s : s + 256], coords[:, s:], np.dtype(np.float32))[-1]
+        for s in range(0, 1500, 256)
+    ]
+    assert sum(by_product) >= 5
+    forces, z = repulsive_forces_pairs(Y)
+    expected_forces, expected_z = _brute(Y)
+    assert np.abs(forces - expected_forces).max() < 5e-4 * np.abs(expected_forces).max()
+    assert np.linalg.norm(forces - expected_forces) < 1e-4 * np.linalg.norm(expected_forces)
+    assert z == pytest.approx(expected_z, rel=1e-6)
+
+
+def test_wide_tiles_fall_back_to_differences_and_stay_accurate():
+    """A tile too wide for float32's product (points thousands of units apart) is computed
+    from the per-dimension differences, keeping single-precision accuracy: the product form
+    alone would lose about 1 in 1e2 there."""
+    rng = np.random.default_rng(6)
+    Y = rng.normal(size=(300, 2)) * 3000.0
+    coords = np.ascontiguousarray(Y[spatial_order(Y, 256)].T)
+    assert not pairwise._charges(coords[:, :256], coords, np.dtype(np.float32))[-1]
+    forces, z = repulsive_forces_pairs(Y)
+    expected_forces, expected_z = _brute(Y)
+    assert np.abs(forces - expected_forces).max() < 1e-4 * np.abs(expected_forces).max()
+    assert z == pytest.approx(expected_z, rel=1e-6)
