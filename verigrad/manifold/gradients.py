@@ -30,9 +30,9 @@ scikit-learn, four times openTSNE's).
   ``sum_j w_ij^2 (y_i - y_j) = y_i phi_0 - phi_y``. The KL is openTSNE's estimate:
   ``sum_nnz p_ij log(p_ij / (w_ij + eps) + eps) + (sum p) log(Z_fft + eps)``.
   A 2-D embedding whose pairs cost less than the grid (a measured cost model, see
-  :mod:`verigrad.manifold.pairwise`; up to about 1,500 points once the map has spread) has
+  :mod:`verigrad.manifold.pairwise`; up to about 4,000 points once the map has spread) has
   its repulsion summed over all pairs instead: cheaper there, and accurate to single
-  precision (5e-5 relative, the grid's is about 1e-3).
+  precision (1e-4 of the largest force, the grid's is about 1e-3).
 """
 
 from __future__ import annotations
@@ -361,11 +361,11 @@ def repulsive_forces_fft(
     for the Cauchy kernel ``w = 1 / (1 + r^2)``, ``d in {1, 2}`` (see the module docstring).
 
     ``direct``: sum all pairs instead (:func:`~verigrad.manifold.pairwise.repulsive_forces_pairs`,
-    single-precision passes: 5e-5 relative, against the grid's 1e-3). None (the default) does
-    so for a 2-D embedding when the measured cost model
+    single-precision passes: 1e-4 of the largest force, against the grid's 1e-3). None (the
+    default) does so for a 2-D embedding when the measured cost model
     (:func:`~verigrad.manifold.pairwise.pairs_are_cheaper`) says the pairs cost less than the
-    grid's FFTs: 300 points take about 0.5 ms by pairs against 7 ms on the smallest grid, and
-    1,437 points 8-9 ms against 12-29 ms as the map spreads. A small data set whose map spreads
+    grid's FFTs: 300 points take about 0.6 ms by pairs against 7 ms on the smallest grid, and
+    1,437 points 4 ms against 12-29 ms as the map spreads. A small data set whose map spreads
     out (a large learning rate) would otherwise pay for a grid of up to 3000 x 3000 nodes per
     gradient.
     """
