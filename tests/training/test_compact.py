@@ -7,7 +7,7 @@ from verigrad import Tensor
 from verigrad.data import load_dataset
 from verigrad.nn.models import build_model
 from verigrad.optim import SGD, Adam
-from verigrad.prox.operators import weighted_group_shrink
+from verigrad.prox.shrinkage import weighted_group_shrink
 from verigrad.training import TrainConfig, Trainer
 from verigrad.training.compact import (
     apply_group_prox,

@@ -30,7 +30,7 @@ import numpy as np
 from .._checks import ParameterError, check_finite, check_number
 from ..io import atomic_savez
 from ..nn import AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, MixedPool2d, ReLU, Sequential
-from ..prox.operators import weighted_group_shrink
+from ..prox.shrinkage import weighted_group_shrink
 from .checkpoint import load_checkpoint, model_state, restore_model
 
 __all__ = [
@@ -197,7 +197,7 @@ def apply_group_prox(model, optimizer, lam: float) -> None:
     (:meth:`~verigrad.optim.Optimizer.prox_step`: ``lr`` for SGD, ``lr / (sqrt(v_hat) + eps)``
     for Adam), each group becomes the exact weighted block soft threshold
     ``argmin_x lam_j ||x||_2 + sum_i (x_i - v_i)^2 / (2 t_i)``
-    (:func:`verigrad.prox.operators.weighted_group_shrink`): zero exactly when
+    (:func:`verigrad.prox.shrinkage.weighted_group_shrink`): zero exactly when
     ``||v_j / t_j||_2 <= lam_j``, else ``x_i = v_i r / (r + lam_j t_i)``. The per-group scalar
     that decides a unit's fate is thus ``||v_j / t_j||_2``, the group's norm in the metric.
     Applied after the optimizer's own prox (``--l1``), this is the exact prox of the sum
