@@ -16,7 +16,9 @@ from verigrad.prox.shrinkage import (
 
 def test_soft_threshold_is_the_l1_prox_entrywise_and_with_per_entry_thresholds():
     v = np.array([-3.0, -0.5, 0.0, 0.2, 2.5])
-    np.testing.assert_array_equal(soft_threshold(v, 1.0), [-2.0, 0.0, 0.0, 0.0, 1.5])
+    shrunk = soft_threshold(v, 1.0)
+    np.testing.assert_array_equal(shrunk, [-2.0, 0.0, 0.0, 0.0, 1.5])
+    assert not np.any(np.signbit(shrunk[1:4]))  # +0, not -0 (printed "-0.")
     np.testing.assert_array_equal(
         soft_threshold(v, np.array([0.0, 1.0, 1.0, 0.1, 3.0])), [-3.0, 0.0, 0.0, 0.1, 0.0]
     )

@@ -34,7 +34,9 @@ def _soft_threshold(v: np.ndarray, threshold) -> np.ndarray:
     out = np.abs(v)
     out -= threshold
     np.maximum(out, 0, out=out)
-    return np.copysign(out, v, out=out)
+    np.copysign(out, v, out=out)
+    out += 0.0  # the zeros of negative entries: +0, not -0 (which prints as "-0.")
+    return out
 
 
 def soft_threshold(v, threshold) -> np.ndarray:
