@@ -35,7 +35,9 @@ def test_single_threaded_blas_limits_and_restores_without_touching_the_environme
     env = dict(os.environ)
 
     def counts():
-        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+        return [
+            i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"
+        ]
 
     with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
         before = counts()
@@ -64,3 +66,29 @@ def test_gemm_split_runs_every_part_once_and_nested_splits_inline():
     _parallel._run_parts(10, work, 2)
     assert sorted((a, b) for a, b, _, _ in seen) == [(0, 5), (5, 10)]
     assert all(n == 1 for _, _, n, _ in seen) and len({t for *_, t in seen}) == 2
+
+
+def test_growing_the_pool_never_breaks_a_thread_that_holds_the_old_one():
+    """Threads asking for ever more workers while others submit to the pool they got: no
+    submit may meet a pool shut down under it (it used to raise RuntimeError)."""
+    import itertools
+    import threading
+
+    pool = LazyPool("verigrad-test-grow")
+    counter = itertools.count(1)
+    errors = []
+
+    def user():
+        try:
+            for _ in range(50):
+                executor = pool.get(next(counter))
+                executor.submit(lambda: None).result()
+        except RuntimeError as error:  # pragma: no cover - the failure this guards against
+            errors.append(error)
+
+    threads = [threading.Thread(target=user) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []

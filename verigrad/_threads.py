@@ -37,8 +37,9 @@ class LazyPool:
         """The pool, with at least ``workers`` threads."""
         with self._lock:
             if self._pool is None or self._size < workers:
-                if self._pool is not None:
-                    self._pool.shutdown(wait=False)
+                # the smaller pool is not shut down: another thread may have it in hand and be
+                # about to submit (shutdown would make that submit raise); its idle threads
+                # end when the last reference to it goes
                 self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.name)
                 self._size = workers
             return self._pool

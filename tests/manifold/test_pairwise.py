@@ -128,7 +128,7 @@ def test_fft_path_uses_pairs_when_cheaper(monkeypatch):
 
 @pytest.mark.parametrize("dim", [1, 2, 3])
 @pytest.mark.parametrize("block", [1, 7, 256])
-def test_repulsion_to_reference_equals_brute_force(dim, block):
+def test_repulsion_to_reference_equals_brute_force(dim, block):  # float64 is the default
     """New points against a fixed map, blocks that overhang and single rows: float64 exact to
     round-off, float32 (the charges' product) to 1e-4 of the largest force."""
     rng = np.random.default_rng(dim)
@@ -138,7 +138,7 @@ def test_repulsion_to_reference_equals_brute_force(dim, block):
     forces, z = repulsion_to_reference(Y, reference, block=block, dtype=np.float64)
     np.testing.assert_allclose(forces, expected_forces, rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(z, expected_z, rtol=1e-12)
-    forces, z = repulsion_to_reference(Y, reference, block=block)
+    forces, z = repulsion_to_reference(Y, reference, block=block, dtype=np.float32)
     assert np.abs(forces - expected_forces).max() < 1e-4 * np.abs(expected_forces).max()
     np.testing.assert_allclose(z, expected_z, rtol=1e-4)
 
@@ -188,3 +188,34 @@ def test_wide_tiles_fall_back_to_differences_and_stay_accurate():
     expected_forces, expected_z = _brute(Y)
     assert np.abs(forces - expected_forces).max() < 1e-4 * np.abs(expected_forces).max()
     assert z == pytest.approx(expected_z, rel=1e-6)
+
+
+def test_duplicates_far_from_the_tile_centre_are_exact_in_float64_and_bounded_in_float32():
+    """Two sites of 128 identical points: each point's own site adds terms of 3,600 to a net
+    force of 5e-4. float64 is exact to its round-off; float32 stays within the documented ``u |a| sum w^2``
+    (a few times it), and a point's own copies cancel exactly (no drift between sites)."""
+    Y = np.repeat([[30.7, -11.3], [-12.9, 25.1]], 128, axis=0)
+    expected_forces, expected_z = _brute(Y)
+    forces, z = repulsive_forces_pairs(Y, dtype=np.float64)
+    # float64 keeps u |a| sum w^2 = 4e-13 of the 5e-4 (times the sums' length: 2e-8 seen)
+    np.testing.assert_allclose(forces, expected_forces, rtol=1e-7)
+    assert z == pytest.approx(expected_z, rel=1e-13)
+    forces, z = repulsive_forces_pairs(Y)
+    u = np.finfo(np.float32).eps / 2
+    radius = np.linalg.norm(Y[0] - Y.mean(axis=0))
+    assert np.abs(forces - expected_forces).max() < 8 * u * radius * 128
+    assert z == pytest.approx(expected_z, rel=1e-6)
+    np.testing.assert_array_equal(forces[:128], np.broadcast_to(forces[0], (128, 2)))
+
+
+def test_long_maps_get_shorter_blocks():
+    """A block of weights holds at most _MAX_BLOCK_ELEMENTS (the scratch outlives the call)."""
+    rng = np.random.default_rng(8)
+    reference = rng.normal(size=(70_000, 2)) * 30
+    Y = rng.normal(size=(90, 2)) * 30
+    forces, z = repulsion_to_reference(Y, reference)
+    held = pairwise._workspace.held
+    assert max(b.size for b in held.values()) <= pairwise._MAX_BLOCK_ELEMENTS
+    expected_forces, expected_z = _brute_to(Y[:5], reference)
+    np.testing.assert_allclose(forces[:5], expected_forces, rtol=1e-8, atol=1e-15)
+    np.testing.assert_allclose(z[:5], expected_z, rtol=1e-12)

@@ -122,11 +122,15 @@ def test_smallest_perplexity_puts_each_row_on_its_nearest_neighbour(method):
 
 
 @pytest.mark.parametrize("method", ["exact", "fft"])
-@pytest.mark.parametrize("shift,scale", [(1e4, 1.0), (1e6, 1.0), (0.0, 1e-20), (0.0, 1e20)])
+@pytest.mark.parametrize(
+    "shift,scale",
+    [(1e4, 1.0), (1e6, 1.0), (0.0, 1e-20), (0.0, 1e20), (0.0, 1e-200), (0.0, 1e160)],
+)
 def test_affinities_do_not_change_when_the_data_is_shifted_or_scaled(method, shift, scale):
     # P depends on distances relative to each point's bandwidth only. Before, the fft
     # method's float32 neighbour ranking lost the real distances under an offset (wrong
-    # neighbour sets from +1e3), and far scales put the precision out of the search's reach
+    # neighbour sets from +1e3), far scales put the precision out of the search's reach, and
+    # 1e-200 (1e160) made the squared distances underflow to 0 (overflow)
     X = np.random.default_rng(3).normal(size=(200, 8)) * 3
     P = joint_probabilities(X, 10.0, method=method)
     moved = joint_probabilities(X * scale + shift, 10.0, method=method)
@@ -138,8 +142,15 @@ def test_affinities_do_not_change_when_the_data_is_shifted_or_scaled(method, shi
     assert np.isfinite(moved).all()
 
 
-def test_distances_that_overflow_are_an_error_naming_x():
-    X = np.random.default_rng(0).normal(size=(50, 4)) * 1e160
+def test_data_near_the_ends_of_float64_gives_the_affinities_of_its_rescaled_self():
+    """Squared distances of data at 1e300 overflow and at 1e-300 underflow; P depends on
+    their ratios only, so the data is brought to unit scale by a power of two first (exact)."""
+    X = np.random.default_rng(0).normal(size=(50, 4))
     for method in ("exact", "fft"):
-        with pytest.raises(ValueError, match="^X: its squared distances overflow"):
-            joint_probabilities(X, 10.0, method=method)
+        P = joint_probabilities(X, 10.0, method=method)
+        for scale in (2.0**1000, 2.0**-1000):
+            scaled = joint_probabilities(X * scale, 10.0, method=method)
+            difference = scaled - P
+            if method == "fft":
+                difference = difference.toarray()
+            assert np.abs(difference).max() == 0.0

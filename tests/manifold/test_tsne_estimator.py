@@ -210,6 +210,13 @@ def test_pca_init_is_scaled_like_sklearn():
         (dict(learning_rate=-1.0), (20, 3), ValueError, "learning_rate"),
         (dict(max_iter=0), (20, 3), ValueError, "max_iter"),
         (dict(early_exaggeration=0.5), (20, 3), ValueError, "early_exaggeration"),
+        (dict(learning_rate=np.inf), (20, 3), ValueError, "learning_rate: must be a finite"),
+        (
+            dict(early_exaggeration=np.inf),
+            (20, 3),
+            ValueError,
+            "early_exaggeration: must be a finite",
+        ),
         (dict(perplexity="high"), (20, 3), TypeError, "perplexity"),
         (dict(random_state=-1), (20, 3), ValueError, "random_state: must be a non-negative"),
         (dict(random_state=1.5), (20, 3), TypeError, "random_state: expected None, an int"),

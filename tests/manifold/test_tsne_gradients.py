@@ -268,6 +268,18 @@ def test_mismatched_shapes_raise_value_errors_naming_the_argument(sparse_P):
         kl_divergence(P[:, :30], Y)
     with pytest.raises(ValueError, match="dof: must be > 0"):
         kl_divergence(P, Y, dof=0)
+    for bad in (np.nan, np.inf):  # a silent NaN, or a misleading 'diverged', before
+        Y_bad = Y.copy()
+        Y_bad[3, 1] = bad
+        Y_long = np.vstack([Y] * 5)
+        Y_long[7, 0] = bad
+        for function, P_given, Y_given in (
+            (kl_divergence, P, Y_bad),
+            (kl_gradient_exact, P, Y_bad),
+            (kl_gradient_fft, sparse_P, Y_long),
+        ):
+            with pytest.raises(ValueError, match=r"^Y: contains 1 NaN or infinite value"):
+                function(P_given, Y_given)
     with pytest.raises(ValueError, match="Y: expected 60 rows"):
         kl_gradient_exact(P, Y[:10])
     with pytest.raises(ValueError, match="Y: expected 300 rows"):

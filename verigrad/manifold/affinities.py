@@ -105,6 +105,18 @@ def _within_reach(sq_distances: np.ndarray) -> np.ndarray:
     return np.ldexp(sq_distances, -exponent)
 
 
+def _unit_scale(X: np.ndarray) -> int:
+    """The power of two ``e`` that brings ``X``'s spread near 1 when it lies beyond
+    ``2^(+-100)`` (0 otherwise): squared distances of data at 1e-160 underflow to 0 and at
+    1e160 overflow, though ``P`` depends only on their ratios. Dividing by ``2^e`` is exact,
+    so ``P`` is unchanged wherever it was computable."""
+    spread = float(np.max(np.abs(X - X.mean(axis=0)))) if X.size else 0.0
+    if not 0.0 < spread < np.inf:
+        return 0
+    exponent = int(np.round(np.log2(spread)))
+    return exponent if abs(exponent) > 100 else 0
+
+
 def conditional_probabilities(
     sq_distances: np.ndarray, perplexity: float, exclude_diagonal: bool = False
 ) -> np.ndarray:
@@ -231,6 +243,9 @@ def joint_probabilities(X, perplexity, method: str = "exact"):
     """
     X = check_finite(as_float_array(X, "X", ndim=2, dtype=np.float64), "X")
     method = check_choice(method, "method", ("exact", "fft"))
+    exponent = _unit_scale(X)
+    if exponent:
+        X = np.ldexp(X, -exponent)
     n = X.shape[0]
     perplexity = check_perplexity(perplexity, n)
     if method == "exact":
@@ -310,6 +325,9 @@ def affinities_to(reference, X, perplexity: float):
     ``(indices, P)``, both ``(m, k)``; each row of ``P`` sums to 1."""
     n = reference.shape[0]
     k = max(1, min(n, int(3 * perplexity)))
+    exponent = _unit_scale(reference)  # the training data's scale, as in joint_probabilities
+    if exponent:
+        reference, X = np.ldexp(reference, -exponent), np.ldexp(X, -exponent)
     indices, distances = neighbors_to(reference, X, k)
     distances -= distances[:, :1]  # as in joint_probabilities: no all-zero rows
     P = conditional_probabilities(distances, min(perplexity, k))

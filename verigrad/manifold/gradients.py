@@ -46,7 +46,7 @@ import numpy as np
 import scipy.fft
 import scipy.sparse as sp
 
-from .._checks import ParameterError, check_number
+from .._checks import ParameterError, check_finite, check_number
 from .._threads import LazyPool
 from .pairwise import pairs_are_cheaper, repulsion_to_reference, repulsive_forces_pairs
 
@@ -115,7 +115,7 @@ def _check_shapes(P, Y):
         raise ParameterError(
             "Y", f"expected {shape[0]} rows to match P of shape {tuple(shape)}, got shape {Y.shape}"
         )
-    return Y
+    return check_finite(Y, "Y")
 
 
 def _dense_rows(P, start, stop):
@@ -138,7 +138,8 @@ def kl_gradient_exact(P, Y, exaggeration: float = 1.0, dof: float = 1.0, compute
     -------
     (kl, grad) : ``KL(P || Q)`` for the given (unexaggerated) ``P`` and ``grad`` of shape
     ``(N, d)``. ``p log p`` uses ``max(p, eps)`` inside the log, as scikit-learn does.
-    ``ValueError`` (naming ``P`` or ``Y``) if their shapes do not match.
+    ``ValueError`` (naming ``P`` or ``Y``) if their shapes do not match or ``Y`` holds NaN or
+    infinite values.
     """
     Y = _check_shapes(P, Y)
     attractive = np.zeros_like(Y)

@@ -27,10 +27,15 @@ centre: the points are ordered into spatial tiles first (strips of the first coo
 along the second), so a block of 256 points of a map 100 units wide spans about 30 units. A
 block whose bound ``u (8 r^2 + 2)`` (``r`` its radius) exceeds 1e-3, or whose squares would
 overflow, is computed from the differences instead, and so is float64 (see
-:data:`_PRODUCT_DTYPES`). Relative error against float64 throughout, on the digits' map
-(1,437 points, 100 units wide): 1e-7 for ``Z``, 1e-4 of the largest force (3e-5 in norm),
-where the per-dimension differences had 2e-4 (9e-5); ten tight clusters: 3e-4 (7e-5) against
-2.6e-4 (9e-5). Both far below the FFT interpolation's 1e-3.
+:data:`_PRODUCT_DTYPES`). The float32 sums lose about ``u |a_i| sum_j w_ij^2``: the size of
+the terms they add, not of their net. Relative error against float64 throughout, on the
+digits' map (1,437 points, 100 units wide): 1e-7 for ``Z``, 1e-4 of the largest force (3e-5
+in norm), where the per-dimension differences had 2e-4 (9e-5); ten tight clusters: 3e-4 (7e-5)
+against 2.6e-4 (9e-5). Both far below the FFT interpolation's 1e-3, which adds its charges
+the same way. A map whose net forces are far smaller than those terms loses more: two sites
+of 128 identical points each, 57 units apart, get forces wrong by half (the net force is
+5e-4, the terms of each point's own site add to 3,600), and a tile at the product's bound
+can have weights off by 1e-3 (``Z`` by 1e-4). ``dtype=np.float64`` is exact to round-off.
 
 On 1,437 points (one thread) this takes about 4 ms a call (the per-dimension differences
 with a GEMM per side took 6.4 ms), where the FFT-interpolated repulsion takes 12-21 ms
@@ -62,6 +67,9 @@ _BLOCK_ROWS = 256
 #: the small map paying for the per-block work); grids with L = 300, 480 and 900 took 12-21,
 #: 22-29 and 92-101 ms (2.7e-9 to 7.1e-9, the most at small L)
 _SECONDS_PER_PAIR = 2.0e-9
+#: at most this many elements in a block of weights (fewer rows for a long map): the block
+#: and its scratch stay in memory for the thread's life (32 MB in float64)
+_MAX_BLOCK_ELEMENTS = 1 << 22
 _SECONDS_PER_FFT_UNIT = 4.0e-9
 
 _workspace = threading.local()
@@ -128,7 +136,7 @@ def repulsive_forces_pairs(Y, block: int = _BLOCK_ROWS, dtype=np.float32, worker
     Y = np.asarray(Y, dtype=np.float64)
     n, dim = Y.shape
     dtype = np.dtype(dtype)
-    block = max(1, min(n, int(block)))
+    block = max(1, min(n, int(block), _MAX_BLOCK_ELEMENTS // max(n, 1)))
     order = spatial_order(Y, block)
     coords = np.ascontiguousarray(Y[order].T)  # (d, N), in tile order
     starts = list(range(0, n, block))
@@ -244,15 +252,19 @@ def _one_block(coords, start, stop, dtype):
     by_row = _scratch("by_row", (dim + 1, rows), dtype)
     for k in range(dim + 1):  # -2 sum_j w^2 b_j, then sum_j w^2
         np.matmul(w, right[k + 1], out=by_row[k])
+    # the coordinates as the products saw them (rounded to dtype): a point's own term and
+    # its duplicates' then cancel exactly (float64 coordinates left u |a| sum w^2 behind)
     forces = np.empty((dim, width))
-    np.multiply(a, by_row[dim], out=forces[:, :rows])
+    np.multiply(left[1 : dim + 1], by_row[dim], out=forces[:, :rows], dtype=np.float64)
     forces[:, :rows] += 0.5 * by_row[:dim]
     if width > rows:
         by_column = _scratch("by_column", (dim + 1, width - rows), dtype)
         for k in range(dim + 1):  # sum_i w^2, then sum_i w^2 a_i
             np.matmul(left[k], w[:, rows:], out=by_column[k])
-        np.multiply(b[:, rows:], by_column[0], out=forces[:, rows:])
-        forces[:, rows:] -= by_column[1:]
+        rest = forces[:, rows:]
+        np.multiply(right[1 : dim + 1, rows:], by_column[0], out=rest, dtype=np.float64)
+        rest *= -0.5  # right holds -2 b
+        rest -= by_column[1:]
     return start, forces, z
 
 
@@ -263,17 +275,21 @@ def _ones(size, dtype):
     return ones
 
 
-def repulsion_to_reference(Y, reference, block: int = _BLOCK_ROWS, dtype=np.float32):
+def repulsion_to_reference(Y, reference, block: int = _BLOCK_ROWS, dtype=np.float64):
     """For new points ``Y`` ``(m, d)`` against a fixed map ``reference`` ``(N, d)``
     (``TSNE.transform``): ``(F, z)`` with ``F_i = sum_j w_ij^2 (y_i - r_j)`` ``(m, d)`` and
     ``z_i = sum_j w_ij`` ``(m,)``, float64, every pair summed in blocks of ``block`` rows
-    (spatial tiles of ``Y``, each centred on its mean) with ``dtype`` passes as
-    :func:`repulsive_forces_pairs`."""
+    (spatial tiles of ``Y``, each centred on its mean; fewer rows when ``block * N`` would
+    pass :data:`_MAX_BLOCK_ELEMENTS`) with ``dtype`` passes as :func:`repulsive_forces_pairs`.
+
+    float64 by default: a new point placed on a training point has its own term
+    ``w^2 = 1`` in each sum, which float32 would keep only to ``u |a_i|`` against a net force
+    that may be far smaller (36% off on the worst row of such a test at map width 100)."""
     Y = np.asarray(Y, dtype=np.float64)
     m, dim = Y.shape
     dtype = np.dtype(dtype)
     n = reference.shape[0]
-    block = max(1, min(m, int(block)))
+    block = max(1, min(m, int(block), _MAX_BLOCK_ELEMENTS // max(n, 1)))
     order = spatial_order(Y, block)
     ours_all = np.ascontiguousarray(Y[order].T)
     theirs = np.ascontiguousarray(np.asarray(reference, dtype=np.float64).T)
@@ -292,5 +308,6 @@ def repulsion_to_reference(Y, reference, block: int = _BLOCK_ROWS, dtype=np.floa
             by_row = _scratch("by_row", (dim + 1, rows), dtype)
             for k in range(dim + 1):  # -2 sum_j w^2 b_j, then sum_j w^2
                 np.matmul(w, right[k + 1], out=by_row[k])
-            forces[mine] = (a * by_row[dim] + 0.5 * by_row[:dim]).T
+            mine_forces = left[1 : dim + 1].astype(np.float64) * by_row[dim]
+            forces[mine] = (mine_forces + 0.5 * by_row[:dim]).T
     return forces, z

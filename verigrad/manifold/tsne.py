@@ -309,13 +309,19 @@ class TSNE(_sklearn.TransformerMixin, _sklearn.BaseEstimator):
                 " (use method='exact' for more)",
             )
         perplexity = check_perplexity(self.perplexity, n)
-        exaggeration = check_number(self.early_exaggeration, "early_exaggeration", low=1.0)
+        exaggeration = check_finite(
+            check_number(self.early_exaggeration, "early_exaggeration", low=1.0),
+            "early_exaggeration",
+        )
         max_iter = check_int(self.max_iter, "max_iter", low=1, high=MAX_ITER)
         if isinstance(self.learning_rate, str):
             check_choice(self.learning_rate, "learning_rate", ("auto",))
             learning_rate = max(n / exaggeration / 4.0, 50.0)
         else:
-            learning_rate = check_number(self.learning_rate, "learning_rate", low=0, low_open=True)
+            learning_rate = check_finite(
+                check_number(self.learning_rate, "learning_rate", low=0, low_open=True),
+                "learning_rate",
+            )
         if isinstance(self.init, str):
             check_choice(self.init, "init", ("pca", "random"))
         elif not isinstance(self.init, (np.ndarray, list, tuple)):
