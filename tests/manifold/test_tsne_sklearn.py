@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import sklearn  # noqa: F401  (a required test extra: its absence fails, never skips)
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
@@ -57,3 +58,19 @@ def test_sparse_input_is_refused_with_a_dense_suggestion():
 
     with pytest.raises(TypeError, match=r"X: scipy\.sparse .*X\.toarray\(\)"):
         TSNE().fit(scipy.sparse.csr_matrix(np.ones((10, 3))))
+
+
+def test_feature_names_out_name_the_embedding_columns():
+    """As scikit-learn's TSNE: tsne0, tsne1, ... (the column names of a pandas output)."""
+    X = np.random.default_rng(0).normal(size=(40, 5))
+    pipeline = make_pipeline(StandardScaler(), TSNE(perplexity=5.0, max_iter=250, random_state=0))
+    pipeline.fit(X)
+    np.testing.assert_array_equal(pipeline.get_feature_names_out(), ["tsne0", "tsne1"])
+    model = pipeline[-1]
+    np.testing.assert_array_equal(
+        model.get_feature_names_out([f"x{i}" for i in range(5)]), ["tsne0", "tsne1"]
+    )
+    with pytest.raises(ValueError, match="^input_features: expected the 5 features"):
+        model.get_feature_names_out(["a", "b"])
+    with pytest.raises(NotFittedError):
+        TSNE().get_feature_names_out()

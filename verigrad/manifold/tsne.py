@@ -448,6 +448,25 @@ class TSNE(_sklearn.TransformerMixin, _sklearn.BaseEstimator):
         """``fit(X)`` and return ``embedding_``."""
         return self.fit(X).embedding_
 
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """The output columns' names, ``tsne0, tsne1, ...`` (scikit-learn's TSNE names them
+        so): what ``set_output(transform="pandas")`` puts on the columns of a pipeline's
+        output. ``input_features``, when given, must match the training data's (its count,
+        and its names when ``fit`` saw a DataFrame)."""
+        if not hasattr(self, "embedding_"):
+            raise _sklearn.NotFittedError(
+                "TSNE: call fit before get_feature_names_out (this TSNE instance is not fitted yet)"
+            )
+        if input_features is not None:
+            given = [str(name) for name in input_features]
+            known = getattr(self, "feature_names_in_", None)
+            if len(given) != self.n_features_in_ or (known is not None and list(known) != given):
+                raise ParameterError(
+                    "input_features",
+                    f"expected the {self.n_features_in_} features seen in fit, got {len(given)}",
+                )
+        return np.array([f"tsne{i}" for i in range(self.embedding_.shape[1])], dtype=object)
+
     def transform(self, X) -> np.ndarray:
         """Place new points ``X`` ``(m, n_features_in_)`` into the fitted map without moving
         it (openTSNE's ``transform``, see :mod:`verigrad.manifold.transform`); returns
