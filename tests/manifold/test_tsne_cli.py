@@ -113,6 +113,17 @@ def test_bad_input_exits_2(data, capsys, args, message):
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
+def test_a_refused_max_iter_shows_no_progress_bar(data, capsys):
+    """The bar is made at the first iteration, after fit has checked --max-iter: a huge value
+    (whose bar would be forced on, even off a terminal) leaves the one error line alone."""
+    root, _, _ = data
+    argv = ["tsne", str(root / "X.npy"), "--out", str(root / "refused.png")]
+    assert main(argv + ["--max-iter", "100000000000000000000000"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("verigrad tsne: error: --max-iter: must be in [1, 10000000]")
+    assert "t-SNE" not in err and len(err.strip().splitlines()) == 1
+
+
 def test_subprocess_run(data):
     root, _, _ = data
     out = root / "sub" / "plot.png"

@@ -155,20 +155,24 @@ def run(args) -> int:
         random_state=args.seed,
     )
     bar = None
-    if not args.quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(
-            total=args.max_iter,
-            desc="t-SNE",
-            unit="it",
-            leave=False,
-            disable=None if len(X) * args.max_iter < 2_000_000 else False,
-        )
 
     def progress(iteration, total):
-        if bar is not None:
-            bar.update(iteration - bar.n)
+        # the bar appears with the first iteration: after fit has checked its settings, so a
+        # refused --max-iter leaves the one-line error alone on the terminal
+        nonlocal bar
+        if args.quiet:
+            return
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(
+                total=total,
+                desc="t-SNE",
+                unit="it",
+                leave=False,
+                disable=None if len(X) * total < 2_000_000 else False,
+            )
+        bar.update(iteration - bar.n)
 
     start = time.perf_counter()
     try:
